@@ -1,0 +1,62 @@
+# ClinicOS — the two commands a newcomer needs: `make run` and `make test`.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+
+# Django 6 needs Python 3.12 or newer. Try, in order: $(PYTHON), plain commands, then the
+# versions pyenv has installed (pyenv's shims only run with PYENV_VERSION set, so call the
+# interpreters directly).
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PYTHON_CANDIDATES := $(PYTHON) python3.14 python3.13 python3.12 python3 python \
+	$(sort $(wildcard $(PYENV_ROOT)/versions/3.1[2-9]*/bin/python3)) \
+	$(wildcard /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9])
+FIND_PYTHON := for py in $(PYTHON_CANDIDATES); do \
+	  if "$$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then echo "$$py"; exit 0; fi; \
+	done; exit 1
+
+.PHONY: help install run test test-fast e2e migrate seed check clean
+
+help:
+	@echo "make run   - set up (virtualenv, packages, database, demo data) and serve http://127.0.0.1:8000"
+	@echo "make test  - set up and run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)"
+
+$(STAMP): requirements.txt
+	@py=$$($(FIND_PYTHON)) || { echo >&2 "ClinicOS needs Python 3.12 or newer (Django 6). None was found: install one, or run 'make PYTHON=/path/to/python3.13 ...'."; exit 1; }; \
+	echo "Using $$py ($$($$py --version))"; \
+	if [ ! -x $(VPY) ] || ! $(VPY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then rm -rf $(VENV); "$$py" -m venv $(VENV); fi
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+migrate: install
+	DEBUG=1 $(VPY) manage.py migrate --no-input
+	DEBUG=1 $(VPY) manage.py createcachetable
+
+seed: migrate
+	DEBUG=1 $(VPY) manage.py seed_demo
+
+run: seed
+	@echo "ClinicOS at http://127.0.0.1:8000 — log in as frontdesk@abc01.example / Demo-Clinic-2025!"
+	DEBUG=1 $(VPY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(VPY) manage.py makemigrations --check --dry-run --settings=clinicos.settings_test
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(VPY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+e2e: install
+	$(VPY) -m pytest -m e2e $(PYTEST_ARGS)
+
+check: install
+	DEBUG=1 $(VPY) manage.py check
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

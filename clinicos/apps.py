@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class ClinicosConfig(AppConfig):
+    name = "clinicos"
+    verbose_name = "ClinicOS core"
+
+    def ready(self):
+        from clinicos import audit, enums, navigation  # noqa: F401  (audit connects its signal receivers)
+        from clinicos.choices import Gender
+        from clinicos.models import AuditLog, Clinic, Resource
+        from clinicos.navigation import NavItem
+        from clinicos.roles import Perm, Role
+
+        navigation.register(NavItem("Dashboard", "dashboard", Perm.DASHBOARD_VIEW, order=0))
+        navigation.register(NavItem("Settings", "clinic_settings", Perm.SETTINGS_MANAGE, order=90))
+        navigation.register(NavItem("Audit", "audit_log", Perm.AUDIT_VIEW, order=95))
+
+        enums.register("roles", Role)
+        enums.register("genders", Gender)
+        enums.register("clinic_statuses", Clinic.Status)
+        enums.register("resource_kinds", Resource.Kind)
+        enums.register("audit_actions", AuditLog.Action)

@@ -1,0 +1,124 @@
+"""The audit trail: every change of an audited model and every read of a patient's record.
+
+Changes: django-simple-history writes a historical row for each save through the ORM
+(not for ``bulk_create``, ``bulk_update`` or ``queryset.update()`` — audited models are
+changed through services that save row by row). Here we add the IP address and user
+agent to that row and copy the change, field by field, into ``AuditLog``, the one table
+the audit page reads.
+
+Reads: history records nothing for reads, so features that show a patient's record call
+``record_read``.
+"""
+
+from django.db.models import Model
+from django.dispatch import receiver
+from django.http import HttpRequest
+from simple_history.models import HistoricalRecords
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
+
+from clinicos.models import AuditLog, Clinic, ReadAccessLog
+
+HISTORY_ACTIONS = {"+": AuditLog.Action.CREATE, "~": AuditLog.Action.UPDATE, "-": AuditLog.Action.DELETE}
+MAX_VALUE_LENGTH = 500
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR is what the server saw; behind a proxy, SECURE_PROXY_SSL_HEADER's
+    # deployment should set it correctly (e.g. gunicorn --forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def client_user_agent(request: HttpRequest) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:500]
+
+
+def current_request() -> HttpRequest | None:
+    return getattr(HistoricalRecords.context, "request", None)
+
+
+@receiver(pre_create_historical_record)
+def add_request_origin(sender, history_instance, **kwargs):
+    request = current_request()
+    if request is not None:
+        history_instance.ip_address = client_ip(request)
+        history_instance.user_agent = client_user_agent(request)
+
+
+def _clinic_id_of(instance: Model) -> int | None:
+    if isinstance(instance, Clinic):
+        return instance.pk
+    return getattr(instance, "clinic_id", None)
+
+
+def _shown(value) -> str | None:
+    if value is None:
+        return None
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text if len(text) <= MAX_VALUE_LENGTH else text[: MAX_VALUE_LENGTH - 1] + "…"
+
+
+def _field_changes(history_instance) -> dict:
+    model = history_instance.instance_type
+    labels = {field.attname: str(field.verbose_name) for field in model._meta.concrete_fields}
+    previous = history_instance.prev_record if history_instance.history_type == "~" else None
+    if previous is not None:
+        delta = history_instance.diff_against(previous)
+        return {
+            change.field: {"label": labels.get(change.field, change.field), "old": _shown(change.old), "new": _shown(change.new)}
+            for change in delta.changes
+        }
+    if history_instance.history_type == "+":
+        changes = {}
+        for field in history_instance.tracked_fields:
+            value = getattr(history_instance, field.attname)
+            if value not in (None, "", [], {}):
+                changes[field.attname] = {"label": labels.get(field.attname, field.attname), "old": None, "new": _shown(value)}
+        return changes
+    return {}
+
+
+@receiver(post_create_historical_record)
+def write_audit_log(sender, instance, history_instance, history_user, **kwargs):
+    changes = _field_changes(history_instance)
+    if history_instance.history_type == "~" and not changes:
+        return  # a save that changed nothing is not worth an audit line
+    AuditLog.objects.create(
+        clinic_id=_clinic_id_of(instance),
+        user=history_user if getattr(history_user, "pk", None) else None,
+        action=HISTORY_ACTIONS[history_instance.history_type],
+        entity_type=instance._meta.label_lower,
+        entity_name=str(instance._meta.verbose_name).capitalize(),
+        entity_id=str(instance.pk),
+        entity_repr=str(instance)[:250],
+        changes=changes,
+        ip_address=history_instance.ip_address,
+        user_agent=history_instance.user_agent,
+        created_at=history_instance.history_date,
+    )
+
+
+def record_read(
+    request: HttpRequest,
+    *,
+    clinic: Clinic,
+    obj: Model,
+    action: str = "view",
+    patient_id: int | None = None,
+) -> ReadAccessLog:
+    """Log that ``request.user`` opened ``obj`` (a chart, a document, a result).
+
+    Call it from every view or API endpoint that shows a patient's record; pass
+    ``patient_id`` when ``obj`` is not the patient itself.
+    """
+    return ReadAccessLog.objects.create(
+        clinic=clinic,
+        user=request.user,
+        action=action,
+        entity_type=obj._meta.label_lower,
+        entity_id=str(obj.pk),
+        entity_repr=str(obj)[:250],
+        patient_id=patient_id,
+        path=request.get_full_path()[:500],
+        ip_address=client_ip(request),
+        user_agent=client_user_agent(request),
+    )

@@ -1,0 +1,415 @@
+"""Core models: users, clinics (the tenants), memberships and roles, doctors, departments,
+resources, and the audit records."""
+
+import zoneinfo
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from clinicos.roles import Role, permissions_for_roles, roles_have_permission
+
+
+class AuditedHistoryModel(models.Model):
+    """Base of every historical table: who changed it is simple-history's own
+    ``history_user``; from where is recorded here (filled in by ``clinicos.audit``)."""
+
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+def audited_history(**kwargs) -> HistoricalRecords:
+    return HistoricalRecords(bases=[AuditedHistoryModel], **kwargs)
+
+
+# --- Users ----------------------------------------------------------------------------
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("Users need an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in. Email is the login; what they may do depends on their
+    memberships, one per clinic."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150)
+    phone = models.CharField(max_length=32, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Platform administrators: may use the Django admin."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    history = audited_history(excluded_fields=["password", "last_login"])
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+# --- Clinics and tenancy ---------------------------------------------------------------
+
+
+def validate_timezone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone (e.g. Asia/Kolkata).")
+
+
+class Clinic(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        SUSPENDED = "suspended", "Suspended"
+
+    name = models.CharField(max_length=200)
+    code = models.CharField(
+        max_length=10,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9]{3,10}$", "Use 3–10 upper-case letters or digits, e.g. ABC01.")],
+        help_text="Short code used in every URL, e.g. ABC01.",
+    )
+    country = models.CharField(max_length=2, default="IN", help_text="ISO 3166 country code, e.g. IN, GB.")
+    state = models.CharField(max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    currency = models.CharField(
+        max_length=3,
+        default="INR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use the three-letter ISO currency code, e.g. INR.")],
+    )
+    uhid_prefix = models.CharField(
+        max_length=8,
+        validators=[RegexValidator(r"^[A-Z0-9]{2,8}$", "Use 2–8 upper-case letters or digits, e.g. JAN.")],
+        help_text="Start of every patient's UHID, e.g. JAN → JAN-2026-001.",
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE, db_index=True)
+    require_admin_mfa = models.BooleanField(
+        default=False, help_text="Administrators of this clinic must use two-factor authentication."
+    )
+    doctors_see_all_patients = models.BooleanField(
+        default=True, help_text="When off, doctors see only the patients of their care team."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.upper()
+        self.uhid_prefix = self.uhid_prefix.upper()
+        super().save(*args, **kwargs)
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def is_enterable(self) -> bool:
+        return self.status != self.Status.INACTIVE
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.status == self.Status.SUSPENDED
+
+
+class ClinicQuerySet(models.QuerySet):
+    def for_clinic(self, clinic: Clinic):
+        """The one way views and the API read clinic-owned rows."""
+        return self.filter(clinic=clinic)
+
+
+class ClinicOwnedModel(models.Model):
+    """Base for every row that belongs to one clinic."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+
+    objects = ClinicQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+def validate_roles(value):
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Choose at least one role.")
+    unknown = [role for role in value if role not in Role.values]
+    if unknown:
+        raise ValidationError(f"Unknown role(s): {', '.join(map(str, unknown))}.")
+    if len(set(value)) != len(value):
+        raise ValidationError("A role is listed twice.")
+
+
+class Membership(ClinicOwnedModel):
+    """A user's place in one clinic, with one or more roles."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    roles = models.JSONField(default=list, validators=[validate_roles])
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["clinic__name", "user__full_name"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "user"], name="membership_one_per_clinic")]
+
+    def __str__(self):
+        return f"{self.user} at {self.clinic.code}: {self.roles_display}"
+
+    @property
+    def roles_display(self) -> str:
+        return ", ".join(self.role_labels)
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(role).label for role in self.roles if role in Role.values]
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    def has_perm_in_clinic(self, perm) -> bool:
+        return self.is_active and roles_have_permission(self.roles, perm)
+
+    @property
+    def permissions(self):
+        return permissions_for_roles(self.roles) if self.is_active else frozenset()
+
+
+color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2F6FDE.")
+
+
+class Department(ClinicOwnedModel):
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="department_name_unique_per_clinic")]
+
+    def __str__(self):
+        return self.name
+
+
+class DoctorProfile(ClinicOwnedModel):
+    """A doctor's professional details in one clinic (a doctor may work in several)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="doctor_profiles")
+    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True)
+    specialization = models.CharField(max_length=120)
+    registration_number = models.CharField(max_length=60, help_text="Medical council registration / licence number.")
+    qualifications = models.CharField(max_length=250, blank=True)
+    color = models.CharField(max_length=7, default="#2F6FDE", validators=[color_validator], help_text="Calendar colour.")
+    consultation_fee = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    is_public = models.BooleanField(default=True, help_text="Listed to patients (portal, website).")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["user__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "user"], name="doctor_profile_one_per_clinic"),
+            models.CheckConstraint(condition=models.Q(consultation_fee__gte=0), name="doctor_fee_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"Dr. {self.user.full_name}"
+
+
+class Resource(ClinicOwnedModel):
+    """A room or a machine that appointments can book."""
+
+    class Kind(models.TextChoices):
+        ROOM = "room", "Room"
+        MACHINE = "machine", "Machine"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.ROOM)
+    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="resource_name_unique_per_clinic")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+# --- Audit ------------------------------------------------------------------------------
+
+
+class AppendOnlyModel(models.Model):
+    """Audit rows are written once and never changed or removed by the application."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Audit records cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit records cannot be deleted.")
+
+
+class AuditLog(AppendOnlyModel):
+    """One change of one audited row, with field-level old → new values (the
+    healthcare-management-system ``audit_logs`` table), fed by django-simple-history."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        DELETE = "delete", "Deleted"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=10, choices=Action)
+    entity_type = models.CharField(max_length=100, help_text="app_label.model")
+    entity_name = models.CharField(max_length=100, help_text="Human name of the model")
+    entity_id = models.CharField(max_length=64)
+    entity_repr = models.CharField(max_length=250)
+    changes = models.JSONField(default=dict, help_text="{field: {label, old, new}}")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ClinicQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["clinic", "-created_at"], name="auditlog_clinic_time"),
+            models.Index(fields=["clinic", "user", "-created_at"], name="auditlog_clinic_user_time"),
+            models.Index(fields=["clinic", "entity_type", "-created_at"], name="auditlog_clinic_entity_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.entity_name} {self.entity_repr}"
+
+
+class ReadAccessLog(AppendOnlyModel):
+    """Who opened which record (a patient's chart, a document), when and from where."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=30, default="view", help_text="view, download, print, …")
+    entity_type = models.CharField(max_length=100)
+    entity_id = models.CharField(max_length=64)
+    entity_repr = models.CharField(max_length=250)
+    patient_id = models.BigIntegerField(null=True, blank=True, help_text="The patient whose record was read.")
+    path = models.CharField(max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ClinicQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["clinic", "-created_at"], name="readlog_clinic_time"),
+            models.Index(fields=["clinic", "patient_id", "-created_at"], name="readlog_clinic_patient_time"),
+            models.Index(fields=["clinic", "user", "-created_at"], name="readlog_clinic_user_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.action} {self.entity_repr}"
+
+
+# --- API tokens -------------------------------------------------------------------------
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only its SHA-256 hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "expires_at"], name="apitoken_user_expiry")]
+
+    def __str__(self):
+        return f"API token of {self.user} (expires {self.expires_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

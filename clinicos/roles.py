@@ -1,0 +1,74 @@
+"""Who may do what: the single role matrix used by views, the API and templates.
+
+A membership holds one or more roles; it is granted a permission when any of its roles
+is. Views declare the permission they need (``@clinic_view(Perm.X)``), the API calls
+``clinic_context(..., Perm.X)``, templates ask ``perms_in_clinic.X`` — all of them read
+``ROLE_PERMISSIONS`` below, so changing access means changing this one table.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrator"
+    DOCTOR = "doctor", "Doctor"
+    NURSE = "nurse", "Nurse"
+    FRONT_DESK = "frontdesk", "Front desk"
+    CRO = "cro", "Customer relations officer"
+    BILLING = "billing", "Billing officer"
+    LAB = "lab", "Lab technician"
+    PHARMACIST = "pharmacist", "Pharmacist"
+
+
+class Perm(models.TextChoices):
+    DASHBOARD_VIEW = "dashboard_view", "See the clinic dashboard"
+    LEADS_WORK = "leads_work", "Work the lead pipeline"
+    PATIENTS_VIEW = "patients_view", "Look up patients and open charts"
+    PATIENTS_EDIT = "patients_edit", "Register and edit patients"
+    SCHEDULE_VIEW = "schedule_view", "See the schedule"
+    SCHEDULE_BOOK = "schedule_book", "Book and move appointments"
+    CLINICAL_VIEW = "clinical_view", "Read clinical records"
+    CLINICAL_EDIT = "clinical_edit", "Write clinical records"
+    BILLING_VIEW = "billing_view", "See invoices and payments"
+    BILLING_EDIT = "billing_edit", "Invoice and take payments"
+    REPORTS_VIEW = "reports_view", "See reports"
+    SETTINGS_MANAGE = "settings_manage", "Manage the clinic's settings"
+    AUDIT_VIEW = "audit_view", "Read the audit trail"
+    NATIONAL_ID_VIEW = "national_id_view", "See national ID numbers unmasked"
+
+
+ALL_ROLES = frozenset(Role)
+
+# Defaults from DESIGN.md "Roles". Clinical content is for clinical roles only: an
+# administrator without a clinical role does not read notes; doctors do not see billing.
+ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
+    Perm.DASHBOARD_VIEW: ALL_ROLES,
+    Perm.LEADS_WORK: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.CRO}),
+    Perm.PATIENTS_VIEW: frozenset(
+        {Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST, Role.BILLING}
+    ),
+    Perm.PATIENTS_EDIT: frozenset({Role.ADMIN, Role.FRONT_DESK}),
+    Perm.SCHEDULE_VIEW: frozenset(
+        {Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.CRO, Role.BILLING}
+    ),
+    Perm.SCHEDULE_BOOK: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.CRO}),
+    Perm.CLINICAL_VIEW: frozenset({Role.DOCTOR, Role.NURSE, Role.LAB}),
+    Perm.CLINICAL_EDIT: frozenset({Role.DOCTOR}),
+    Perm.BILLING_VIEW: frozenset({Role.ADMIN, Role.BILLING, Role.FRONT_DESK}),
+    Perm.BILLING_EDIT: frozenset({Role.ADMIN, Role.BILLING, Role.FRONT_DESK}),
+    Perm.REPORTS_VIEW: frozenset({Role.ADMIN, Role.BILLING}),
+    Perm.SETTINGS_MANAGE: frozenset({Role.ADMIN}),
+    Perm.AUDIT_VIEW: frozenset({Role.ADMIN}),
+    Perm.NATIONAL_ID_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR}),
+}
+
+assert set(ROLE_PERMISSIONS) == set(Perm), "every permission needs a row in the role matrix"
+
+
+def roles_have_permission(roles, perm: Perm) -> bool:
+    allowed = ROLE_PERMISSIONS[Perm(perm)]
+    return any(Role(role) in allowed for role in roles)
+
+
+def permissions_for_roles(roles) -> frozenset[Perm]:
+    return frozenset(perm for perm in Perm if roles_have_permission(roles, perm))

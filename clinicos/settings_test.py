@@ -1,0 +1,22 @@
+"""Settings for the test suite: the real settings, plus what only makes tests faster
+(a fast password hasher, an in-process cache) and plain-HTTP cookies for the browser
+tests' local server."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="clinicos-test-media-"))
+
+from clinicos.settings import *  # noqa: E402,F403
+from clinicos.settings import STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+STATIC_ROOT = None  # tests serve static files from the finders; nothing is collected

@@ -1,0 +1,116 @@
+"""Tenancy: which clinic a request works in, and whether this user may.
+
+The clinic is in every URL (``/c/<clinic_code>/…`` for pages,
+``/api/v1/clinics/{code}/…`` for the API). Both go through ``membership_for`` so that
+a non-member, an unknown or inactive clinic, and another clinic's object all look the
+same from outside: 404.
+"""
+
+from dataclasses import dataclass
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django.shortcuts import redirect, render
+from django_htmx.middleware import HtmxDetails
+
+from clinicos.models import Clinic, Membership, User
+from clinicos.roles import Perm, Role
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SUSPENDED_MESSAGE = (
+    "This clinic is suspended: its records can be read but not changed. "
+    "Please contact the ClinicOS platform administrator."
+)
+
+
+class ClinicRequest(HttpRequest):
+    """What a clinic view can rely on (for editors; set by ``clinic_view``)."""
+
+    clinic: Clinic
+    membership: Membership
+    user: User
+    htmx: HtmxDetails
+
+
+class ClinicSuspended(Exception):
+    pass
+
+
+def membership_for(user, clinic_code: str) -> Membership:
+    """The user's active membership in an enterable clinic, or 404."""
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("clinic")
+        .filter(
+            user=user,
+            is_active=True,
+            clinic__code=clinic_code.upper(),
+        )
+        .exclude(clinic__status=Clinic.Status.INACTIVE)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such clinic.")
+    return membership
+
+
+def check_write_allowed(clinic: Clinic, method: str) -> None:
+    if clinic.is_read_only and method not in SAFE_METHODS:
+        raise ClinicSuspended(SUSPENDED_MESSAGE)
+
+
+def needs_mfa_enrolment(membership: Membership) -> bool:
+    """A clinic may require two-factor authentication for its administrators."""
+    if not (membership.clinic.require_admin_mfa and membership.has_role(Role.ADMIN)):
+        return False
+    from allauth.mfa.models import Authenticator
+
+    return not Authenticator.objects.filter(user=membership.user_id, type=Authenticator.Type.TOTP).exists()
+
+
+def clinic_view(perm: Perm):
+    """Decorate a page view inside ``/c/<clinic_code>/``: login, membership (404),
+    role (403), suspended clinics read-only, and the clinic's two-factor rule."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, clinic_code: str, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            membership = membership_for(request.user, clinic_code)
+            request.clinic = membership.clinic
+            request.membership = membership
+            if needs_mfa_enrolment(membership):
+                from django.contrib import messages
+
+                messages.warning(
+                    request,
+                    f"{membership.clinic.name} requires administrators to use two-factor "
+                    "authentication. Please set it up to continue.",
+                )
+                return redirect("mfa_activate_totp")
+            if not membership.has_perm_in_clinic(perm):
+                raise PermissionDenied("Your role in this clinic does not allow this page.")
+            try:
+                check_write_allowed(membership.clinic, request.method)
+            except ClinicSuspended as suspended:
+                return render(request, "clinicos/suspended.html", {"message": str(suspended)}, status=403)
+            return view(request, *args, **kwargs)
+
+        wrapper.required_permission = perm
+        return wrapper
+
+    return decorator
+
+
+@dataclass(frozen=True)
+class ClinicContext:
+    """What an API endpoint knows after ``clinic_context``."""
+
+    clinic: Clinic
+    membership: Membership
+    user: User

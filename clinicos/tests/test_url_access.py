@@ -1,0 +1,288 @@
+"""Walks every URL pattern of the project and checks who may open it.
+
+For each clinic page and clinic API endpoint: anonymous → login (HTML) or 401 (API), a
+user of another clinic → 404, each role without the permission → 403, each role with
+it → 200. A URL this test does not know fails the test: when you add a URL, classify it
+in one of the tables below.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from clinicos.models import Clinic, Department, DoctorProfile, Membership, Resource, User
+from clinicos.roles import ROLE_PERMISSIONS, Perm, Role
+from clinicos.tests.factories import (
+    ApiTokenFactory,
+    AuditLogFactory,
+    DepartmentFactory,
+    ReadAccessLogFactory,
+    ResourceFactory,
+)
+
+# Pages under /c/<clinic_code>/: url name -> permission needed.
+CLINIC_PAGES: dict[str, Perm] = {
+    "dashboard": Perm.DASHBOARD_VIEW,
+    "clinic_settings": Perm.SETTINGS_MANAGE,
+    "audit_log": Perm.AUDIT_VIEW,
+}
+
+# API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission).
+CLINIC_API: dict[str, tuple[str, Perm]] = {
+    "metadata_doctors": ("get", Perm.DASHBOARD_VIEW),
+    "metadata_enums": ("get", Perm.DASHBOARD_VIEW),
+}
+
+# Pages that need a login but no clinic.
+LOGGED_IN_PAGES = {"clinic_picker"}
+# Open to everybody.
+PUBLIC_PAGES = {"home"}
+PUBLIC_API = {"openapi-json", "openapi-view", "api-root", "auth_login"}
+# API endpoints that need a token or session but no clinic.
+AUTHENTICATED_API = {"auth_logout"}
+# django-allauth's own pages (login, password reset, two-factor): tested by allauth;
+# here we check they answer without an error, logged in or not.
+ALLAUTH_PREFIXES = ("account_", "mfa_")
+
+
+def all_url_patterns():
+    def walk(patterns, prefix="", namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern), namespace, pattern
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def classify(namespace, pattern) -> str:
+    name = pattern.name
+    if namespace == "admin":
+        return "admin"
+    if namespace == "api":
+        if name in CLINIC_API:
+            return "clinic_api"
+        if name in PUBLIC_API:
+            return "public_api"
+        if name in AUTHENTICATED_API:
+            return "authenticated_api"
+        return "unknown"
+    if name in CLINIC_PAGES:
+        return "clinic_page"
+    if name in LOGGED_IN_PAGES:
+        return "logged_in_page"
+    if name in PUBLIC_PAGES:
+        return "public_page"
+    if name and name.startswith(ALLAUTH_PREFIXES):
+        return "allauth"
+    return "unknown"
+
+
+def test_every_url_pattern_is_classified():
+    unknown = [f"{route} (name={pattern.name!r}, namespace={namespace!r})"
+               for route, namespace, pattern in all_url_patterns() if classify(namespace, pattern) == "unknown"]
+    assert not unknown, "Classify these URLs in clinicos/tests/test_url_access.py:\n" + "\n".join(unknown)
+
+
+def test_classified_pages_declare_the_same_permission_as_their_view():
+    for route, namespace, pattern in all_url_patterns():
+        if classify(namespace, pattern) == "clinic_page":
+            declared = getattr(pattern.callback, "required_permission", None)
+            assert declared == CLINIC_PAGES[pattern.name], f"{route}: the view requires {declared}"
+
+
+def test_every_clinic_url_is_checked_as_a_clinic_url():
+    for route, namespace, pattern in all_url_patterns():
+        if route.startswith("c/<str:clinic_code>/"):
+            assert classify(namespace, pattern) == "clinic_page", route
+        if route.startswith("api/v1/clinics/<code>/"):
+            assert classify(namespace, pattern) == "clinic_api", route
+
+
+@pytest.fixture
+def staff_by_role(make_member):
+    return {role: make_member(role) for role in Role}
+
+
+@pytest.mark.django_db
+def test_clinic_pages_answer_each_role_as_the_matrix_says(client, clinic, staff_by_role, outsider):
+    for name, perm in CLINIC_PAGES.items():
+        url = reverse(name, args=[clinic.code])
+        client.logout()
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response.url, f"anonymous {url}"
+
+        client.force_login(outsider)
+        response = client.get(url)
+        assert response.status_code == 404, f"outsider {url}"
+        assert clinic.name not in response.content.decode(), f"outsider {url} must not learn the clinic's name"
+
+        for role, user in staff_by_role.items():
+            client.force_login(user)
+            expected = 200 if role in ROLE_PERMISSIONS[perm] else 403
+            assert client.get(url).status_code == expected, f"{role} {url}"
+
+
+@pytest.mark.django_db
+def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_by_role, outsider):
+    for name, (method, perm) in CLINIC_API.items():
+        route = next(route for route, ns, pattern in all_url_patterns() if ns == "api" and pattern.name == name)
+        url = "/" + route.replace("<code>", clinic.code)
+        call = getattr(client, method)
+        client.logout()
+        response = call(url)
+        assert response.status_code == 401 and response.json() == {"detail": "Authentication required."}, url
+
+        client.force_login(outsider)
+        response = call(url)
+        assert response.status_code == 404 and response.json() == {"detail": "Not found."}, url
+
+        for role, user in staff_by_role.items():
+            client.force_login(user)
+            expected = 200 if role in ROLE_PERMISSIONS[perm] else 403
+            assert call(url).status_code == expected, f"{role} {url}"
+
+
+@pytest.mark.django_db
+def test_pages_outside_a_clinic(client, staff_by_role):
+    assert client.get("/").status_code == 302
+    response = client.get("/clinics/")
+    assert response.status_code == 302 and "/accounts/login/" in response.url
+    client.force_login(staff_by_role[Role.NURSE])
+    assert client.get("/clinics/?choose=1").status_code == 200
+
+
+@pytest.mark.django_db
+def test_public_and_authenticated_api(client):
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    assert client.get("/api/v1/docs").status_code == 200
+    assert client.post("/api/v1/auth/logout").status_code == 401
+    response = client.post("/api/v1/auth/login", {"email": "nobody@example.test", "password": "x"}, content_type="application/json")
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_allauth_pages_answer_without_error(client, staff_by_role):
+    patterns = [(route, pattern) for route, ns, pattern in all_url_patterns() if classify(ns, pattern) == "allauth"]
+    sample = {"key": "abc", "uidb36": "1"}
+
+    for user in (None, staff_by_role[Role.DOCTOR]):
+        client.logout()
+        if user:
+            client.force_login(user)
+        for route, pattern in patterns:
+            kwargs = {key: sample[key] for key in pattern.pattern.regex.groupindex}
+            url = reverse(pattern.name, kwargs=kwargs)
+            response = client.get(url)
+            assert response.status_code in (200, 302, 404), f"{url} as {user}: {response.status_code}"
+
+
+def _sample_objects(clinic):
+    """One row of every model the admin manages, so object URLs have a real id."""
+    DepartmentFactory(clinic=clinic)
+    ResourceFactory(clinic=clinic)
+    AuditLogFactory(clinic=clinic)
+    ReadAccessLogFactory(clinic=clinic)
+    token = ApiTokenFactory()
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from django.contrib.auth.models import Group
+
+    Group.objects.create(name="Sample group")
+    EmailAddress.objects.create(user=token.user, email=token.user.email, verified=True, primary=True)
+    Authenticator.objects.create(user=token.user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+
+
+@pytest.mark.django_db
+def test_every_admin_url_needs_a_platform_administrator(client, clinic, staff_by_role, clinician):
+    _sample_objects(clinic)
+    superuser = User.objects.create_superuser(email="root@example.test", password="Root-Pass-1!", full_name="Root")
+    clinic_admin = staff_by_role[Role.ADMIN]
+    checked, unreachable = 0, []
+    for route, namespace, pattern in all_url_patterns():
+        if namespace != "admin":
+            continue
+        url = _admin_url(route, pattern)
+        if url is None:
+            unreachable.append(route)
+            continue
+        client.logout()
+        response = client.get(url)
+        if pattern.name in ("login", "logout"):
+            continue
+        assert response.status_code == 302, f"anonymous {url}"
+        client.force_login(clinic_admin)  # a clinic admin is not a platform administrator
+        assert client.get(url).status_code in (302, 403), f"clinic admin {url}"
+        client.force_login(superuser)
+        expected = (200, 302)
+        if _is_read_only_admin(pattern) and (pattern.name or "").endswith(("_add", "_delete")):
+            expected = (403,)  # audit records: never added or deleted, even by root
+        if "(?P<url>" in route or pattern.name == "view_on_site":
+            expected = (404,)  # the admin's catch-all, reached by a platform administrator
+        assert client.get(url).status_code in expected, f"superuser {url}"
+        checked += 1
+    assert checked > 30
+    assert not unreachable, f"admin routes this test cannot build a URL for: {unreachable}"
+
+
+def _admin_url(route, pattern):
+    """A concrete URL for an admin route, using a real object for object routes."""
+    if pattern.name == "autocomplete":
+        # The autocomplete view answers only with a field to complete for.
+        return "/admin/autocomplete/?app_label=clinicos&model_name=membership&field_name=user"
+    if pattern.name is None:
+        return _unnamed_admin_url(route)
+    if pattern.name.endswith("_simple_history"):
+        # One historical version of an object: /admin/<app>/<model>/<id>/history/<history_id>/
+        from django.apps import apps
+
+        app_label, model_name = pattern.name.removesuffix("_simple_history").split("_", 1)
+        obj = apps.get_model(app_label, model_name)._default_manager.order_by("pk").first()
+        return reverse(f"admin:{pattern.name}", args=[obj.pk, obj.history.first().history_id])
+    model_admin = getattr(pattern.callback, "model_admin", None)
+    kwargs = {}
+    for key in pattern.pattern.regex.groupindex:
+        if key == "object_id":
+            if model_admin is None:
+                return None
+            obj = model_admin.model._default_manager.order_by("pk").first()
+            if obj is None:
+                return None
+            kwargs[key] = str(obj.pk)
+        elif key == "app_label":
+            kwargs[key] = "clinicos"
+        elif key == "id":  # the user admin's password form
+            kwargs[key] = str(User.objects.order_by("pk").first().pk)
+        elif key == "content_type_id":  # "view on site" shortcut: a user has no public page
+            from django.contrib.contenttypes.models import ContentType
+
+            kwargs = {"content_type_id": str(ContentType.objects.get_for_model(User).pk)}
+            kwargs["object_id"] = str(User.objects.order_by("pk").first().pk)
+            break
+        else:
+            return None  # e.g. content-type shortcuts with arbitrary ids
+    return reverse(f"admin:{pattern.name}", kwargs=kwargs)
+
+
+def _is_read_only_admin(pattern) -> bool:
+    from clinicos.admin import ReadOnlyAdmin
+
+    return isinstance(getattr(pattern.callback, "model_admin", None), ReadOnlyAdmin)
+
+
+def _unnamed_admin_url(route):
+    """The admin's catch-all and its old-style object URLs (which redirect to /change/)."""
+    if "(?P<url>" in route:
+        return "/admin/no-such-page/"
+    app_label, model_name = route.split("/")[1:3]
+    from django.apps import apps
+
+    obj = apps.get_model(app_label, model_name)._default_manager.order_by("pk").first()
+    return "/" + route.replace("<path:object_id>", str(obj.pk))
+
+
+def test_models_with_admin_sample_data_cover_the_core_models():
+    from django.contrib import admin
+
+    for model in (User, Clinic, Membership, DoctorProfile, Department, Resource):
+        assert admin.site.is_registered(model), model

@@ -1,0 +1,31 @@
+"""Project URLs. Every clinic page lives under /c/<clinic_code>/; every API call under
+/api/v1/. Apps add their clinic pages to ``clinic_patterns`` and their API routers to
+``clinicos.api.api``."""
+
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from clinicos import views
+from clinicos.api import api
+
+# The admin's own login would bypass allauth's rate limits and two-factor step.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "ClinicOS administration"
+admin.site.site_title = "ClinicOS admin"
+admin.site.index_title = "Platform administration"
+
+clinic_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("settings/", views.clinic_settings, name="clinic_settings"),
+    path("audit/", views.audit_log, name="audit_log"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("clinics/", views.clinic_picker, name="clinic_picker"),
+    path("c/<str:clinic_code>/", include(clinic_patterns)),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

@@ -1,0 +1,113 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from clinicos import navigation, selectors, services
+from clinicos.forms import AuditFilterForm, ClinicSettingsForm
+from clinicos.models import Department, Resource
+from clinicos.roles import Perm, Role
+from clinicos.tenancy import ClinicRequest, clinic_view
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("clinic_picker")
+
+
+@require_GET
+@login_required
+def clinic_picker(request: HttpRequest) -> HttpResponse:
+    """After login: straight into the only clinic, or a choice between several."""
+    memberships = list(selectors.memberships_for_user(user=request.user))
+    if len(memberships) == 1 and "choose" not in request.GET:
+        return redirect("dashboard", memberships[0].clinic.code)
+    return render(request, "clinicos/clinic_picker.html", {"memberships": memberships})
+
+
+@require_GET
+@clinic_view(Perm.DASHBOARD_VIEW)
+def dashboard(request: ClinicRequest) -> HttpResponse:
+    clinic, membership = request.clinic, request.membership
+    now = timezone.localtime(timezone.now(), clinic.tzinfo)
+    context = {
+        "now_in_clinic": now,
+        "links": [item for item in navigation.items_for(membership) if item["url_name"] != "dashboard"],
+        "permission_labels": sorted(perm.label for perm in membership.permissions),
+        "doctor_profile": None,
+    }
+    if membership.has_role(Role.DOCTOR):
+        context["doctor_profile"] = selectors.doctors_of_clinic(clinic=clinic).filter(user=request.user).first()
+    if membership.has_perm_in_clinic(Perm.SETTINGS_MANAGE):
+        staff = list(selectors.staff_of_clinic(clinic=clinic).filter(is_active=True))
+        context["staff_by_role"] = [
+            (role.label, sum(1 for member in staff if member.has_role(role))) for role in Role
+        ]
+        context["doctors"] = list(selectors.doctors_of_clinic(clinic=clinic))
+        context["department_count"] = Department.objects.for_clinic(clinic).count()
+        context["resource_counts"] = dict(
+            Resource.objects.for_clinic(clinic).filter(is_active=True).values_list("kind").annotate(n=Count("id"))
+        )
+    context["doctor_colors"] = [d for d in [context["doctor_profile"], *context.get("doctors", [])] if d]
+    if membership.has_perm_in_clinic(Perm.AUDIT_VIEW):
+        context["recent_changes"] = selectors.audit_log_search(clinic=clinic)[:5]
+    return render(request, "clinicos/dashboard.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@clinic_view(Perm.SETTINGS_MANAGE)
+def clinic_settings(request: ClinicRequest) -> HttpResponse:
+    clinic = request.clinic
+    form = ClinicSettingsForm(request.POST or None, instance=clinic)
+    if request.method == "POST" and form.is_valid():
+        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        services.clinic_update(clinic=clinic, **changes)
+        messages.success(request, "The clinic's settings were saved.")
+        return redirect("clinic_settings", clinic.code)
+    context = {
+        "form": form,
+        "staff": selectors.staff_of_clinic(clinic=clinic),
+        "doctors": selectors.doctors_of_clinic(clinic=clinic, include_inactive=True),
+        "departments": Department.objects.for_clinic(clinic),
+        "resources": Resource.objects.for_clinic(clinic).select_related("department"),
+    }
+    return render(request, "clinicos/clinic_settings.html", context, status=400 if form.errors else 200)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@clinic_view(Perm.AUDIT_VIEW)
+def audit_log(request: ClinicRequest) -> HttpResponse:
+    """Changes (field by field) and record reads in this clinic, filterable."""
+    clinic = request.clinic
+    show_reads = request.GET.get("view") == "reads"
+    form = AuditFilterForm(
+        request.GET or None, clinic=clinic, entity_types=selectors.audited_entity_types(clinic=clinic)
+    )
+    filters = form.cleaned_data if form.is_valid() else {}
+    user_id = filters["user"].pk if filters.get("user") else None
+    if show_reads:
+        entries = selectors.read_access_search(
+            clinic=clinic, user_id=user_id, date_from=filters.get("date_from"), date_to=filters.get("date_to")
+        )
+    else:
+        entries = selectors.audit_log_search(
+            clinic=clinic,
+            user_id=user_id,
+            entity_type=filters.get("entity_type") or None,
+            date_from=filters.get("date_from"),
+            date_to=filters.get("date_to"),
+        )
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "show_reads": show_reads, "query": query.urlencode()}
+    template = "clinicos/audit_log.html#results" if request.htmx else "clinicos/audit_log.html"
+    return render(request, template, context, status=400 if form.errors else 200)

@@ -36,7 +36,7 @@ def clinic_admin(make_member):
 
 @pytest.fixture
 def clinician(clinic):
-    profile = DoctorProfileFactory(clinic=clinic, user=UserFactory(full_name="Dr. Kavya Rao"), specialization="Reproductive Medicine")
+    profile = DoctorProfileFactory(clinic=clinic, user=UserFactory(full_name="Kavya Rao"), specialization="Reproductive Medicine")
     return profile.user
 
 
@@ -58,3 +58,75 @@ def login(client):
         return client
 
     return do_login
+
+
+# --- End-to-end: Playwright driving Debian's Chromium ---------------------------------
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parent / "test-artifacts" / "screenshots"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "tablet": {"width": 800, "height": 1280}}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run the end-to-end tests")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
+    # the test itself are still plain synchronous calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """open_page("desktop"|"tablet") -> a fresh page (own cookies) on the live server."""
+    contexts = []
+
+    def make(viewport="desktop"):
+        context = browser.new_context(viewport=VIEWPORTS[viewport], base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name):
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def demo_data(transactional_db):
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+
+
+DEMO_PASSWORD = "Demo-Clinic-2025!"
+
+
+def browser_login(page, email, password=DEMO_PASSWORD):
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

@@ -50,30 +50,46 @@ def _clinic_id_of(instance: Model) -> int | None:
     return getattr(instance, "clinic_id", None)
 
 
-def _shown(value) -> str | None:
-    if value is None:
+# Bookkeeping fields that say nothing to a reader of the audit trail.
+UNSHOWN_FIELDS = frozenset({"id", "clinic", "created_at", "updated_at", "password", "last_login"})
+
+
+def _shown(field, value) -> str | None:
+    """A value as a person reads it: choice labels, Yes/No, related rows by name."""
+    if value is None or value == "":
         return None
-    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if field.is_relation:
+        related = field.related_model._default_manager.filter(pk=value).first()
+        text = str(related) if related is not None else f"#{value} (deleted)"
+    elif field.choices:
+        text = str(dict(field.flatchoices).get(value, value))
+    elif isinstance(value, bool):
+        text = "Yes" if value else "No"
+    elif isinstance(value, list):
+        text = ", ".join(map(str, value))
+    else:
+        text = str(value)
     return text if len(text) <= MAX_VALUE_LENGTH else text[: MAX_VALUE_LENGTH - 1] + "…"
 
 
 def _field_changes(history_instance) -> dict:
+    """{field name: {label, old, new}} for the fields this history row changed."""
     model = history_instance.instance_type
-    labels = {field.attname: str(field.verbose_name) for field in model._meta.concrete_fields}
-    previous = history_instance.prev_record if history_instance.history_type == "~" else None
-    if previous is not None:
-        delta = history_instance.diff_against(previous)
-        return {
-            change.field: {"label": labels.get(change.field, change.field), "old": _shown(change.old), "new": _shown(change.new)}
-            for change in delta.changes
-        }
+    fields = {field.name: field for field in model._meta.concrete_fields if field.name not in UNSHOWN_FIELDS}
+
+    def change(name, old, new):
+        field = fields[name]
+        return {"label": str(field.verbose_name).capitalize(), "old": _shown(field, old), "new": _shown(field, new)}
+
+    if history_instance.history_type == "~":
+        previous = history_instance.prev_record
+        if previous is None:
+            return {}
+        delta = history_instance.diff_against(previous, included_fields=list(fields))
+        return {item.field: change(item.field, item.old, item.new) for item in delta.changes}
     if history_instance.history_type == "+":
-        changes = {}
-        for field in history_instance.tracked_fields:
-            value = getattr(history_instance, field.attname)
-            if value not in (None, "", [], {}):
-                changes[field.attname] = {"label": labels.get(field.attname, field.attname), "old": None, "new": _shown(value)}
-        return changes
+        values = {name: getattr(history_instance, field.attname, None) for name, field in fields.items()}
+        return {name: change(name, None, value) for name, value in values.items() if value not in (None, "", [], {})}
     return {}
 
 

@@ -124,20 +124,23 @@ class Clinic(models.Model):
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    timezone = models.CharField("time zone", max_length=64, default="UTC", validators=[validate_timezone])
     currency = models.CharField(
         max_length=3,
         default="INR",
         validators=[RegexValidator(r"^[A-Z]{3}$", "Use the three-letter ISO currency code, e.g. INR.")],
     )
     uhid_prefix = models.CharField(
+        "UHID prefix",
         max_length=8,
         validators=[RegexValidator(r"^[A-Z0-9]{2,8}$", "Use 2–8 upper-case letters or digits, e.g. JAN.")],
         help_text="Start of every patient's UHID, e.g. JAN → JAN-2026-001.",
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE, db_index=True)
     require_admin_mfa = models.BooleanField(
-        default=False, help_text="Administrators of this clinic must use two-factor authentication."
+        "require two-factor authentication for administrators",
+        default=False,
+        help_text="Administrators must set up an authenticator app before they can work in this clinic.",
     )
     doctors_see_all_patients = models.BooleanField(
         default=True, help_text="When off, doctors see only the patients of their care team."

@@ -14,6 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
 from clinicos.models import Clinic, Membership, User
@@ -95,11 +96,15 @@ def clinic_view(perm: Perm):
                 return redirect("mfa_activate_totp")
             if not membership.has_perm_in_clinic(perm):
                 raise PermissionDenied("Your role in this clinic does not allow this page.")
+            # Every time on the page is shown in the clinic's own timezone.
+            timezone.activate(membership.clinic.tzinfo)
             try:
                 check_write_allowed(membership.clinic, request.method)
+                return view(request, *args, **kwargs)
             except ClinicSuspended as suspended:
                 return render(request, "clinicos/suspended.html", {"message": str(suspended)}, status=403)
-            return view(request, *args, **kwargs)
+            finally:
+                timezone.deactivate()
 
         wrapper.required_permission = perm
         return wrapper

@@ -4,7 +4,7 @@
 
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from clinicos import views
 from clinicos.api import api
@@ -28,4 +28,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/", views.api_not_found, name="api_not_found"),
 ]
+
+handler403 = "clinicos.views.permission_denied"
+handler404 = "clinicos.views.page_not_found"
+handler500 = "clinicos.views.server_error"

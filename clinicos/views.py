@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -111,3 +111,39 @@ def audit_log(request: ClinicRequest) -> HttpResponse:
     context = {"form": form, "page": page, "show_reads": show_reads, "query": query.urlencode()}
     template = "clinicos/audit_log.html#results" if request.htmx else "clinicos/audit_log.html"
     return render(request, template, context, status=400 if form.errors else 200)
+
+
+# --- Error answers: JSON under /api/, the friendly pages elsewhere -------------------------
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Any /api/ path that no endpoint serves."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        return api_not_found(request)
+    return render(request, "404.html", status=404)
+
+
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": str(exception) or "Not allowed."}, status=403)
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "CSRF check failed: send the X-CSRFToken header or use a bearer token."}, status=403)
+    return render(request, "403_csrf.html", status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "Something went wrong on our side. The error was logged."}, status=500)
+    return render(request, "500.html", status=500)

@@ -106,7 +106,7 @@ def test_doctors_metadata_lists_only_this_clinics_active_doctors(client, front_d
     response = client.get(f"/api/v1/clinics/{clinic.code}/metadata/doctors")
     profile = clinician.doctor_profiles.get()
     assert response.json() == [
-        {"id": profile.pk, "full_name": "Dr. Kavya Rao", "specialization": "Reproductive Medicine", "color": "#2F6FDE"}
+        {"id": profile.pk, "full_name": "Kavya Rao", "specialization": "Reproductive Medicine", "color": "#2F6FDE"}
     ]
 
 

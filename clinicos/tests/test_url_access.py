@@ -35,7 +35,7 @@ CLINIC_API: dict[str, tuple[str, Perm]] = {
 # Pages that need a login but no clinic.
 LOGGED_IN_PAGES = {"clinic_picker"}
 # Open to everybody.
-PUBLIC_PAGES = {"home"}
+PUBLIC_PAGES = {"home", "api_not_found"}
 PUBLIC_API = {"openapi-json", "openapi-view", "api-root", "auth_login"}
 # API endpoints that need a token or session but no clinic.
 AUTHENTICATED_API = {"auth_logout"}

@@ -6,7 +6,7 @@ from django.utils import timezone
 from clinicos.audit import record_read
 from clinicos.models import AuditLog, Clinic, ReadAccessLog
 from clinicos.roles import Role
-from clinicos.tests.factories import AuditLogFactory, DepartmentFactory
+from clinicos.tests.factories import AuditLogFactory, DepartmentFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_settings_are_saved_and_audited_with_ip_and_user_agent(login, clinic_adm
     entry = AuditLog.objects.for_clinic(clinic).filter(entity_type="clinicos.clinic", action="update").get()
     assert entry.user == clinic_admin
     assert entry.ip_address == "203.0.113.9" and entry.user_agent == "Tablet/1.0"
-    assert entry.changes["name"] == {"label": "name", "old": "Sunrise Fertility Centre", "new": "Sunrise Fertility & IVF Centre"}
+    assert entry.changes["name"] == {"label": "Name", "old": "Sunrise Fertility Centre", "new": "Sunrise Fertility & IVF Centre"}
     historical = clinic.history.first()
     assert historical.history_user == clinic_admin and historical.ip_address == "203.0.113.9"
 
@@ -151,3 +151,53 @@ def test_error_pages_are_friendly(login, front_desk, clinic):
     assert "Your role does not allow this page" in response.content.decode()
     response = login(front_desk).get("/c/NOPE9/")
     assert "Page not found" in response.content.decode()
+
+
+def test_times_are_shown_in_the_clinics_timezone(login, clinic_admin, clinic, other_clinic):
+    moment = datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.UTC)
+    AuditLogFactory(clinic=clinic, created_at=moment, entity_repr="Kolkata entry")
+    body = login(clinic_admin).get(f"/c/{clinic.code}/audit/").content.decode()
+    assert "2026-01-01 05:30:00" in body  # Asia/Kolkata is UTC+5:30
+
+    london_admin = UserFactory()
+    MembershipFactory(clinic=other_clinic, user=london_admin, roles=[Role.ADMIN.value])
+    AuditLogFactory(clinic=other_clinic, created_at=datetime.datetime(2026, 7, 1, 12, 0, tzinfo=datetime.UTC))
+    body = login(london_admin).get(f"/c/{other_clinic.code}/audit/").content.decode()
+    assert "2026-07-01 13:00:00" in body  # British Summer Time
+
+
+def test_unknown_api_paths_answer_json(client):
+    response = client.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
+def test_server_errors_under_the_api_answer_json(rf):
+    from clinicos.views import server_error
+
+    response = server_error(rf.get("/api/v1/clinics/ABC01/metadata/doctors"))
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+
+
+def test_an_expired_form_gets_a_friendly_page_and_stores_nothing(clinic_admin, clinic):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(clinic_admin)
+    response = client.post(f"/c/{clinic.code}/settings/", {"name": "Hijacked"})
+    assert response.status_code == 403 and "nothing was saved" in response.content.decode()
+    clinic.refresh_from_db()
+    assert clinic.name != "Hijacked"
+
+
+def test_guardian_grants_object_permissions(clinic, front_desk):
+    from guardian.shortcuts import assign_perm
+
+    from clinicos.models import Department
+
+    department = DepartmentFactory(clinic=clinic)
+    other = DepartmentFactory(clinic=clinic)
+    assign_perm("clinicos.view_department", front_desk, department)
+    front_desk = type(front_desk).objects.get(pk=front_desk.pk)  # fresh permission cache
+    assert front_desk.has_perm("clinicos.view_department", department)
+    assert not front_desk.has_perm("clinicos.view_department", other)
+    assert Department.objects.count() == 2

@@ -34,7 +34,7 @@ CLINICS = [
         ],
         "people": {
             Role.ADMIN: "Anita Desai",
-            Role.DOCTOR: "Dr. Kavya Rao",
+            Role.DOCTOR: "Kavya Rao",
             Role.NURSE: "Meena Kumari",
             Role.FRONT_DESK: "Priya Sharma",
             Role.CRO: "Rahul Verma",
@@ -71,7 +71,7 @@ CLINICS = [
         ],
         "people": {
             Role.ADMIN: "Helen Carter",
-            Role.DOCTOR: "Dr. James Whitfield",
+            Role.DOCTOR: "James Whitfield",
             Role.NURSE: "Sarah Collins",
             Role.FRONT_DESK: "Emily Turner",
             Role.CRO: "Oliver Hughes",
@@ -92,7 +92,7 @@ CLINICS = [
 
 SHARED_DOCTOR = {
     "email": "shared.doctor@example.com",
-    "full_name": "Dr. Nisha Menon",
+    "full_name": "Nisha Menon",
     "specialization": "Gynaecology",
     "registration_number": "MCI-99812",
     "qualifications": "MBBS, MD (OBG)",

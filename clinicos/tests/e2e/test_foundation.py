@@ -87,6 +87,12 @@ def test_admin_switches_clinic_edits_settings_and_reads_the_audit_trail(open_pag
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
     expect(page.locator(".new", has_text="Sunrise Fertility & IVF Centre")).to_be_visible()
     screenshot(page, "audit-desktop")
+    # htmx (django-htmx's copy) loads under the CSP and swaps the results as filters change.
+    assert page.evaluate("typeof window.htmx") == "object"
+    page.get_by_label("Record type").select_option(label="Department")
+    expect(page).to_have_url(re.compile(r"entity_type=clinicos.department"))
+    expect(page.locator("#audit-results")).not_to_contain_text("Sunrise Fertility & IVF Centre")
+    expect(page.locator("#audit-results")).to_contain_text("Embryology")
 
     page.locator(".clinic-switcher summary").click()
     screenshot(page, "clinic-switcher-open-desktop")

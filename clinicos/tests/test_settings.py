@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Variables the test settings (or a developer's shell) set, which production would not.
 TEST_ONLY_VARIABLES = {
     "DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-    "ALLOWED_HOSTS", "MEDIA_ROOT", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "REDIS_URL",
+    "ALLOWED_HOSTS", "MEDIA_ROOT", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 

@@ -75,7 +75,12 @@ def _shown(field, value) -> str | None:
 def _field_changes(history_instance) -> dict:
     """{field name: {label, old, new}} for the fields this history row changed."""
     model = history_instance.instance_type
-    fields = {field.name: field for field in model._meta.concrete_fields if field.name not in UNSHOWN_FIELDS}
+    tracked = {field.name for field in history_instance.tracked_fields}
+    fields = {
+        field.name: field
+        for field in model._meta.concrete_fields
+        if field.name in tracked and field.name not in UNSHOWN_FIELDS
+    }
 
     def change(name, old, new):
         field = fields[name]
@@ -85,8 +90,12 @@ def _field_changes(history_instance) -> dict:
         previous = history_instance.prev_record
         if previous is None:
             return {}
-        delta = history_instance.diff_against(previous, included_fields=list(fields))
-        return {item.field: change(item.field, item.old, item.new) for item in delta.changes}
+        # Compared here rather than with diff_against(), which skips non-editable fields.
+        return {
+            name: change(name, getattr(previous, field.attname), getattr(history_instance, field.attname))
+            for name, field in fields.items()
+            if getattr(previous, field.attname) != getattr(history_instance, field.attname)
+        }
     if history_instance.history_type == "+":
         values = {name: getattr(history_instance, field.attname, None) for name, field in fields.items()}
         return {name: change(name, None, value) for name, value in values.items() if value not in (None, "", [], {})}

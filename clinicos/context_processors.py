@@ -14,6 +14,7 @@ def shell(request):
         "current_membership": membership,
         "perms_in_clinic": {perm.value: True for perm in membership.permissions} if membership else {},
         "nav_items": navigation.items_for(membership),
+        "header_search_url": navigation.search_url_for(membership),
         "clinic_memberships": clinic_memberships,
     }
 

@@ -37,3 +37,17 @@ def items_for(membership) -> list[dict]:
         for item in sorted(_registry.values(), key=lambda item: item.order)
         if membership.has_perm_in_clinic(item.perm)
     ]
+
+
+# The header's search box: one app (patients) registers the URL that answers it.
+_search: dict[str, object] = {}
+
+
+def register_search(url_name: str, perm: Perm) -> None:
+    _search.update(url_name=url_name, perm=perm)
+
+
+def search_url_for(membership) -> str | None:
+    if membership is None or not _search or not membership.has_perm_in_clinic(_search["perm"]):
+        return None
+    return reverse(_search["url_name"], args=[membership.clinic.code])

@@ -35,6 +35,9 @@ class Perm(models.TextChoices):
     SETTINGS_MANAGE = "settings_manage", "Manage the clinic's settings"
     AUDIT_VIEW = "audit_view", "Read the audit trail"
     NATIONAL_ID_VIEW = "national_id_view", "See national ID numbers unmasked"
+    DOCUMENTS_VIEW = "documents_view", "Open patients' documents"
+    DOCUMENTS_UPLOAD = "documents_upload", "Upload and remove patients' documents"
+    INSURERS_MANAGE = "insurers_manage", "Manage insurance providers"
 
 
 ALL_ROLES = frozenset(Role)
@@ -60,6 +63,11 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.SETTINGS_MANAGE: frozenset({Role.ADMIN}),
     Perm.AUDIT_VIEW: frozenset({Role.ADMIN}),
     Perm.NATIONAL_ID_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR}),
+    # Documents include lab reports and previous history: not for billing, which reads
+    # only identity and insurance.
+    Perm.DOCUMENTS_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST}),
+    Perm.DOCUMENTS_UPLOAD: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB}),
+    Perm.INSURERS_MANAGE: frozenset({Role.ADMIN, Role.BILLING}),
 }
 
 assert set(ROLE_PERMISSIONS) == set(Perm), "every permission needs a row in the role matrix"

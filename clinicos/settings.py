@@ -261,6 +261,10 @@ SECURE_CSP = {
 # Uploaded files need their own limit (DATA_UPLOAD_MAX_MEMORY_SIZE does not bound files).
 DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 
+# National IDs are encrypted with a key derived from this (or from SECRET_KEY when unset).
+# Changing it makes stored national IDs unreadable: set it once per installation.
+NATIONAL_ID_KEY = env.str("NATIONAL_ID_KEY", default="")
+
 # --- Audit --------------------------------------------------------------------------------
 SIMPLE_HISTORY_REVERT_DISABLED = True  # history is a record, never a way to edit data
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

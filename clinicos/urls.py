@@ -8,6 +8,11 @@ from django.urls import include, path, re_path
 
 from clinicos import views
 from clinicos.api import api
+from patients.api import router as patients_router
+
+# Routers are mounted at /clinics; their paths start with "/{code}/…" (ninja reads path
+# parameters from operation paths, not from router prefixes).
+api.add_router("/clinics", patients_router)
 
 # The admin's own login would bypass allauth's rate limits and two-factor step.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -19,6 +24,7 @@ clinic_patterns = [
     path("", views.dashboard, name="dashboard"),
     path("settings/", views.clinic_settings, name="clinic_settings"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("", include("patients.urls")),
 ]
 
 urlpatterns = [

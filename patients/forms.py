@@ -1,0 +1,177 @@
+"""Validation of patient input, shared by the pages and the API (the API feeds its JSON
+through these forms, so a rule is written once)."""
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from clinicos.models import Clinic, DoctorProfile
+from patients import identity
+from patients.models import Document, InsuranceProvider, Patient
+
+QUICK_FIELDS = ("first_name", "last_name", "mobile", "gender", "date_of_birth")
+FULL_SECTIONS = (
+    ("Identity", ("first_name", "last_name", "gender", "date_of_birth", "age_years", "relation", "relative_name",
+                  "marital_status", "blood_group", "national_id")),
+    ("Contact", ("mobile", "email", "house", "street", "area", "city", "district", "state", "postal_code", "country")),
+    ("Emergency contact", ("emergency_contact_name", "emergency_contact_phone", "emergency_contact_relation")),
+    ("Care and insurance", ("assigned_doctor", "referring_doctor", "hospital_address", "insurance_provider",
+                            "insurance_policy_number", "external_reference")),
+)
+MAX_AGE_YEARS = 130
+
+
+class PatientForm(forms.ModelForm):
+    """All patient fields. ``quick=True`` keeps only the essentials the front desk needs
+    to register someone standing at the desk."""
+
+    age_years = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_AGE_YEARS, label="Age (years)",
+        help_text="When the birth date is not known.",
+    )
+    national_id = forms.CharField(required=False, max_length=20, label="National ID (e.g. Aadhaar)")
+
+    class Meta:
+        model = Patient
+        fields = (
+            "first_name", "last_name", "relation", "relative_name", "marital_status", "gender", "date_of_birth",
+            "blood_group", "mobile", "email", "house", "street", "area", "city", "district", "state",
+            "postal_code", "country", "emergency_contact_name", "emergency_contact_phone",
+            "emergency_contact_relation", "assigned_doctor", "referring_doctor", "hospital_address",
+            "insurance_provider", "insurance_policy_number", "external_reference",
+        )
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "hospital_address": forms.Textarea(attrs={"rows": 2}),
+            "mobile": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            "emergency_contact_phone": forms.TextInput(attrs={"type": "tel"}),
+        }
+
+    def __init__(self, *args, clinic: Clinic, quick: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.quick = quick
+        self.fields["assigned_doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user")
+        self.fields["insurance_provider"].queryset = InsuranceProvider.objects.for_clinic(clinic).filter(is_active=True)
+        self.fields["mobile"].help_text = f"Local numbers are read as {clinic.country} numbers."
+        if quick:
+            for name in list(self.fields):
+                if name not in QUICK_FIELDS + ("age_years",):
+                    del self.fields[name]
+        if self.instance.pk:
+            del self.fields["age_years"]
+
+    def sections(self):
+        for title, names in FULL_SECTIONS:
+            yield title, [self[name] for name in names if name in self.fields]
+
+    def clean_mobile(self):
+        return identity.normalize_phone(self.cleaned_data["mobile"], default_region=self.clinic.country)
+
+    def clean_emergency_contact_phone(self):
+        value = self.cleaned_data.get("emergency_contact_phone", "")
+        return identity.normalize_phone(value, default_region=self.clinic.country) if value else ""
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data.get("date_of_birth")
+        today = timezone.localdate(timezone.now(), self.clinic.tzinfo)
+        if value and value > today:
+            raise ValidationError("The birth date cannot be in the future.")
+        if value and value < today.replace(year=today.year - MAX_AGE_YEARS):
+            raise ValidationError(f"The birth date is more than {MAX_AGE_YEARS} years ago.")
+        return value
+
+    def clean_national_id(self):
+        value = identity.normalize_national_id(self.cleaned_data.get("national_id", ""))
+        if value and not value.isalnum():
+            raise ValidationError("Use only letters and digits.")
+        if value and len(value) < 4:
+            raise ValidationError("This ID looks too short.")
+        return value
+
+    def clean_country(self):
+        return (self.cleaned_data.get("country") or "").upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        age = cleaned.pop("age_years", None)
+        if not self.instance.pk and not cleaned.get("date_of_birth") and "date_of_birth" not in self.errors:
+            if age is None:
+                self.add_error("date_of_birth", "Enter the birth date, or the age when the birth date is not known.")
+            else:
+                today = timezone.localdate(timezone.now(), self.clinic.tzinfo)
+                cleaned["date_of_birth"] = _years_before(today, age)
+                cleaned["date_of_birth_is_estimated"] = True
+        elif cleaned.get("date_of_birth") and "date_of_birth" in self.changed_data:
+            cleaned["date_of_birth_is_estimated"] = False
+        return cleaned
+
+    def patient_data(self) -> dict:
+        """The cleaned values the services take (national ID apart: it is handled separately)."""
+        return {key: value for key, value in self.cleaned_data.items() if key != "national_id"}
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+class PatientFilterForm(forms.Form):
+    SORTS = {
+        "name": ("search_name", "id"),
+        "-registered": ("-registration_date", "-id"),
+        "registered": ("registration_date", "id"),
+        "uhid": ("uhid",),
+    }
+    q = forms.CharField(required=False, label="Search", max_length=100)
+    status = forms.ChoiceField(
+        required=False, choices=[("active", "Active"), ("archived", "Archived"), ("all", "All")], initial="active"
+    )
+    doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none(), required=False, empty_label="Any doctor")
+    registered_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Registered from")
+    registered_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to")
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[("name", "Name"), ("-registered", "Newest first"), ("registered", "Oldest first"), ("uhid", "UHID")],
+    )
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).select_related("user")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("registered_from"), cleaned.get("registered_to")
+        if start and end and start > end:
+            self.add_error("registered_to", "The end date must be on or after the start date.")
+        return cleaned
+
+
+class DocumentUploadForm(forms.Form):
+    file = forms.FileField()
+    name = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
+    document_type = forms.ChoiceField(choices=Document.Type.choices, label="Type")
+
+
+class InsuranceProviderForm(forms.ModelForm):
+    class Meta:
+        model = InsuranceProvider
+        fields = ("name", "contact_person", "phone", "email", "address", "coverage_policy", "is_active")
+        widgets = {"address": forms.Textarea(attrs={"rows": 2}), "coverage_policy": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        clash = InsuranceProvider.objects.for_clinic(self.clinic).filter(name__iexact=name)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError("This clinic already has an insurer with this name.")
+        return name

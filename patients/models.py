@@ -1,0 +1,244 @@
+"""Patients: the chart's identity, contacts, insurance, documents and the UHID sequence."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from clinicos.choices import Gender
+from clinicos.models import Clinic, ClinicOwnedModel, DoctorProfile, audited_history
+
+
+class InsuranceProvider(ClinicOwnedModel):
+    """An insurer the clinic accepts (healthcare-management-system ``insurance_providers``)."""
+
+    name = models.CharField(max_length=200)
+    contact_person = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    coverage_policy = models.TextField(blank=True, help_text="What the clinic's agreement with this insurer covers.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="insurer_name_unique_per_clinic")]
+
+    def __str__(self):
+        return self.name
+
+
+class Person(models.Model):
+    """One human across clinics, keyed by phone: the patient portal shows a person all
+    their charts. Each clinic's chart stays separate; this row only links them."""
+
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +919876543210")
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.phone
+
+
+class UhidSequence(models.Model):
+    """The last UHID number used per clinic and year. Registration locks this row, so
+    two receptionists registering at once get consecutive numbers, never the same one."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "year"], name="uhid_sequence_per_clinic_year")]
+
+
+class Patient(ClinicOwnedModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    class MaritalStatus(models.TextChoices):
+        SINGLE = "single", "Single"
+        MARRIED = "married", "Married"
+        DIVORCED = "divorced", "Divorced"
+        WIDOWED = "widowed", "Widowed"
+        SEPARATED = "separated", "Separated"
+
+    class BloodGroup(models.TextChoices):
+        A_POS = "A+", "A+"
+        A_NEG = "A-", "A−"
+        B_POS = "B+", "B+"
+        B_NEG = "B-", "B−"
+        AB_POS = "AB+", "AB+"
+        AB_NEG = "AB-", "AB−"
+        O_POS = "O+", "O+"
+        O_NEG = "O-", "O−"
+
+    class Relation(models.TextChoices):
+        SON_OF = "S/o", "S/o (son of)"
+        DAUGHTER_OF = "D/o", "D/o (daughter of)"
+        WIFE_OF = "W/o", "W/o (wife of)"
+        HUSBAND_OF = "H/o", "H/o (husband of)"
+        CARE_OF = "C/o", "C/o (care of)"
+
+    uhid = models.CharField("UHID", max_length=30, editable=False)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    relation = models.CharField(max_length=3, choices=Relation, blank=True)
+    relative_name = models.CharField(max_length=150, blank=True, help_text="e.g. the husband's name for “W/o”.")
+    marital_status = models.CharField(max_length=10, choices=MaritalStatus, blank=True)
+    gender = models.CharField(max_length=10, choices=Gender)
+    date_of_birth = models.DateField(null=True, blank=True)
+    date_of_birth_is_estimated = models.BooleanField(
+        default=False, help_text="Only the age was known; the birth date is approximate."
+    )
+    blood_group = models.CharField(max_length=3, choices=BloodGroup, blank=True)
+    # National ID (e.g. Aadhaar): encrypted at rest, findable by exact match through a keyed hash.
+    national_id_encrypted = models.TextField(blank=True, editable=False)
+    national_id_hash = models.CharField(max_length=64, blank=True, editable=False)
+    national_id_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    mobile = models.CharField(max_length=20, help_text="E.164, e.g. +919876543210")
+    mobile_digits_reversed = models.CharField(max_length=20, editable=False)
+    email = models.EmailField(blank=True)
+    house = models.CharField("house / flat", max_length=100, blank=True)
+    street = models.CharField(max_length=150, blank=True)
+    area = models.CharField("area / locality", max_length=150, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    district = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=12, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. IN")
+    emergency_contact_name = models.CharField(max_length=150, blank=True)
+    emergency_contact_phone = models.CharField(max_length=20, blank=True)
+    emergency_contact_relation = models.CharField(max_length=60, blank=True)
+    assigned_doctor = models.ForeignKey(
+        DoctorProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_patients"
+    )
+    referring_doctor = models.CharField(max_length=150, blank=True)
+    hospital_address = models.TextField(blank=True)
+    insurance_provider = models.ForeignKey(
+        InsuranceProvider, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients"
+    )
+    insurance_policy_number = models.CharField(max_length=60, blank=True)
+    external_reference = models.CharField(max_length=100, blank=True, help_text="ID of this patient in another system.")
+    registration_date = models.DateField(default=timezone.localdate)
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients")
+    # Lower-case, accent-free "first last" and "last first", kept by the service for search.
+    search_name = models.CharField(max_length=210, editable=False)
+    search_name_last_first = models.CharField(max_length=210, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, editable=False, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audited_history(
+        excluded_fields=["national_id_encrypted", "national_id_hash", "search_name", "search_name_last_first", "mobile_digits_reversed"]
+    )
+
+    class Meta:
+        ordering = ["search_name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "uhid"], name="patient_uhid_unique_per_clinic"),
+            models.UniqueConstraint(
+                fields=["clinic", "external_reference"],
+                condition=~Q(external_reference=""),
+                name="patient_external_reference_unique_per_clinic",
+            ),
+        ]
+        # Prefix searches use LIKE 'abc%': varchar_pattern_ops makes PostgreSQL use these
+        # B-trees whatever the database collation (ignored on SQLite). The trigram index for
+        # fuzzy search is created by migration 0002 on PostgreSQL only.
+        indexes = [
+            models.Index(fields=["clinic", "search_name"], opclasses=["", "varchar_pattern_ops"], name="patient_name_prefix"),
+            models.Index(
+                fields=["clinic", "search_name_last_first"], opclasses=["", "varchar_pattern_ops"], name="patient_lastname_prefix"
+            ),
+            models.Index(
+                fields=["clinic", "mobile_digits_reversed"], opclasses=["", "varchar_pattern_ops"], name="patient_phone_suffix"
+            ),
+            models.Index(fields=["clinic", "uhid"], opclasses=["", "varchar_pattern_ops"], name="patient_uhid_prefix"),
+            models.Index(fields=["clinic", "national_id_hash"], name="patient_national_id"),
+            models.Index(fields=["clinic", "status", "registration_date"], name="patient_status_registered"),
+            models.Index(fields=["clinic", "assigned_doctor", "registration_date"], name="patient_doctor_registered"),
+            models.Index(fields=["clinic", "registration_date"], name="patient_registered"),
+            models.Index(fields=["clinic", "date_of_birth"], name="patient_birth_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.uhid})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_archived(self) -> bool:
+        return self.status == self.Status.ARCHIVED
+
+    def age_on(self, day) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        dob = self.date_of_birth
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+    @property
+    def address_line(self) -> str:
+        parts = [self.house, self.street, self.area, self.city, self.district, self.state]
+        line = ", ".join(part for part in parts if part)
+        return f"{line} {self.postal_code}".strip() if self.postal_code else line
+
+    @property
+    def age_label(self) -> str:
+        """'34 y', or '~34 y' when only the age was known; in the active (clinic's) timezone."""
+        age = self.age_on(timezone.localdate())
+        if age is None:
+            return ""
+        return f"{'~' if self.date_of_birth_is_estimated else ''}{age} y"
+
+    @property
+    def national_id_masked(self) -> str:
+        return f"XXXX-XXXX-{self.national_id_last4}" if self.national_id_last4 else ""
+
+
+def document_upload_path(document, filename):
+    # Unguessable and free of anything the uploader chose: clinic/patient/random.
+    return f"documents/{document.clinic_id}/{document.patient_id}/{uuid.uuid4().hex}"
+
+
+class Document(ClinicOwnedModel):
+    class Type(models.TextChoices):
+        INSURANCE = "insurance", "Insurance"
+        CONSENT = "consent", "Consent"
+        LAB_REPORT = "lab_report", "Lab report"
+        PREVIOUS_HISTORY = "previous_history", "Previous history"
+        IMAGING = "imaging", "Imaging"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
+    name = models.CharField(max_length=200)
+    document_type = models.CharField(max_length=20, choices=Type)
+    file = models.FileField(upload_to=document_upload_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveBigIntegerField()
+    checksum_sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    is_deleted = models.BooleanField(default=False)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "patient", "is_deleted", "-uploaded_at"], name="document_patient_list")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_document_type_display()})"

@@ -1,0 +1,134 @@
+"""Reads of patient data: the one way to fetch a patient for a user, and search."""
+
+import re
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from clinicos.models import Clinic
+from patients import identity
+from patients.models import Document, InsuranceProvider, Patient
+
+SEARCH_LIMIT = 10
+MIN_PHONE_DIGITS = 4
+FUZZY_SIMILARITY = 0.3
+UHID_PATTERN = re.compile(r"^[A-Z0-9]{2,8}-\d{4}-\d+$", re.I)
+
+
+def patient_get_for_user(*, clinic: Clinic, pk) -> Patient:
+    """A patient of this clinic, or 404 (also for another clinic's id)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404
+    patient = (
+        Patient.objects.for_clinic(clinic)
+        .select_related("assigned_doctor__user", "insurance_provider", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
+
+
+def insurer_get(*, clinic: Clinic, pk) -> InsuranceProvider:
+    insurer = InsuranceProvider.objects.for_clinic(clinic).filter(pk=pk).first()
+    if insurer is None:
+        raise Http404("No such insurer.")
+    return insurer
+
+
+def document_get_for_patient(*, patient: Patient, pk, include_deleted: bool = False) -> Document:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404
+    documents = Document.objects.for_clinic(patient.clinic).filter(patient=patient, pk=pk)
+    if not include_deleted:
+        documents = documents.filter(is_deleted=False)
+    document = documents.select_related("uploaded_by").first()
+    if document is None:
+        raise Http404("No such document.")
+    return document
+
+
+def documents_of_patient(*, patient: Patient) -> QuerySet[Document]:
+    return Document.objects.for_clinic(patient.clinic).filter(patient=patient, is_deleted=False).select_related("uploaded_by")
+
+
+def patient_search(*, clinic: Clinic, query: str, include_archived: bool = False) -> QuerySet[Patient]:
+    """Patients matching what a receptionist typed: a UHID, the last 4+ digits of a phone,
+    an exact national ID, or a name (prefix of the first or last name, then fuzzy).
+
+    Prefix searches run on indexed, pre-normalized columns (lower case, no accents), so
+    they stay fast with a million patients; fuzzy matching uses pg_trgm on PostgreSQL and
+    a substring match on SQLite.
+    """
+    patients = Patient.objects.for_clinic(clinic)
+    if not include_archived:
+        patients = patients.filter(status=Patient.Status.ACTIVE)
+    text = query.strip()
+    if not text:
+        return patients.none()
+    digits = re.sub(r"\D", "", text)
+    if UHID_PATTERN.match(text) or text.upper().startswith(f"{clinic.uhid_prefix}-"):
+        return patients.filter(uhid__startswith=text.upper()).order_by("uhid")
+    if digits and len(digits) == len(re.sub(r"[\s+()-]", "", text)):
+        if len(digits) < MIN_PHONE_DIGITS:
+            return patients.none()
+        by_phone = patients.filter(mobile_digits_reversed__startswith=digits[::-1])
+        by_national_id = patients.filter(national_id_hash=identity.national_id_hash(digits))
+        return (by_phone | by_national_id).order_by("search_name", "id")
+    key = identity.search_key(text)
+    prefix = patients.filter(Q(search_name__startswith=key) | Q(search_name_last_first__startswith=key))
+    return prefix.order_by("search_name", "id")
+
+
+def patient_search_fuzzy(*, clinic: Clinic, query: str, exclude_ids, include_archived: bool = False) -> list[Patient]:
+    """Close spellings ('Kavia' for 'Kavya') when the prefix search found too little."""
+    key = identity.search_key(query)
+    if len(key) < 3:
+        return []
+    patients = Patient.objects.for_clinic(clinic).exclude(pk__in=list(exclude_ids))
+    if not include_archived:
+        patients = patients.filter(status=Patient.Status.ACTIVE)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import TrigramWordSimilarity
+
+        return list(
+            patients.annotate(similarity=TrigramWordSimilarity(key, "search_name"))
+            .filter(similarity__gte=FUZZY_SIMILARITY)
+            .order_by("-similarity", "search_name")[:SEARCH_LIMIT]
+        )
+    return list(patients.filter(search_name__contains=key).order_by("search_name")[:SEARCH_LIMIT])
+
+
+def quick_search(*, clinic: Clinic, query: str) -> list[Patient]:
+    """The header search: the best few matches, prefix matches first."""
+    found = list(patient_search(clinic=clinic, query=query)[:SEARCH_LIMIT])
+    if len(found) < SEARCH_LIMIT and not re.sub(r"[\s+()-]", "", query).isdigit():
+        found += patient_search_fuzzy(clinic=clinic, query=query, exclude_ids=[p.pk for p in found])[: SEARCH_LIMIT - len(found)]
+    return found
+
+
+def patient_list(*, clinic: Clinic, filters: dict) -> QuerySet[Patient]:
+    from patients.forms import PatientFilterForm
+
+    status = filters.get("status") or "active"
+    include_archived = status in ("archived", "all")
+    if filters.get("q"):
+        patients = patient_search(clinic=clinic, query=filters["q"], include_archived=include_archived)
+    else:
+        patients = Patient.objects.for_clinic(clinic)
+    if status in (Patient.Status.ACTIVE, Patient.Status.ARCHIVED):
+        patients = patients.filter(status=status)
+    if filters.get("doctor"):
+        patients = patients.filter(assigned_doctor=filters["doctor"])
+    if filters.get("registered_from"):
+        patients = patients.filter(registration_date__gte=filters["registered_from"])
+    if filters.get("registered_to"):
+        patients = patients.filter(registration_date__lte=filters["registered_to"])
+    order = PatientFilterForm.SORTS.get(filters.get("sort") or "name", PatientFilterForm.SORTS["name"])
+    return patients.select_related("assigned_doctor__user").order_by(*order)

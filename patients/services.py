@@ -1,0 +1,243 @@
+"""Every write of patient data: registration (with its UHID), edits, archiving,
+documents, insurers. Views and the API call these; neither saves models directly."""
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clinicos.models import Clinic, User
+from patients import identity
+from patients.models import Document, InsuranceProvider, Patient, Person, UhidSequence
+
+PATIENT_FIELDS = (
+    "first_name", "last_name", "relation", "relative_name", "marital_status", "gender",
+    "date_of_birth", "date_of_birth_is_estimated", "blood_group", "mobile", "email",
+    "house", "street", "area", "city", "district", "state", "postal_code", "country",
+    "emergency_contact_name", "emergency_contact_phone", "emergency_contact_relation",
+    "assigned_doctor", "referring_doctor", "hospital_address", "insurance_provider",
+    "insurance_policy_number", "external_reference", "registration_date",
+)
+
+
+class DuplicatePatient(Exception):
+    """A patient with the same phone, or the same name and birth date, already exists."""
+
+    def __init__(self, matches: list[Patient]):
+        self.matches = matches
+        super().__init__("A patient with the same phone number or the same name and birth date is already registered.")
+
+
+# --- UHID -----------------------------------------------------------------------------
+
+
+def uhid_next(*, clinic: Clinic, year: int) -> str:
+    """The next UHID of a clinic's year, e.g. JAN-2026-007. Call inside the registering
+    transaction: the sequence row stays locked until it commits, so numbers are gap-free
+    and never repeat, even for concurrent registrations."""
+    sequence, _ = UhidSequence.objects.select_for_update().get_or_create(clinic=clinic, year=year)
+    UhidSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
+    sequence.refresh_from_db(fields=["last_number"])
+    return f"{clinic.uhid_prefix}-{year}-{sequence.last_number:03d}"
+
+
+# --- Patients -------------------------------------------------------------------------
+
+
+def find_duplicates(*, clinic: Clinic, mobile: str, first_name: str, last_name: str, date_of_birth, exclude_pk=None) -> list[Patient]:
+    same_name = identity.search_key(f"{first_name} {last_name}")
+    query = Q(mobile=mobile)
+    if date_of_birth:
+        query |= Q(search_name=same_name, date_of_birth=date_of_birth)
+    matches = Patient.objects.for_clinic(clinic).filter(query)
+    if exclude_pk:
+        matches = matches.exclude(pk=exclude_pk)
+    return list(matches.order_by("uhid")[:5])
+
+
+def _apply_derived_fields(patient: Patient) -> None:
+    patient.search_name = identity.search_key(f"{patient.first_name} {patient.last_name}")
+    patient.search_name_last_first = identity.search_key(f"{patient.last_name} {patient.first_name}")
+    patient.mobile_digits_reversed = identity.digits_reversed(patient.mobile)
+
+
+def _set_national_id(patient: Patient, national_id: str | None) -> None:
+    if national_id is None:
+        return
+    value = identity.normalize_national_id(national_id)
+    if not value:
+        patient.national_id_encrypted = patient.national_id_hash = patient.national_id_last4 = ""
+        return
+    patient.national_id_encrypted = identity.encrypt_national_id(value)
+    patient.national_id_hash = identity.national_id_hash(value)
+    patient.national_id_last4 = value[-4:]
+
+
+def _person_for(mobile: str) -> Person:
+    person, _ = Person.objects.get_or_create(phone=mobile)
+    return person
+
+
+@transaction.atomic
+def patient_register(
+    *, clinic: Clinic, user: User, data: dict, national_id: str | None = None, allow_duplicate: bool = False
+) -> Patient:
+    """Register a patient from validated data (``PatientForm.cleaned_data``), giving them
+    the clinic's next UHID. Refuses a likely duplicate unless ``allow_duplicate``."""
+    if not allow_duplicate:
+        matches = find_duplicates(
+            clinic=clinic, mobile=data["mobile"], first_name=data["first_name"],
+            last_name=data.get("last_name", ""), date_of_birth=data.get("date_of_birth"),
+        )
+        if matches:
+            raise DuplicatePatient(matches)
+    patient = Patient(clinic=clinic, created_by=user, **{key: value for key, value in data.items() if key in PATIENT_FIELDS})
+    if not data.get("registration_date"):
+        patient.registration_date = timezone.localdate(timezone.now(), clinic.tzinfo)
+    if not patient.country:
+        patient.country = clinic.country
+    _apply_derived_fields(patient)
+    _set_national_id(patient, national_id)
+    patient.person = _person_for(patient.mobile)
+    patient.uhid = uhid_next(clinic=clinic, year=patient.registration_date.year)
+    patient.full_clean(exclude=["assigned_doctor", "insurance_provider"])
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, changes: dict, national_id: str | None = None) -> Patient:
+    """Change a patient's details; history records who changed what."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    for field, value in changes.items():
+        if field not in PATIENT_FIELDS:
+            raise ValueError(f"{field} cannot be changed here")
+        setattr(patient, field, value)
+    _apply_derived_fields(patient)
+    _set_national_id(patient, national_id)
+    if "mobile" in changes:
+        patient.person = _person_for(patient.mobile)
+    patient.full_clean(exclude=["assigned_doctor", "insurance_provider"])
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def patient_set_status(*, patient: Patient, status: str) -> Patient:
+    """Archive (instead of deleting) or bring back a patient."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.status != status:
+        patient.status = Patient.Status(status)
+        patient.save()
+    return patient
+
+
+# --- Documents ------------------------------------------------------------------------
+
+# The first bytes of each accepted format: the type is read from the content, never
+# trusted from the file name or the browser.
+FILE_SIGNATURES = {
+    "application/pdf": lambda head: head.startswith(b"%PDF-"),
+    "image/jpeg": lambda head: head.startswith(b"\xff\xd8\xff"),
+    "image/png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
+    "image/webp": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+}
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    return next((content_type for content_type, matches in FILE_SIGNATURES.items() if matches(head)), None)
+
+
+def safe_file_name(raw: str, content_type: str) -> str:
+    """The uploader's file name, reduced to something safe to show and to send back."""
+    base = os.path.basename(raw.replace("\\", "/")).strip()
+    stem = os.path.splitext(base)[0]
+    stem = re.sub(r"[^\w.\- ]+", "_", stem, flags=re.UNICODE).strip(" ._") or "document"
+    return stem[:100] + EXTENSIONS[content_type]
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    content_type: str
+    size: int
+    checksum: str
+
+
+def document_check(upload: UploadedFile) -> UploadCheck:
+    limit = settings.DOCUMENT_MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise ValidationError({"file": f"The file is {upload.size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."})
+    if upload.size == 0:
+        raise ValidationError({"file": "The file is empty."})
+    upload.seek(0)
+    content_type = sniff_content_type(upload.read(16))
+    if content_type is None:
+        raise ValidationError({"file": "Only PDF, JPEG, PNG and WebP files can be uploaded; this file is none of them."})
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return UploadCheck(content_type=content_type, size=upload.size, checksum=digest.hexdigest())
+
+
+@transaction.atomic
+def document_upload(*, patient: Patient, user: User, upload: UploadedFile, name: str, document_type: str) -> Document:
+    if document_type not in Document.Type.values:
+        raise ValidationError({"document_type": f"Choose one of: {', '.join(Document.Type.values)}."})
+    checked = document_check(upload)
+    original_name = safe_file_name(upload.name or "document", checked.content_type)
+    document = Document(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        name=(name or "").strip()[:200] or os.path.splitext(original_name)[0],
+        document_type=document_type,
+        original_name=original_name,
+        content_type=checked.content_type,
+        size=checked.size,
+        checksum_sha256=checked.checksum,
+        uploaded_by=user,
+    )
+    document.file.save(original_name, upload, save=False)
+    try:
+        document.save()
+    except Exception:
+        document.file.delete(save=False)
+        raise
+    return document
+
+
+@transaction.atomic
+def document_soft_delete(*, document: Document, user: User) -> Document:
+    """Hide a document from the chart; the file and its record stay for the audit."""
+    document = Document.objects.select_for_update().get(pk=document.pk)
+    if not document.is_deleted:
+        document.is_deleted = True
+        document.deleted_by = user
+        document.deleted_at = timezone.now()
+        document.save()
+    return document
+
+
+# --- Insurance providers ----------------------------------------------------------------
+
+INSURER_FIELDS = ("name", "contact_person", "phone", "email", "address", "coverage_policy", "is_active")
+
+
+@transaction.atomic
+def insurance_provider_save(*, clinic: Clinic, data: dict, provider: InsuranceProvider | None = None) -> InsuranceProvider:
+    provider = provider or InsuranceProvider(clinic=clinic)
+    for field in INSURER_FIELDS:
+        if field in data:
+            setattr(provider, field, data[field])
+    provider.full_clean()
+    provider.save()
+    return provider

@@ -1,7 +1,11 @@
 """Demo data: two clinics, a user for every role in each, a doctor in both, a platform
 superuser. Safe to run again: it updates what exists instead of duplicating it."""
 
+import importlib
+import importlib.util
 from decimal import Decimal
+
+from django.apps import apps
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -132,6 +136,12 @@ class Command(BaseCommand):
                 color=SHARED_DOCTOR["color"],
                 consultation_fee=spec["doctor"]["consultation_fee"],
             )
+        # Each app adds its own demo data from a ``demo.py`` with a ``seed(stdout)`` function,
+        # in the order of INSTALLED_APPS (so patients exist before their appointments).
+        for app_config in apps.get_app_configs():
+            module_name = f"{app_config.name}.demo"
+            if importlib.util.find_spec(module_name) is not None:
+                importlib.import_module(module_name).seed(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Log in as {root.email} or <role>@abc01.example, password {DEMO_PASSWORD}"))
 
     def _clinic(self, spec) -> Clinic:

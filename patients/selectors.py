@@ -3,7 +3,8 @@
 import re
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Collate
 from django.http import Http404
 
 from clinicos.models import Clinic
@@ -105,9 +106,36 @@ def patient_search_fuzzy(*, clinic: Clinic, query: str, exclude_ids, include_arc
     return list(patients.filter(search_name__contains=key).order_by("search_name")[:SEARCH_LIMIT])
 
 
+def _name_prefix(patients: QuerySet, field: str, key: str) -> QuerySet:
+    """Names starting with ``key``, in name order, as a range scan an index can stop early
+    on: ``key <= name < next(key)`` under byte ("C") ordering, which PostgreSQL serves
+    from the C-collated indexes of migration 0003 (SQLite compares bytes already)."""
+    upper = key[:-1] + chr(ord(key[-1]) + 1)
+    expression = Collate(field, "C") if connection.vendor == "postgresql" else F(field)
+    return patients.alias(name_key=expression).filter(name_key__gte=key, name_key__lt=upper).order_by("name_key", "id")
+
+
+def name_prefix_search(*, clinic: Clinic, query: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
+    """The first ``limit`` patients whose first or last name starts with ``query``: two
+    index range scans that each stop after ``limit`` rows, however many patients match."""
+    key = identity.search_key(query)
+    if not key:
+        return []
+    patients = Patient.objects.for_clinic(clinic).filter(status=Patient.Status.ACTIVE)
+    by_first = list(_name_prefix(patients, "search_name", key)[:limit])
+    by_last = list(_name_prefix(patients, "search_name_last_first", key)[:limit])
+    merged = {patient.pk: patient for patient in by_first + by_last}
+    return sorted(merged.values(), key=lambda patient: (patient.search_name, patient.pk))[:limit]
+
+
 def quick_search(*, clinic: Clinic, query: str) -> list[Patient]:
     """The header search: the best few matches, prefix matches first."""
-    found = list(patient_search(clinic=clinic, query=query)[:SEARCH_LIMIT])
+    text = query.strip()
+    digits_only = bool(re.sub(r"[\s+()-]", "", text).isdigit())
+    if digits_only or UHID_PATTERN.match(text) or text.upper().startswith(f"{clinic.uhid_prefix}-"):
+        found = list(patient_search(clinic=clinic, query=text)[:SEARCH_LIMIT])
+    else:
+        found = name_prefix_search(clinic=clinic, query=text)
     if len(found) < SEARCH_LIMIT and not re.sub(r"[\s+()-]", "", query).isdigit():
         found += patient_search_fuzzy(clinic=clinic, query=query, exclude_ids=[p.pk for p in found])[: SEARCH_LIMIT - len(found)]
     return found

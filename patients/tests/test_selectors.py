@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 
 from patients import selectors, services
+from patients.models import Patient
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +73,27 @@ def test_list_filters_by_status_doctor_and_registration_date(clinic, people, cli
     assert names(selectors.patient_list(clinic=clinic, filters={"status": "archived"})) == ["Kavyashree"]
     newest = selectors.patient_list(clinic=clinic, filters={"sort": "-registered"})
     assert names(newest)[-1] == "Kavita"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are a PostgreSQL matter")
+def test_name_searches_read_their_indexes_in_order(clinic, people):
+    """With sequential scans priced out, the header's name search reads its first rows
+    straight from the C-collated indexes (no sort), so it stops early however many of a
+    million patients match; fuzzy matching has its trigram index."""
+    from patients.selectors import _name_prefix
+
+    patients = Patient.objects.filter(clinic=clinic, status="active")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            plans = {
+                "patient_name_c": _name_prefix(patients, "search_name", "kav")[:10].explain(),
+                "patient_lastname_c": _name_prefix(patients, "search_name_last_first", "nun")[:10].explain(),
+            }
+            for index, plan in plans.items():
+                assert index in plan, f"{index} is not used:\n{plan}"
+            assert "Sort" not in plans["patient_name_c"], "the name search must read in index order, not sort"
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'patient_name_trgm'")
+            assert "gin_trgm_ops" in cursor.fetchone()[0]
+        finally:
+            cursor.execute("SET enable_seqscan = on")

@@ -85,6 +85,7 @@ def patient_chart(request: ClinicRequest, patient_id: int) -> HttpResponse:
 @clinic_view(Perm.PATIENTS_VIEW)
 def patient_tab_overview(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    record_read(request, clinic=request.clinic, obj=patient, action="view_overview", patient_id=patient.pk)
     show_national_id = request.membership.has_perm_in_clinic(Perm.NATIONAL_ID_VIEW)
     context = {
         "patient": patient,
@@ -99,6 +100,7 @@ def patient_tab_overview(request: ClinicRequest, patient_id: int) -> HttpRespons
 @clinic_view(Perm.DOCUMENTS_VIEW)
 def patient_tab_documents(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    record_read(request, clinic=request.clinic, obj=patient, action="view_documents", patient_id=patient.pk)
     context = {"patient": patient, "documents": selectors.documents_of_patient(patient=patient), "form": DocumentUploadForm()}
     return render(request, "patients/tabs/documents.html", context)
 
@@ -107,6 +109,7 @@ def patient_tab_documents(request: ClinicRequest, patient_id: int) -> HttpRespon
 @clinic_view(Perm.PATIENTS_VIEW)
 def patient_tab_history(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    record_read(request, clinic=request.clinic, obj=patient, action="view_history", patient_id=patient.pk)
     changes = AuditLog.objects.for_clinic(request.clinic).filter(
         entity_type="patients.patient", entity_id=str(patient.pk)
     ).select_related("user")[:100]

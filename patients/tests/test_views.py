@@ -85,6 +85,9 @@ def test_opening_a_chart_is_logged(login, clinician, clinic):
     assert response.status_code == 200 and patient.uhid in response.content.decode()
     entry = ReadAccessLog.objects.get()
     assert (entry.user, entry.patient_id, entry.action, entry.ip_address) == (clinician, patient.pk, "view", "10.1.2.3")
+    # A tab opened on its own is a read too.
+    login(clinician).get(f"/c/{clinic.code}/patients/{patient.pk}/tabs/documents/")
+    assert ReadAccessLog.objects.filter(action="view_documents", patient_id=patient.pk, user=clinician).exists()
 
 
 def test_chart_tabs_follow_the_role(login, make_member, clinic):

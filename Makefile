@@ -32,7 +32,13 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) .env
+
+# Development settings for manage.py run by hand (DEBUG on, a random local SECRET_KEY).
+# Never used by the tests; production sets its own environment.
+.env:
+	@printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" > $@
+	@echo "Wrote .env for local development (DEBUG=1)."
 
 migrate: install
 	DEBUG=1 $(VPY) manage.py migrate --no-input

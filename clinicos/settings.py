@@ -4,6 +4,7 @@ Everything a deployment changes is an environment variable; the defaults give a
 working development setup on an embedded SQLite database.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,11 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env (written by `make` for development) fills in what the environment lacks.
+# CLINICOS_ENV_FILE points elsewhere, or to nothing ("") as the test suite does.
+ENV_FILE = os.environ.get("CLINICOS_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str(

@@ -5,6 +5,7 @@ tests' local server."""
 import os
 import tempfile
 
+os.environ.setdefault("CLINICOS_ENV_FILE", "")  # a developer's .env must not change the tests
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")

@@ -18,7 +18,8 @@ TEST_ONLY_VARIABLES = {
 
 
 def production_env(**overrides) -> dict:
-    return {**{k: v for k, v in os.environ.items() if k not in TEST_ONLY_VARIABLES}, **overrides}
+    clean = {k: v for k, v in os.environ.items() if k not in TEST_ONLY_VARIABLES}
+    return {**clean, "CLINICOS_ENV_FILE": "", **overrides}
 
 
 def run_settings(env: dict, code: str) -> str:

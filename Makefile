@@ -10,9 +10,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1
 # versions pyenv has installed (pyenv's shims only run with PYENV_VERSION set, so call the
 # interpreters directly).
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
-PYTHON_CANDIDATES := $(PYTHON) python3.14 python3.13 python3.12 python3 python \
-	$(sort $(wildcard $(PYENV_ROOT)/versions/3.1[2-9]*/bin/python3)) \
-	$(wildcard /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9])
+# Newest first: 3.13 (plain command, then pyenv's) before 3.12, then whatever python3 is.
+PYTHON_CANDIDATES := $(PYTHON) \
+	$(foreach v,3.14 3.13 3.12,python$(v) $(wildcard $(PYENV_ROOT)/versions/$(v)*/bin/python3) /usr/local/bin/python$(v) /usr/bin/python$(v)) \
+	python3 python
 FIND_PYTHON := for py in $(PYTHON_CANDIDATES); do \
 	  if "$$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then echo "$$py"; exit 0; fi; \
 	done; exit 1

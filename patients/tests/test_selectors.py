@@ -82,6 +82,13 @@ def test_name_searches_read_their_indexes_in_order(clinic, people):
     million patients match; fuzzy matching has its trigram index."""
     from patients.selectors import _name_prefix
 
+    # Enough rows for the planner's choice to mean something, then fresh statistics.
+    Patient.objects.bulk_create(
+        PatientFactory.build(clinic=clinic, first_name=f"Name{n:04d}", last_name=f"Family{n % 97}", uhid=f"BULK-{n}")
+        for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE patients_patient")
     patients = Patient.objects.filter(clinic=clinic, status="active")
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")

@@ -1,0 +1,313 @@
+"""Every write of lead data: capture, the status flow, CRO round-robin, the activity log,
+conversion to a patient and website API keys."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clinicos.models import Clinic, Membership, User
+from clinicos.roles import Role
+from leads.models import (
+    DEFAULT_INQUIRIES,
+    DEFAULT_SOURCES,
+    OPEN_STATUSES,
+    CroRotation,
+    Lead,
+    LeadActivity,
+    LeadApiKey,
+    LeadOption,
+    LeadStatus,
+)
+from patients import identity
+from patients import services as patient_services
+from patients.models import Patient
+
+S = LeadStatus
+
+# The flow (janmasethu §3.2). Lost can be reopened, but only by an admin or a CRO.
+ALLOWED_MOVES: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.CONTACTED, S.CONVERTED, S.LOST}),
+    S.CONTACTED: frozenset({S.STALLING, S.CONVERTED, S.LOST}),
+    S.STALLING: frozenset({S.CONTACTED, S.CONVERTED, S.LOST}),
+    S.CONVERTED: frozenset(),
+    S.LOST: frozenset({S.CONTACTED}),
+}
+REOPEN_ROLES = frozenset({Role.ADMIN, Role.CRO})
+
+
+class TransitionNotAllowed(Exception):
+    """A status move the lead flow forbids (HTML: a message; API: 409)."""
+
+
+class AlreadyConverted(TransitionNotAllowed):
+    pass
+
+
+def can_move(from_status: str, to_status: str) -> bool:
+    return to_status in ALLOWED_MOVES[from_status]
+
+
+def move_refusal(from_status: str, to_status: str) -> str:
+    return f"A lead cannot move from “{S(from_status).label}” to “{S(to_status).label}”."
+
+
+# --- Options ----------------------------------------------------------------------------
+
+
+def lead_options(*, clinic: Clinic, kind: str) -> list[str]:
+    """Built-in sources (or inquiries) plus the clinic's own active ones."""
+    defaults = DEFAULT_SOURCES if kind == LeadOption.Kind.SOURCE else DEFAULT_INQUIRIES
+    extras = LeadOption.objects.for_clinic(clinic).filter(kind=kind, is_active=True).values_list("label", flat=True)
+    return list(defaults) + [label for label in extras if label not in defaults]
+
+
+@transaction.atomic
+def lead_option_add(*, clinic: Clinic, kind: str, label: str) -> LeadOption:
+    label = " ".join(label.split())
+    if not label:
+        raise ValidationError({"label": "Enter a name."})
+    if label.casefold() in (option.casefold() for option in lead_options(clinic=clinic, kind=kind)):
+        raise ValidationError({"label": "This option exists already."})
+    option = LeadOption(clinic=clinic, kind=kind, label=label)
+    option.full_clean()
+    option.save()
+    return option
+
+
+# --- Capture ----------------------------------------------------------------------------
+
+
+def find_duplicate(*, clinic: Clinic, phone: str, exclude_pk=None) -> tuple[Lead | None, Patient | None]:
+    open_leads = Lead.objects.for_clinic(clinic).filter(phone=phone, status__in=OPEN_STATUSES)
+    if exclude_pk:
+        open_leads = open_leads.exclude(pk=exclude_pk)
+    patient = Patient.objects.for_clinic(clinic).filter(mobile=phone).order_by("pk").first()
+    return open_leads.order_by("date_added").first(), patient
+
+
+@transaction.atomic
+def lead_create(*, clinic: Clinic, user: User | None, data: dict, created_via: str = "desk") -> Lead:
+    """Record a new enquiry (status New Inquiry). A phone that matches an open lead or a
+    patient of the clinic is flagged and linked, never silently duplicated."""
+    for field, kind in (("source", LeadOption.Kind.SOURCE), ("inquiry", LeadOption.Kind.INQUIRY)):
+        if data.get(field) not in lead_options(clinic=clinic, kind=kind):
+            raise ValidationError({field: f"Choose one of: {', '.join(lead_options(clinic=clinic, kind=kind))}."})
+    lead = Lead(clinic=clinic, created_by=user, created_via=created_via, **data)
+    lead.phone_digits_reversed = identity.digits_reversed(lead.phone)
+    lead.duplicate_of_lead, lead.duplicate_of_patient = find_duplicate(clinic=clinic, phone=lead.phone)
+    lead.full_clean(exclude=["assigned_to", "converted_patient", "duplicate_of_lead", "duplicate_of_patient"])
+    lead.save()
+    LeadActivity.objects.create(
+        clinic=clinic, lead=lead, kind=LeadActivity.Kind.STATUS, to_status=S.NEW, created_by=user,
+        note=f"Added ({created_via}).",
+    )
+    return lead
+
+
+LEAD_EDITABLE_FIELDS = ("name", "phone", "email", "age", "gender", "source", "inquiry", "problem",
+                        "treatment_doctor", "treatment_suggested", "next_follow_up")
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, changes: dict) -> Lead:
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    for field, value in changes.items():
+        if field not in LEAD_EDITABLE_FIELDS:
+            raise ValueError(f"{field} cannot be changed here")
+        setattr(lead, field, value)
+    lead.phone_digits_reversed = identity.digits_reversed(lead.phone)
+    lead.full_clean(exclude=["assigned_to", "converted_patient", "duplicate_of_lead", "duplicate_of_patient"])
+    lead.save()
+    return lead
+
+
+# --- CRO round-robin ---------------------------------------------------------------------
+
+
+def active_cros(*, clinic: Clinic) -> list[User]:
+    memberships = Membership.objects.for_clinic(clinic).filter(is_active=True, user__is_active=True).select_related("user")
+    return sorted((m.user for m in memberships if m.has_role(Role.CRO)), key=lambda user: user.pk)
+
+
+def _next_cro(clinic: Clinic) -> User | None:
+    """The CRO after the last one given a lead. The rotation row stays locked until the
+    calling transaction commits, so concurrent hand-offs are served one after another."""
+    cros = active_cros(clinic=clinic)
+    if not cros:
+        return None
+    rotation, _ = CroRotation.objects.select_for_update().get_or_create(clinic=clinic)
+    after = rotation.last_assigned_id or 0
+    chosen = next((cro for cro in cros if cro.pk > after), cros[0])
+    rotation.last_assigned = chosen
+    rotation.save(update_fields=["last_assigned"])
+    return chosen
+
+
+# --- The status flow ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_move(
+    *, lead: Lead, to_status: str, user: User, membership: Membership | None = None,
+    note: str = "", lost_reason: str = "", cro: User | None = None,
+) -> Lead:
+    """Move a lead along the flow. Sending to CRO assigns a CRO (round-robin unless one is
+    chosen); Lost needs a reason; only an admin or a CRO may reopen a lost lead; moving to
+    Converted runs the conversion with what the lead holds."""
+    to_status = S(to_status)
+    if to_status == S.CONVERTED:
+        return lead_convert(lead=lead, user=user, registration={}).lead
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if not can_move(lead.status, to_status):
+        raise TransitionNotAllowed(move_refusal(lead.status, to_status))
+    if lead.status == S.LOST and not (membership and any(membership.has_role(r) for r in REOPEN_ROLES)):
+        raise PermissionDenied("Only an administrator or a CRO can reopen a lost lead.")
+    if to_status == S.LOST and not lost_reason.strip():
+        raise ValidationError({"lost_reason": "Say why the lead was lost."})
+    now = timezone.now()
+    previous = lead.status
+    lead.status = to_status
+    if to_status == S.CONTACTED:
+        lead.contacted_at = lead.contacted_at or now
+        lead.sent_to_cro_at = None
+    elif to_status == S.STALLING:
+        if cro is not None and cro not in active_cros(clinic=lead.clinic):
+            raise ValidationError({"cro": "Choose an active CRO of this clinic."})
+        lead.assigned_to = cro or _next_cro(lead.clinic)
+        lead.sent_to_cro_at = now
+        lead.reached_cro_at = lead.reached_cro_at or now
+    elif to_status == S.LOST:
+        lead.lost_reason = lost_reason.strip()[:250]
+        lead.lost_at = now
+        lead.sent_to_cro_at = None
+    lead.save()
+    detail = note.strip()
+    if to_status == S.STALLING:
+        detail = f"Assigned to {lead.assigned_to or 'nobody (no active CRO)'}. {detail}".strip()
+    if to_status == S.LOST:
+        detail = f"Reason: {lead.lost_reason}. {detail}".strip()
+    LeadActivity.objects.create(
+        clinic=lead.clinic, lead=lead, kind=LeadActivity.Kind.STATUS, from_status=previous, to_status=to_status,
+        note=detail, created_by=user,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_log_activity(*, lead: Lead, user: User, kind: str, outcome: str = "", note: str = "", next_follow_up=None) -> LeadActivity:
+    if kind not in (LeadActivity.Kind.CALL, LeadActivity.Kind.NOTE):
+        raise ValidationError({"kind": "Log a call or a note."})
+    if not note.strip() and not outcome:
+        raise ValidationError({"note": "Write what happened."})
+    if next_follow_up and next_follow_up < timezone.localdate(timezone.now(), lead.clinic.tzinfo):
+        raise ValidationError({"next_follow_up": "The next follow-up cannot be in the past."})
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    activity = LeadActivity.objects.create(
+        clinic=lead.clinic, lead=lead, kind=kind, outcome=outcome, note=note.strip(), next_follow_up=next_follow_up,
+        created_by=user,
+    )
+    if next_follow_up:
+        lead.next_follow_up = next_follow_up
+        lead.save(update_fields=["next_follow_up", "updated_at"])
+    return activity
+
+
+# --- Conversion ---------------------------------------------------------------------------
+
+
+def registration_defaults(lead: Lead) -> dict:
+    """What the patient registration form starts from."""
+    first, _, last = lead.name.strip().partition(" ")
+    return {
+        "first_name": first, "last_name": last, "mobile": lead.phone, "email": lead.email,
+        "gender": lead.gender, "age_years": lead.age,
+    }
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    patient: Patient
+    lead: Lead
+
+
+@transaction.atomic
+def lead_convert(*, lead: Lead, user: User, registration: dict, national_id: str | None = None) -> ConversionResult:
+    """Register the lead as a patient (with a UHID) and mark it Converted, in one
+    transaction. The lead row is locked first, so two clicks cannot convert it twice.
+
+    ``registration`` is validated patient data (``PatientForm.cleaned_data``); an empty
+    dict means "with what the lead holds", which is validated the same way.
+    """
+    from patients.forms import PatientForm
+
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status == S.CONVERTED or lead.converted_patient_id:
+        raise AlreadyConverted("This lead has already been converted.")
+    if not can_move(lead.status, S.CONVERTED):
+        raise TransitionNotAllowed(move_refusal(lead.status, S.CONVERTED))
+    if not registration:
+        form = PatientForm(data={k: v for k, v in registration_defaults(lead).items() if v not in (None, "")}, clinic=lead.clinic, quick=True)
+        if not form.is_valid():
+            raise ValidationError({field: list(messages) for field, messages in form.errors.items()})
+        registration = form.patient_data()
+    patient = patient_services.patient_register(
+        clinic=lead.clinic, user=user, data=registration, national_id=national_id, allow_duplicate=True
+    )
+    previous = lead.status
+    lead.status = S.CONVERTED
+    lead.converted_patient = patient
+    lead.converted_at = timezone.now()
+    lead.sent_to_cro_at = None
+    lead.save()
+    LeadActivity.objects.create(
+        clinic=lead.clinic, lead=lead, kind=LeadActivity.Kind.STATUS, from_status=previous, to_status=S.CONVERTED,
+        note=f"Registered as patient {patient.uhid}.", created_by=user,
+    )
+    return ConversionResult(patient, lead)
+
+
+# --- Website API keys ----------------------------------------------------------------------
+
+API_KEY_PREFIX = "lk_"
+
+
+def hash_api_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, clinic: Clinic, user: User, name: str, allowed_origins: str = "") -> tuple[LeadApiKey, str]:
+    """Make a key; the raw key is returned once and never stored."""
+    raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = LeadApiKey(
+        clinic=clinic, name=name.strip(), prefix=raw[:10], key_hash=hash_api_key(raw),
+        allowed_origins=allowed_origins.strip(), created_by=user,
+    )
+    key.full_clean()
+    key.save()
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, key: LeadApiKey) -> LeadApiKey:
+    key = LeadApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save()
+    return key
+
+
+def api_key_authenticate(*, raw: str) -> LeadApiKey | None:
+    key = (
+        LeadApiKey.objects.select_related("clinic")
+        .filter(key_hash=hash_api_key(raw or ""), revoked_at__isnull=True)
+        .exclude(clinic__status=Clinic.Status.INACTIVE)
+        .first()
+    )
+    if key is not None:
+        LeadApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    return key

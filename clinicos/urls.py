@@ -8,11 +8,15 @@ from django.urls import include, path, re_path
 
 from clinicos import views
 from clinicos.api import api
+from leads.api import public_router as public_leads_router
+from leads.api import router as leads_router
 from patients.api import router as patients_router
 
 # Routers are mounted at /clinics; their paths start with "/{code}/…" (ninja reads path
 # parameters from operation paths, not from router prefixes).
 api.add_router("/clinics", patients_router)
+api.add_router("/clinics", leads_router)
+api.add_router("/public", public_leads_router)
 
 # The admin's own login would bypass allauth's rate limits and two-factor step.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -25,6 +29,7 @@ clinic_patterns = [
     path("settings/", views.clinic_settings, name="clinic_settings"),
     path("audit/", views.audit_log, name="audit_log"),
     path("", include("patients.urls")),
+    path("", include("leads.urls")),
 ]
 
 urlpatterns = [

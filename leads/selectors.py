@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from clinicos.models import Clinic
-from leads.models import OPEN_STATUSES, Lead, LeadStatus
+from leads.models import OPEN_STATUSES, Lead, LeadApiKey, LeadStatus
 
 
 def lead_get(*, clinic: Clinic, pk) -> Lead:
@@ -28,6 +28,13 @@ def lead_get(*, clinic: Clinic, pk) -> Lead:
     if lead is None:
         raise Http404("No such lead.")
     return lead
+
+
+def api_key_get(*, clinic: Clinic, pk) -> LeadApiKey:
+    key = LeadApiKey.objects.for_clinic(clinic).filter(pk=pk).first()
+    if key is None:
+        raise Http404("No such key.")
+    return key
 
 
 def _clinic_day_bounds(clinic: Clinic, date_from, date_to):

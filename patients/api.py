@@ -149,7 +149,7 @@ def document_out(document: Document) -> dict:
     return data
 
 
-def _form_data(payload: PatientWrite, base: dict | None = None) -> dict:
+def patient_form_data(payload: PatientWrite, base: dict | None = None) -> dict:
     """JSON fields -> form fields (``assigned_doctor_id`` -> ``assigned_doctor``)."""
     data = dict(base or {})
     for key, value in payload.dict(exclude_unset=True).items():
@@ -160,7 +160,7 @@ def _form_data(payload: PatientWrite, base: dict | None = None) -> dict:
     return data
 
 
-def _form_errors(form) -> dict:
+def patient_form_errors(form) -> dict:
     rename = {"assigned_doctor": "assigned_doctor_id", "insurance_provider": "insurance_provider_id"}
     return {
         "detail": [
@@ -192,9 +192,9 @@ def patient_create(request, code: str, payload: PatientCreate):
     """Register a patient; answers 201 with the new ``id`` and ``uhid``. A likely duplicate
     (same mobile, or same name and birth date) answers 409 unless ``allow_duplicate``."""
     ctx = clinic_context(request, code, Perm.PATIENTS_EDIT)
-    form = PatientForm(data=_form_data(payload), clinic=ctx.clinic)
+    form = PatientForm(data=patient_form_data(payload), clinic=ctx.clinic)
     if not form.is_valid():
-        return Status(422, _form_errors(form))
+        return Status(422, patient_form_errors(form))
     try:
         patient = services.patient_register(
             clinic=ctx.clinic, user=ctx.user, data=form.patient_data(),
@@ -225,9 +225,9 @@ def patient_patch(request, code: str, patient_id: int, payload: PatientPatch):
         return Status(422, {"detail": [{"loc": ["body", "status"], "msg": "Use active or archived.", "type": "value_error"}]})
     current = model_to_dict(patient, fields=PatientForm.Meta.fields)
     current["national_id"] = identity.decrypt_national_id(patient.national_id_encrypted)
-    form = PatientForm(data=_form_data(payload, base=current), instance=patient, clinic=ctx.clinic, initial=current)
+    form = PatientForm(data=patient_form_data(payload, base=current), instance=patient, clinic=ctx.clinic, initial=current)
     if not form.is_valid():
-        return Status(422, _form_errors(form))
+        return Status(422, patient_form_errors(form))
     changes = {field: form.cleaned_data[field] for field in form.changed_data if field in services.PATIENT_FIELDS}
     if "date_of_birth" in changes:
         changes["date_of_birth_is_estimated"] = False

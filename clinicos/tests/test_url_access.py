@@ -41,6 +41,19 @@ CLINIC_PAGES: dict[str, tuple[str, Perm]] = {
     "insurer_list": ("get", Perm.INSURERS_MANAGE),
     "insurer_create": ("get", Perm.INSURERS_MANAGE),
     "insurer_edit": ("get", Perm.INSURERS_MANAGE),
+    "lead_board": ("get", Perm.LEADS_WORK),
+    "lead_list": ("get", Perm.LEADS_WORK),
+    "lead_add": ("get", Perm.LEADS_WORK),
+    "cro_queue": ("get", Perm.LEADS_WORK),
+    "lead_follow_ups": ("get", Perm.LEADS_WORK),
+    "lead_dashboard": ("get", Perm.LEADS_WORK),
+    "lead_settings": ("get", Perm.SETTINGS_MANAGE),
+    "lead_api_key_revoke": ("post", Perm.SETTINGS_MANAGE),
+    "lead_detail": ("get", Perm.LEADS_WORK),
+    "lead_edit": ("get", Perm.LEADS_WORK),
+    "lead_move": ("post", Perm.LEADS_WORK),
+    "lead_log_activity": ("post", Perm.LEADS_WORK),
+    "lead_convert": ("get", Perm.LEADS_WORK),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission).
@@ -55,13 +68,22 @@ CLINIC_API: dict[str, tuple[str, Perm]] = {
     "document_create": ("post", Perm.DOCUMENTS_UPLOAD),
     "document_download": ("get", Perm.DOCUMENTS_VIEW),
     "document_delete": ("delete", Perm.DOCUMENTS_UPLOAD),
+    "lead_list": ("get", Perm.LEADS_WORK),
+    "lead_create": ("post", Perm.LEADS_WORK),
+    "lead_detail": ("get", Perm.LEADS_WORK),
+    "lead_patch": ("patch", Perm.LEADS_WORK),
+    "lead_convert": ("post", Perm.LEADS_WORK),
+    "dashboard_stats": ("get", Perm.LEADS_WORK),
+    "dashboard_funnel": ("get", Perm.LEADS_WORK),
 }
 
 # Pages that need a login but no clinic.
 LOGGED_IN_PAGES = {"clinic_picker"}
 # Open to everybody.
 PUBLIC_PAGES = {"home", "api_not_found"}
-PUBLIC_API = {"openapi-json", "openapi-view", "api-root", "auth_login"}
+PUBLIC_API = {"openapi-json", "openapi-view", "api-root", "auth_login",
+              # Website lead capture: authenticated by the clinic's X-Api-Key (tested in leads).
+              "public_lead_preflight", "public_lead_create"}
 # API endpoints that need a token or session but no clinic.
 AUTHENTICATED_API = {"auth_logout"}
 # django-allauth's own pages (login, password reset, two-factor): tested by allauth;
@@ -133,9 +155,12 @@ def sample_kwargs(clinic) -> dict:
     """Real objects of ``clinic`` for the ids in URLs (new ones each call: some calls delete)."""
     from patients.tests.factories import DocumentFactory, InsuranceProviderFactory
 
+    from leads.tests.factories import LeadApiKeyFactory, LeadFactory
+
     document = DocumentFactory(clinic=clinic, patient__clinic=clinic)
     insurer = InsuranceProviderFactory(clinic=clinic)
-    return {"patient_id": document.patient_id, "document_id": document.pk, "insurer_id": insurer.pk}
+    return {"patient_id": document.patient_id, "document_id": document.pk, "insurer_id": insurer.pk,
+            "lead_id": LeadFactory(clinic=clinic).pk, "key_id": LeadApiKeyFactory(clinic=clinic).pk}
 
 
 def concrete_url(route: str, kwargs: dict) -> str:
@@ -259,6 +284,11 @@ def _sample_objects(clinic):
 
     DocumentFactory(clinic=clinic, patient__clinic=clinic)
     InsuranceProviderFactory(clinic=clinic)
+    from leads.tests.factories import LeadApiKeyFactory, LeadFactory, LeadOptionFactory
+
+    LeadFactory(clinic=clinic)
+    LeadApiKeyFactory(clinic=clinic)
+    LeadOptionFactory(clinic=clinic)
     token = ApiTokenFactory()
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator

@@ -54,3 +54,77 @@
     });
   });
 })();
+
+// Leads: the "Add lead" modal, the lost-reason field and drag and drop on the board.
+(function () {
+  "use strict";
+  function csrfHeaders() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) { return {}; }
+  }
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest && event.target.closest("[data-open-modal]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-open-modal"));
+      if (dialog && dialog.showModal && !dialog.open) dialog.showModal();
+    }
+    var closer = event.target.closest && event.target.closest("[data-close-modal]");
+    if (closer) {
+      var open = closer.closest("dialog");
+      if (open) open.close();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog");
+    if (dialog) {
+      var first = dialog.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-move-select]")) return;
+    var form = event.target.form;
+    form.classList.toggle("wants-reason", event.target.value === "lost");
+    if (event.target.value === "lost") form.querySelector(".lost-reason").focus();
+  });
+
+  var dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    var card = event.target.closest && event.target.closest(".lead-card");
+    if (!card) return;
+    dragged = card;
+    card.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.getAttribute("data-lead"));
+  });
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("dragging");
+    document.querySelectorAll(".drop-target").forEach(function (c) { c.classList.remove("drop-target"); });
+    dragged = null;
+  });
+  document.addEventListener("dragover", function (event) {
+    var column = event.target.closest && event.target.closest(".board-column");
+    if (!column || !dragged) return;
+    event.preventDefault();
+    document.querySelectorAll(".drop-target").forEach(function (c) { if (c !== column) c.classList.remove("drop-target"); });
+    column.classList.add("drop-target");
+  });
+  document.addEventListener("drop", function (event) {
+    var column = event.target.closest && event.target.closest(".board-column");
+    if (!column || !dragged) return;
+    event.preventDefault();
+    var status = column.getAttribute("data-status");
+    if (status === dragged.closest(".board-column").getAttribute("data-status")) return;
+    var values = { to_status: status, from: "board" };
+    if (status === "lost") {
+      var reason = window.prompt("Why was this lead lost?");
+      if (!reason) return;
+      values.lost_reason = reason;
+    }
+    window.htmx.ajax("POST", dragged.getAttribute("data-move-url") + window.location.search, {
+      target: "#board", swap: "outerHTML", values: values, headers: csrfHeaders()
+    });
+  });
+})();

@@ -1,0 +1,296 @@
+"""Leads in the JSON API: the clinic's pipeline, conversion, the dashboard figures, and the
+public endpoint a clinic's website posts enquiries to with its API key."""
+
+import datetime
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.forms.models import model_to_dict
+from django.http import HttpResponse
+from ninja import Header, Router, Schema, Status
+
+from clinicos.api import clinic_context, django_validation_detail
+from clinicos.roles import Perm
+from leads import selectors, services
+from leads.forms import LeadForm
+from leads.models import Lead, LeadApiKey, LeadStatus
+from patients.api import PatientCreate, patient_form_data, patient_form_errors
+from patients.forms import PatientForm
+
+router = Router(tags=["leads"])
+public_router = Router(tags=["public"])
+PAGE_SIZE = 25
+PUBLIC_RATE = 30  # enquiries per minute per key and address
+
+
+class LeadWrite(Schema):
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    age: int | None = None
+    gender: str | None = None
+    source: str | None = None
+    inquiry: str | None = None
+    problem: str | None = None
+    treatment_doctor: str | None = None
+    treatment_suggested: str | None = None
+    next_follow_up: datetime.date | None = None
+
+
+class LeadPatch(LeadWrite):
+    status: str | None = None
+    note: str | None = None
+    lost_reason: str | None = None
+    cro_id: int | None = None
+
+
+class LeadOut(Schema):
+    id: int
+    name: str
+    phone: str
+    email: str
+    age: int | None
+    gender: str
+    source: str
+    inquiry: str
+    problem: str
+    treatment_doctor: str
+    treatment_suggested: str
+    status: str
+    status_label: str
+    assigned_to_id: int | None
+    assigned_to_name: str | None
+    lost_reason: str
+    next_follow_up: datetime.date | None
+    converted_patient_id: int | None
+    duplicate_of_lead_id: int | None
+    duplicate_of_patient_id: int | None
+    date_added: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class LeadPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[LeadOut]
+
+
+class Problem(Schema):
+    detail: object
+
+
+class ConvertedPatient(Schema):
+    id: int
+    uhid: str
+
+
+class ConvertOut(Schema):
+    patient: ConvertedPatient
+    lead: LeadOut
+
+
+class StatsOut(Schema):
+    date_from: datetime.date | None
+    date_to: datetime.date | None
+    total_leads: int
+    converted: int
+    conversion_rate: float
+    cro_queue: int
+    by_source: list[dict]
+
+
+class FunnelOut(Schema):
+    date_from: datetime.date | None
+    date_to: datetime.date | None
+    by_status: list[dict]
+    by_stage_reached: list[dict]
+
+
+def lead_out(lead: Lead) -> dict:
+    data = {field: getattr(lead, field) for field in LeadOut.model_fields if hasattr(lead, field)}
+    data["status_label"] = lead.get_status_display()
+    data["assigned_to_name"] = str(lead.assigned_to) if lead.assigned_to_id else None
+    return data
+
+
+def _lead_form(payload: LeadWrite, clinic, instance=None) -> LeadForm:
+    base = model_to_dict(instance, fields=LeadForm.Meta.fields) if instance else {}
+    data = {**base, **{k: ("" if v is None else v) for k, v in payload.dict(exclude_unset=True).items() if k in LeadForm.Meta.fields}}
+    return LeadForm(data=data, instance=instance, clinic=clinic)
+
+
+def _errors(form) -> dict:
+    return {"detail": [{"loc": ["body", f] if f != "__all__" else ["body"], "msg": m, "type": "value_error"}
+                       for f, ms in form.errors.items() for m in ms]}
+
+
+@router.get("/{code}/leads", response=LeadPage)
+def lead_list(request, code: str, status: str = "", search: str = "", page: int = 1):
+    ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    filters = {"q": search, "status": status if status in LeadStatus.values else None}
+    leads = selectors.leads_filtered(clinic=ctx.clinic, filters=filters).order_by("-date_added", "-id")
+    paginator = Paginator(leads, PAGE_SIZE)
+    current = paginator.get_page(page)
+    return {"count": paginator.count, "page": current.number, "page_size": PAGE_SIZE, "results": [lead_out(lead) for lead in current]}
+
+
+@router.post("/{code}/leads", response={201: LeadOut, 422: Problem})
+def lead_create(request, code: str, payload: LeadWrite):
+    """Add an enquiry (status New Inquiry). A phone matching an open lead or a patient is
+    flagged in ``duplicate_of_lead_id`` / ``duplicate_of_patient_id``."""
+    ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    form = _lead_form(payload, ctx.clinic)
+    if not form.is_valid():
+        return Status(422, _errors(form))
+    lead = services.lead_create(clinic=ctx.clinic, user=ctx.user, data=form.cleaned_data, created_via="api")
+    return Status(201, lead_out(lead))
+
+
+@router.get("/{code}/leads/{lead_id}", response=LeadOut)
+def lead_detail(request, code: str, lead_id: int):
+    ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    return lead_out(selectors.lead_get(clinic=ctx.clinic, pk=lead_id))
+
+
+@router.patch("/{code}/leads/{lead_id}", response={200: LeadOut, 403: Problem, 409: Problem, 422: Problem})
+def lead_patch(request, code: str, lead_id: int, payload: LeadPatch):
+    """Change fields and/or move the lead (``status`` with ``note``, ``lost_reason``,
+    ``cro_id``). A move the flow forbids answers 409."""
+    ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    lead = selectors.lead_get(clinic=ctx.clinic, pk=lead_id)
+    if payload.status is not None and payload.status not in LeadStatus.values:
+        return Status(422, {"detail": [{"loc": ["body", "status"], "msg": f"Use one of: {', '.join(LeadStatus.values)}.", "type": "value_error"}]})
+    form = _lead_form(payload, ctx.clinic, instance=lead)
+    if not form.is_valid():
+        return Status(422, _errors(form))
+    cro = None
+    if payload.cro_id is not None:
+        cro = next((user for user in services.active_cros(clinic=ctx.clinic) if user.pk == payload.cro_id), None)
+        if cro is None:
+            return Status(422, {"detail": [{"loc": ["body", "cro_id"], "msg": "Choose an active CRO of this clinic.", "type": "value_error"}]})
+    try:
+        if form.changed_data:
+            lead = services.lead_update(lead=lead, changes={f: form.cleaned_data[f] for f in form.changed_data})
+        if payload.status is not None and payload.status != lead.status:
+            lead = services.lead_move(
+                lead=lead, to_status=payload.status, user=ctx.user, membership=ctx.membership,
+                note=payload.note or "", lost_reason=payload.lost_reason or "", cro=cro,
+            )
+    except services.TransitionNotAllowed as refused:
+        return Status(409, {"detail": str(refused)})
+    except PermissionDenied as refused:
+        return Status(403, {"detail": str(refused)})
+    except ValidationError as error:
+        return Status(422, {"detail": django_validation_detail(error)})
+    return Status(200, lead_out(selectors.lead_get(clinic=ctx.clinic, pk=lead.pk)))
+
+
+@router.post("/{code}/leads/{lead_id}/convert", response={201: ConvertOut, 409: Problem, 422: Problem})
+def lead_convert(request, code: str, lead_id: int, payload: PatientCreate | None = None):
+    """Register the lead as a patient and mark it Converted, in one transaction. The body
+    (optional) holds registration fields that complete or override what the lead has."""
+    ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    lead = selectors.lead_get(clinic=ctx.clinic, pk=lead_id)
+    if lead.converted_patient_id:
+        return Status(409, {"detail": "This lead has already been converted."})
+    defaults = {k: v for k, v in services.registration_defaults(lead).items() if v not in (None, "")}
+    data = patient_form_data(payload, base=defaults) if payload is not None else defaults
+    form = PatientForm(data=data, clinic=ctx.clinic)
+    if not form.is_valid():
+        return Status(422, patient_form_errors(form))
+    try:
+        result = services.lead_convert(lead=lead, user=ctx.user, registration=form.patient_data(),
+                                       national_id=form.cleaned_data.get("national_id"))
+    except services.TransitionNotAllowed as refused:
+        return Status(409, {"detail": str(refused)})
+    return Status(201, {"patient": {"id": result.patient.pk, "uhid": result.patient.uhid}, "lead": lead_out(result.lead)})
+
+
+@router.get("/{code}/dashboard/stats", response={200: StatsOut, 422: Problem})
+def dashboard_stats(request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None):
+    """Leads added in the range, how many of them are converted, the conversion rate
+    (converted ÷ added × 100, two decimals) and the current CRO queue."""
+    ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    if date_from and date_to and date_from > date_to:
+        return Status(422, {"detail": [{"loc": ["query", "date_to"], "msg": "date_to must be on or after date_from.", "type": "value_error"}]})
+    stats = selectors.dashboard_stats(clinic=ctx.clinic, date_from=date_from, date_to=date_to)
+    return Status(200, {**stats, "conversion_rate": float(stats["conversion_rate"])})
+
+
+@router.get("/{code}/dashboard/funnel", response={200: FunnelOut, 422: Problem})
+def dashboard_funnel(request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None):
+    ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    if date_from and date_to and date_from > date_to:
+        return Status(422, {"detail": [{"loc": ["query", "date_to"], "msg": "date_to must be on or after date_from.", "type": "value_error"}]})
+    return Status(200, selectors.dashboard_funnel(clinic=ctx.clinic, date_from=date_from, date_to=date_to))
+
+
+# --- Website capture ------------------------------------------------------------------------
+
+
+class PublicLeadIn(Schema):
+    name: str
+    phone: str
+    email: str | None = None
+    age: int | None = None
+    gender: str | None = None
+    source: str | None = "Website"
+    inquiry: str | None = "General"
+    problem: str | None = None
+
+
+class PublicLeadOut(Schema):
+    id: int
+    status: str
+
+
+def _allowed_origin(origin: str | None) -> bool:
+    if not origin:
+        return False
+    return any(origin.rstrip("/") in key.origins for key in LeadApiKey.objects.filter(revoked_at__isnull=True))
+
+
+def _cors(response: HttpResponse, origin: str | None) -> HttpResponse:
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Vary"] = "Origin"
+        response["Access-Control-Allow-Headers"] = "Content-Type, X-Api-Key"
+        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _rate_limited(key: LeadApiKey, request) -> bool:
+    bucket = f"public-leads:{key.pk}:{request.META.get('REMOTE_ADDR')}:{int(datetime.datetime.now().timestamp() // 60)}"
+    cache.add(bucket, 0, timeout=70)
+    return cache.incr(bucket) > PUBLIC_RATE
+
+
+@public_router.api_operation(["OPTIONS"], "/leads", auth=None, include_in_schema=False)
+def public_lead_preflight(request):
+    """CORS preflight for browsers posting from an origin some key allows."""
+    origin = request.headers.get("Origin")
+    return _cors(HttpResponse(status=204), origin if _allowed_origin(origin) else None)
+
+
+@public_router.post("/leads", auth=None, response={201: PublicLeadOut, 401: Problem, 403: Problem, 422: Problem, 429: Problem})
+def public_lead_create(request, response: HttpResponse, payload: PublicLeadIn, x_api_key: str = Header("", alias="X-Api-Key")):
+    """An enquiry from a clinic's website. Send the clinic's key in ``X-Api-Key``."""
+    key = services.api_key_authenticate(raw=x_api_key)
+    if key is None:
+        return Status(401, {"detail": "A valid X-Api-Key header is required."})
+    origin = request.headers.get("Origin")
+    if origin and origin.rstrip("/") not in key.origins:
+        return Status(403, {"detail": "This origin may not use this key: add it to the key's allowed origins."})
+    _cors(response, origin)
+    if _rate_limited(key, request):
+        return Status(429, {"detail": "Too many enquiries from this address; please try again in a minute."})
+    if key.clinic.is_read_only:
+        return Status(403, {"detail": "This clinic is not taking enquiries right now."})
+    form = _lead_form(payload, key.clinic)
+    if not form.is_valid():
+        return Status(422, _errors(form))
+    lead = services.lead_create(clinic=key.clinic, user=None, data=form.cleaned_data, created_via="website")
+    return Status(201, {"id": lead.pk, "status": lead.status})

@@ -2,6 +2,7 @@
 public endpoint a clinic's website posts enquiries to with its API key."""
 
 import datetime
+import json
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,6 +10,9 @@ from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.http import HttpResponse
 from ninja import Header, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import ValidationError as PydanticValidationError
 
 from clinicos.api import clinic_context, django_validation_detail
 from clinicos.roles import Perm
@@ -117,7 +121,9 @@ def lead_out(lead: Lead) -> dict:
 
 def _lead_form(payload: LeadWrite, clinic, instance=None) -> LeadForm:
     base = model_to_dict(instance, fields=LeadForm.Meta.fields) if instance else {}
-    data = {**base, **{k: ("" if v is None else v) for k, v in payload.dict(exclude_unset=True).items() if k in LeadForm.Meta.fields}}
+    # A PATCH changes only what was sent; a create takes the schema's defaults too.
+    sent = payload.dict(exclude_unset=instance is not None)
+    data = {**base, **{k: ("" if v is None else v) for k, v in sent.items() if k in LeadForm.Meta.fields}}
     return LeadForm(data=data, instance=instance, clinic=clinic)
 
 
@@ -187,11 +193,30 @@ def lead_patch(request, code: str, lead_id: int, payload: LeadPatch):
     return Status(200, lead_out(selectors.lead_get(clinic=ctx.clinic, pk=lead.pk)))
 
 
-@router.post("/{code}/leads/{lead_id}/convert", response={201: ConvertOut, 409: Problem, 422: Problem})
-def lead_convert(request, code: str, lead_id: int, payload: PatientCreate | None = None):
+def _optional_body(request, schema):
+    """The body parsed into ``schema``, or None when there is none (the body is optional)."""
+    if not request.body or not request.body.strip():
+        return None
+    if request.content_type != "application/json":
+        if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded") and not request.POST:
+            return None  # an empty form post: no body
+        raise HttpError(415, "Send the body as application/json.")
+    try:
+        return schema.model_validate(json.loads(request.body))
+    except json.JSONDecodeError:
+        raise HttpError(400, "The body is not valid JSON.")
+    except PydanticValidationError as error:
+        raise NinjaValidationError(error.errors(include_url=False, include_context=False))
+
+
+@router.post("/{code}/leads/{lead_id}/convert", response={201: ConvertOut, 409: Problem, 422: Problem},
+             openapi_extra={"requestBody": {"required": False, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PatientCreate"}}}}})
+def lead_convert(request, code: str, lead_id: int):
     """Register the lead as a patient and mark it Converted, in one transaction. The body
-    (optional) holds registration fields that complete or override what the lead has."""
+    (optional) holds registration fields (as for creating a patient) that complete or
+    override what the lead has."""
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    payload = _optional_body(request, PatientCreate)
     lead = selectors.lead_get(clinic=ctx.clinic, pk=lead_id)
     if lead.converted_patient_id:
         return Status(409, {"detail": "This lead has already been converted."})

@@ -1,0 +1,130 @@
+import pytest
+
+from clinicos.roles import Role
+from leads.models import Lead, LeadActivity, LeadApiKey, LeadStatus
+from leads.tests.factories import LeadFactory
+from patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+ADD = {"name": "Geetha Ramesh", "phone": "98450 77665", "source": "Walk-In", "inquiry": "IVF", "gender": "female", "age": "34"}
+
+
+def test_add_lead_in_the_modal(login, front_desk, clinic):
+    client = login(front_desk)
+    form = client.get(f"/c/{clinic.code}/leads/new/", HTTP_HX_REQUEST="true")
+    assert "<html" not in form.content.decode() and 'name="phone"' in form.content.decode()
+    response = client.post(f"/c/{clinic.code}/leads/new/", ADD, HTTP_HX_REQUEST="true")
+    lead = Lead.objects.get()
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/c/{clinic.code}/leads/{lead.pk}/"
+    assert lead.phone == "+919845077665" and lead.created_by == front_desk
+
+
+def test_add_lead_with_bad_input_shows_errors_in_the_modal(login, front_desk, clinic):
+    response = login(front_desk).post(f"/c/{clinic.code}/leads/new/", {**ADD, "phone": "nope", "source": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "valid phone number" in body and "This field is required" in body
+    assert not Lead.objects.exists()
+
+
+def test_duplicate_lead_is_flagged_on_its_page(login, front_desk, clinic):
+    client = login(front_desk)
+    client.post(f"/c/{clinic.code}/leads/new/", ADD)
+    client.post(f"/c/{clinic.code}/leads/new/", ADD)
+    second = Lead.objects.order_by("pk").last()
+    assert "Possible duplicate" in client.get(f"/c/{clinic.code}/leads/{second.pk}/").content.decode()
+
+
+def test_board_shows_columns_with_counts_and_moves_cards(login, front_desk, clinic, make_member, django_assert_max_num_queries):
+    make_member(Role.CRO)
+    client = login(front_desk)
+    leads = [LeadFactory(clinic=clinic, status="contacted") for _ in range(12)]
+    with django_assert_max_num_queries(12):
+        response = client.get(f"/c/{clinic.code}/leads/")
+    contacted = next(c for c in response.context["columns"] if c["status"] == "contacted")
+    assert contacted["count"] == 12
+    moved = client.post(f"/c/{clinic.code}/leads/{leads[0].pk}/move/", {"to_status": "stalling", "from": "board"}, HTTP_HX_REQUEST="true")
+    assert moved.status_code == 200 and 'id="board"' in moved.content.decode()
+    assert Lead.objects.get(pk=leads[0].pk).status == "stalling"
+
+
+def test_a_forbidden_move_is_refused_with_a_clear_message(login, front_desk, clinic):
+    lead = LeadFactory(clinic=clinic, status="new")
+    client = login(front_desk)
+    response = client.post(f"/c/{clinic.code}/leads/{lead.pk}/move/", {"to_status": "stalling", "from": "board"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 409 and "cannot move from" in response.content.decode()
+    response = client.post(f"/c/{clinic.code}/leads/{lead.pk}/move/", {"to_status": "lost"}, follow=True)
+    assert "Say why the lead was lost" in response.content.decode()
+    assert Lead.objects.get(pk=lead.pk).status == "new"
+
+
+def test_log_a_call_with_a_follow_up(login, front_desk, clinic):
+    lead = LeadFactory(clinic=clinic)
+    client = login(front_desk)
+    client.post(f"/c/{clinic.code}/leads/{lead.pk}/activity/", {"kind": "call", "outcome": "call_back", "note": "Evening", "next_follow_up": "2099-01-01"})
+    assert LeadActivity.objects.filter(lead=lead, kind="call", outcome="call_back").exists()
+    assert str(Lead.objects.get(pk=lead.pk).next_follow_up) == "2099-01-01"
+    past = client.post(f"/c/{clinic.code}/leads/{lead.pk}/activity/", {"kind": "call", "note": "x", "next_follow_up": "2000-01-01"}, follow=True)
+    assert "cannot be in the past" in past.content.decode()
+
+
+def test_convert_page_is_prefilled_and_converts_once(login, front_desk, clinic):
+    lead = LeadFactory(clinic=clinic, name="Sangeetha Pillai", phone="+919845011111", status="contacted", age=32)
+    client = login(front_desk)
+    page = client.get(f"/c/{clinic.code}/leads/{lead.pk}/convert/")
+    assert page.context["form"].initial["first_name"] == "Sangeetha" and page.context["form"].initial["last_name"] == "Pillai"
+    data = {"first_name": "Sangeetha", "last_name": "Pillai", "mobile": "+919845011111", "gender": "female", "date_of_birth": "1994-01-01"}
+    response = client.post(f"/c/{clinic.code}/leads/{lead.pk}/convert/", data)
+    patient = Patient.objects.get()
+    assert response.status_code == 302 and response.url == f"/c/{clinic.code}/patients/{patient.pk}/"
+    again = client.post(f"/c/{clinic.code}/leads/{lead.pk}/convert/", data)
+    assert again.status_code == 302 and Patient.objects.count() == 1
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CONVERTED
+
+
+def test_convert_page_with_bad_input_converts_nothing(login, front_desk, clinic):
+    lead = LeadFactory(clinic=clinic, status="contacted")
+    response = login(front_desk).post(f"/c/{clinic.code}/leads/{lead.pk}/convert/", {"first_name": "A", "mobile": "1", "gender": "female", "date_of_birth": "2999-01-01"})
+    assert response.status_code == 400 and not Patient.objects.exists()
+    assert Lead.objects.get(pk=lead.pk).status == "contacted"
+
+
+def test_cro_queue_follow_ups_and_dashboard_pages(login, make_member, clinic):
+    cro = make_member(Role.CRO)
+    LeadFactory(clinic=clinic, status="stalling", assigned_to=cro, name="Waiting Wanda")
+    client = login(cro)
+    assert "Waiting Wanda" in client.get(f"/c/{clinic.code}/leads/queue/").content.decode()
+    assert client.get(f"/c/{clinic.code}/leads/follow-ups/").status_code == 200
+    dashboard = client.get(f"/c/{clinic.code}/leads/dashboard/")
+    assert dashboard.context["stats"]["cro_queue"] == 1
+    assert client.get(f"/c/{clinic.code}/leads/dashboard/?date_from=2026-05-02&date_to=2026-05-01").status_code == 400
+
+
+def test_admin_creates_a_website_key_shown_once_and_revokes_it(login, clinic_admin, clinic):
+    client = login(clinic_admin)
+    response = client.post(f"/c/{clinic.code}/leads/settings/", {"form": "key", "name": "Main site", "allowed_origins": "https://sunrise.example/"})
+    raw = response.context["new_key"]
+    assert raw.startswith("lk_") and raw in response.content.decode()
+    assert raw not in client.get(f"/c/{clinic.code}/leads/settings/").content.decode()
+    key = LeadApiKey.objects.get()
+    assert key.origins == ["https://sunrise.example"]
+    client.post(f"/c/{clinic.code}/leads/settings/keys/{key.pk}/revoke/")
+    assert LeadApiKey.objects.get().revoked_at is not None
+    bad = client.post(f"/c/{clinic.code}/leads/settings/", {"form": "key", "name": "X", "allowed_origins": "not a url"})
+    assert bad.status_code == 400
+
+
+def test_admin_adds_a_source(login, clinic_admin, clinic):
+    client = login(clinic_admin)
+    client.post(f"/c/{clinic.code}/leads/settings/", {"form": "option", "kind": "source", "label": "Radio"})
+    assert ("Radio", "Radio") in client.get(f"/c/{clinic.code}/leads/new/").context["form"].fields["source"].choices
+    duplicate = client.post(f"/c/{clinic.code}/leads/settings/", {"form": "option", "kind": "source", "label": "radio"})
+    assert duplicate.status_code == 400
+
+
+def test_another_clinics_lead_is_a_404(login, front_desk, clinic, other_clinic):
+    foreign = LeadFactory(clinic=other_clinic)
+    client = login(front_desk)
+    assert client.get(f"/c/{clinic.code}/leads/{foreign.pk}/").status_code == 404
+    assert client.post(f"/c/{clinic.code}/leads/{foreign.pk}/move/", {"to_status": "contacted"}).status_code == 404
+    assert Lead.objects.get(pk=foreign.pk).status == "new"

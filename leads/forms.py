@@ -31,6 +31,7 @@ class LeadForm(forms.ModelForm):
         self.fields["source"].choices = [("", "Choose…")] + [(o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.SOURCE)]
         self.fields["inquiry"].choices = [("", "Choose…")] + [(o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.INQUIRY)]
         self.fields["age"].widget.attrs.update({"min": 0, "max": 120})
+        self.fields["phone"].help_text = f"Local numbers are read as {clinic.country} numbers."
 
     def clean_phone(self):
         return identity.normalize_phone(self.cleaned_data["phone"], default_region=self.clinic.country)

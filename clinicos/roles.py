@@ -38,6 +38,9 @@ class Perm(models.TextChoices):
     DOCUMENTS_VIEW = "documents_view", "Open patients' documents"
     DOCUMENTS_UPLOAD = "documents_upload", "Upload and remove patients' documents"
     INSURERS_MANAGE = "insurers_manage", "Manage insurance providers"
+    SCHEDULE_CHECK_IN = "schedule_check_in", "Mark arrivals, check patients in, record no-shows"
+    AVAILABILITY_EDIT = "availability_edit", "Edit doctors' working hours and leave"
+    CALENDAR_FEED = "calendar_feed", "Have a personal calendar feed"
 
 
 ALL_ROLES = frozenset(Role)
@@ -68,6 +71,10 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.DOCUMENTS_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST}),
     Perm.DOCUMENTS_UPLOAD: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB}),
     Perm.INSURERS_MANAGE: frozenset({Role.ADMIN, Role.BILLING}),
+    Perm.SCHEDULE_CHECK_IN: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.NURSE, Role.DOCTOR}),
+    # A doctor edits their own; an admin anyone's (scheduling.views._editable_doctor).
+    Perm.AVAILABILITY_EDIT: frozenset({Role.ADMIN, Role.DOCTOR}),
+    Perm.CALENDAR_FEED: frozenset({Role.DOCTOR}),
 }
 
 assert set(ROLE_PERMISSIONS) == set(Perm), "every permission needs a row in the role matrix"

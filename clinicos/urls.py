@@ -7,15 +7,18 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from clinicos import views
+from scheduling import views as scheduling_views
 from clinicos.api import api
 from leads.api import public_router as public_leads_router
 from leads.api import router as leads_router
 from patients.api import router as patients_router
+from scheduling.api import router as scheduling_router
 
 # Routers are mounted at /clinics; their paths start with "/{code}/…" (ninja reads path
 # parameters from operation paths, not from router prefixes).
 api.add_router("/clinics", patients_router)
 api.add_router("/clinics", leads_router)
+api.add_router("/clinics", scheduling_router)
 api.add_router("/public", public_leads_router)
 
 # The admin's own login would bypass allauth's rate limits and two-factor step.
@@ -30,6 +33,7 @@ clinic_patterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("", include("patients.urls")),
     path("", include("leads.urls")),
+    path("", include("scheduling.urls")),
 ]
 
 urlpatterns = [
@@ -38,6 +42,7 @@ urlpatterns = [
     path("c/<str:clinic_code>/", include(clinic_patterns)),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("ical/<str:token>.ics", scheduling_views.calendar_feed, name="calendar_feed"),
     path("api/v1/", api.urls),
     re_path(r"^api/", views.api_not_found, name="api_not_found"),
 ]

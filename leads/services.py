@@ -22,6 +22,7 @@ from leads.models import (
     LeadOption,
     LeadStatus,
 )
+from leads.signals import lead_converted
 from patients import identity
 from patients import services as patient_services
 from patients.models import Patient
@@ -267,6 +268,7 @@ def lead_convert(*, lead: Lead, user: User, registration: dict, national_id: str
         clinic=lead.clinic, lead=lead, kind=LeadActivity.Kind.STATUS, from_status=previous, to_status=S.CONVERTED,
         note=f"Registered as patient {patient.uhid}.", created_by=user,
     )
+    lead_converted.send(sender=Lead, lead=lead, patient=patient)
     return ConversionResult(patient, lead)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from clinicos.models import Clinic, User
 from patients import identity
 from patients.models import Document, InsuranceProvider, Patient, Person, UhidSequence
+from patients.signals import patient_registered
 
 PATIENT_FIELDS = (
     "first_name", "last_name", "relation", "relative_name", "marital_status", "gender",
@@ -109,6 +110,7 @@ def patient_register(
     patient.uhid = uhid_next(clinic=clinic, year=patient.registration_date.year)
     patient.full_clean(exclude=["assigned_doctor", "insurance_provider"])
     patient.save()
+    patient_registered.send(sender=Patient, patient=patient)
     return patient
 
 

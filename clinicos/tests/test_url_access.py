@@ -54,6 +54,18 @@ CLINIC_PAGES: dict[str, tuple[str, Perm]] = {
     "lead_move": ("post", Perm.LEADS_WORK),
     "lead_log_activity": ("post", Perm.LEADS_WORK),
     "lead_convert": ("get", Perm.LEADS_WORK),
+    "calendar_day": ("get", Perm.SCHEDULE_VIEW),
+    "calendar_week": ("get", Perm.SCHEDULE_VIEW),
+    "calendar_resources": ("get", Perm.SCHEDULE_VIEW),
+    "front_desk_today": ("get", Perm.SCHEDULE_VIEW),
+    "my_schedule": ("get", Perm.SCHEDULE_VIEW),
+    "availability": ("get", Perm.AVAILABILITY_EDIT),
+    "calendar_feed_renew": ("post", Perm.CALENDAR_FEED),
+    "appointment_new": ("get", Perm.SCHEDULE_BOOK),
+    "appointment_detail": ("get", Perm.SCHEDULE_VIEW),
+    "appointment_move": ("post", Perm.SCHEDULE_BOOK),
+    "appointment_status": ("post", Perm.SCHEDULE_CHECK_IN),
+    "patient_tab_appointments": ("get", Perm.SCHEDULE_VIEW),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission).
@@ -75,12 +87,27 @@ CLINIC_API: dict[str, tuple[str, Perm]] = {
     "lead_convert": ("post", Perm.LEADS_WORK),
     "dashboard_stats": ("get", Perm.LEADS_WORK),
     "dashboard_funnel": ("get", Perm.LEADS_WORK),
+    "appointment_list": ("get", Perm.SCHEDULE_VIEW),
+    "appointment_create": ("post", Perm.SCHEDULE_BOOK),
+    "appointment_detail": ("get", Perm.SCHEDULE_VIEW),
+    "appointment_patch": ("patch", Perm.SCHEDULE_BOOK),
+    "appointment_status": ("post", Perm.SCHEDULE_CHECK_IN),
+    "free_slots": ("get", Perm.SCHEDULE_VIEW),
 }
+
+# Bodies and queries that pass the schema, so that access decides the answer.
+WELL_FORMED_BODIES = {
+    "appointment_create": {"doctor_id": 1, "start": "2030-01-07T10:00:00+05:30", "lead_id": 999999},
+    "appointment_status": {"status": "no_such_status"},
+}
+REQUIRED_QUERIES = {"free_slots": "?date=2030-01-07"}
 
 # Pages that need a login but no clinic.
 LOGGED_IN_PAGES = {"clinic_picker"}
 # Open to everybody.
-PUBLIC_PAGES = {"home", "api_not_found"}
+PUBLIC_PAGES = {"home", "api_not_found",
+                # A doctor's iCal feed: its secret token is the credential (tested in scheduling).
+                "calendar_feed"}
 PUBLIC_API = {"openapi-json", "openapi-view", "api-root", "auth_login",
               # Website lead capture: authenticated by the clinic's X-Api-Key (tested in leads).
               "public_lead_preflight", "public_lead_create"}
@@ -156,11 +183,13 @@ def sample_kwargs(clinic) -> dict:
     from patients.tests.factories import DocumentFactory, InsuranceProviderFactory
 
     from leads.tests.factories import LeadApiKeyFactory, LeadFactory
+    from scheduling.tests.factories import AppointmentFactory
 
     document = DocumentFactory(clinic=clinic, patient__clinic=clinic)
     insurer = InsuranceProviderFactory(clinic=clinic)
     return {"patient_id": document.patient_id, "document_id": document.pk, "insurer_id": insurer.pk,
-            "lead_id": LeadFactory(clinic=clinic).pk, "key_id": LeadApiKeyFactory(clinic=clinic).pk}
+            "lead_id": LeadFactory(clinic=clinic).pk, "key_id": LeadApiKeyFactory(clinic=clinic).pk,
+            "appointment_id": AppointmentFactory(clinic=clinic).pk}
 
 
 def concrete_url(route: str, kwargs: dict) -> str:
@@ -218,8 +247,8 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_b
                 upload = SimpleUploadedFile("scan.pdf", MINIMAL_PDF, content_type="application/pdf")
                 return method_call(url, {"file": upload, "document_type": "consent"})
             if method in ("post", "patch"):
-                return method_call(url, {}, content_type="application/json")
-            return method_call(url)
+                return method_call(url, WELL_FORMED_BODIES.get(name, {}), content_type="application/json")
+            return method_call(url + REQUIRED_QUERIES.get(name, ""))
 
         url = concrete_url(routes[name], {"code": clinic.code, **sample_kwargs(clinic)})
         client.logout()
@@ -289,6 +318,11 @@ def _sample_objects(clinic):
     LeadFactory(clinic=clinic)
     LeadApiKeyFactory(clinic=clinic)
     LeadOptionFactory(clinic=clinic)
+    from scheduling.tests.factories import AppointmentFactory, AvailabilityExceptionFactory, WorkingHoursFactory
+
+    appointment = AppointmentFactory(clinic=clinic)
+    WorkingHoursFactory(clinic=clinic, doctor=appointment.doctor)
+    AvailabilityExceptionFactory(clinic=clinic)
     token = ApiTokenFactory()
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator

@@ -128,3 +128,62 @@
     });
   });
 })();
+
+// Schedule: filters that submit themselves, and moving an appointment by dragging it.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
+  });
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+
+  var dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    var appt = event.target.closest && event.target.closest(".cal-appt[data-move-url]");
+    if (!appt) return;
+    dragged = appt;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", appt.getAttribute("data-move-url"));
+  });
+  document.addEventListener("dragover", function (event) {
+    var body = dragged && event.target.closest && event.target.closest(".cal-col .cal-body[data-doctor]");
+    if (!body || !body.getAttribute("data-doctor")) return;
+    event.preventDefault();
+    document.querySelectorAll(".cal-body.drop-target").forEach(function (b) { if (b !== body) b.classList.remove("drop-target"); });
+    body.classList.add("drop-target");
+  });
+  document.addEventListener("drop", function (event) {
+    var body = dragged && event.target.closest && event.target.closest(".cal-col .cal-body[data-doctor]");
+    if (!body || !body.getAttribute("data-doctor")) return;
+    event.preventDefault();
+    var calendar = body.closest("[data-calendar]");
+    var perMinute = parseFloat(calendar.getAttribute("data-px-per-minute"));
+    var startParts = calendar.getAttribute("data-day-start").split(":");
+    var offsetMinutes = (event.clientY - body.getBoundingClientRect().top) / perMinute;
+    var minutes = parseInt(startParts[0], 10) * 60 + parseInt(startParts[1], 10) + Math.round(offsetMinutes / 15) * 15;
+    var time = String(Math.floor(minutes / 60)).padStart(2, "0") + ":" + String(minutes % 60).padStart(2, "0");
+    var duration = Math.round(dragged.getBoundingClientRect().height / perMinute / 5) * 5;
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = dragged.getAttribute("data-move-url");
+    var fields = {
+      csrfmiddlewaretoken: csrfToken(), doctor: body.getAttribute("data-doctor"), date: body.getAttribute("data-day"),
+      time: time, duration_minutes: dragged.getAttribute("data-duration") || duration,
+      next: window.location.pathname + window.location.search
+    };
+    Object.keys(fields).forEach(function (name) {
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = name; input.value = fields[name];
+      form.appendChild(input);
+    });
+    document.body.appendChild(form);
+    form.submit();
+  });
+  document.addEventListener("dragend", function () {
+    dragged = null;
+    document.querySelectorAll(".cal-body.drop-target").forEach(function (b) { b.classList.remove("drop-target"); });
+  });
+})();

@@ -1,0 +1,116 @@
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from clinicos.choices import Gender
+from clinicos.models import Clinic, DoctorProfile, Resource
+from leads.models import Lead
+from patients import identity
+from patients.models import Patient
+from scheduling.models import AppointmentType, AvailabilityException, WorkingHours
+from scheduling.services import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, clinic_datetime
+
+
+class BookingForm(forms.Form):
+    WHO = [("patient", "Registered patient"), ("lead", "Lead"), ("walk_in", "Walk-in (not registered)")]
+
+    who = forms.ChoiceField(choices=WHO, initial="patient", widget=forms.RadioSelect, label="Who is coming")
+    patient_uhid = forms.CharField(required=False, label="Patient UHID", help_text="e.g. JAN-2026-014")
+    lead = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    walk_in_name = forms.CharField(required=False, max_length=150, label="Name")
+    walk_in_phone = forms.CharField(required=False, max_length=30, label="Phone")
+    walk_in_dob = forms.DateField(required=False, label="Birth date", widget=forms.DateInput(attrs={"type": "date"}))
+    walk_in_sex = forms.ChoiceField(required=False, choices=[("", "—")] + Gender.choices, label="Sex")
+    doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none())
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
+    duration_minutes = forms.IntegerField(min_value=MIN_MINUTES, max_value=MAX_MINUTES, initial=DEFAULT_MINUTES, label="Minutes")
+    type = forms.ChoiceField(choices=AppointmentType.choices, initial=AppointmentType.CONSULTATION)
+    resource = forms.ModelChoiceField(queryset=Resource.objects.none(), required=False, empty_label="No room or machine", label="Room / machine")
+    reason = forms.CharField(required=False, max_length=250, label="Reason for visit")
+    override_reason = forms.CharField(required=False, max_length=200, label="Reason to book outside availability",
+                                      help_text="Only for emergencies: admins and front desk.")
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.fields["doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user")
+        self.fields["resource"].queryset = Resource.objects.for_clinic(clinic).filter(is_active=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        who = cleaned.get("who")
+        cleaned["patient"] = cleaned["lead_obj"] = cleaned["walk_in"] = None
+        if who == "patient":
+            uhid = (cleaned.get("patient_uhid") or "").strip().upper()
+            patient = Patient.objects.for_clinic(self.clinic).filter(uhid=uhid).first() if uhid else None
+            if patient is None:
+                self.add_error("patient_uhid", "No patient of this clinic has this UHID.")
+            cleaned["patient"] = patient
+        elif who == "lead":
+            lead = Lead.objects.for_clinic(self.clinic).filter(pk=cleaned.get("lead")).first() if cleaned.get("lead") else None
+            if lead is None:
+                self.add_error(None, "Open the booking from the lead's page to book for a lead.")
+            cleaned["lead_obj"] = lead
+        elif who == "walk_in":
+            if not (cleaned.get("walk_in_name") or "").strip():
+                self.add_error("walk_in_name", "Give the walk-in's name.")
+            phone = cleaned.get("walk_in_phone") or ""
+            if phone:
+                try:
+                    phone = identity.normalize_phone(phone, default_region=self.clinic.country)
+                except ValidationError as error:
+                    self.add_error("walk_in_phone", error)
+            cleaned["walk_in"] = {"name": cleaned.get("walk_in_name") or "", "phone": phone,
+                                  "dob": cleaned.get("walk_in_dob"), "sex": cleaned.get("walk_in_sex") or ""}
+        if cleaned.get("date") and cleaned.get("time"):
+            cleaned["start"] = clinic_datetime(self.clinic, cleaned["date"], cleaned["time"])
+        return cleaned
+
+
+class RescheduleForm(forms.Form):
+    doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none())
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
+    duration_minutes = forms.IntegerField(min_value=MIN_MINUTES, max_value=MAX_MINUTES, label="Minutes")
+    override_reason = forms.CharField(required=False, max_length=200, label="Reason to book outside availability")
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.fields["doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("date") and cleaned.get("time"):
+            cleaned["start"] = clinic_datetime(self.clinic, cleaned["date"], cleaned["time"])
+        return cleaned
+
+
+class WorkingHoursForm(forms.ModelForm):
+    class Meta:
+        model = WorkingHours
+        fields = ("weekday", "start_time", "end_time", "slot_minutes")
+        widgets = {"start_time": forms.TimeInput(attrs={"type": "time"}), "end_time": forms.TimeInput(attrs={"type": "time"})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start_time") and cleaned.get("end_time") and cleaned["end_time"] <= cleaned["start_time"]:
+            self.add_error("end_time", "The block must end after it starts.")
+        return cleaned
+
+
+class ExceptionForm(forms.ModelForm):
+    class Meta:
+        model = AvailabilityException
+        fields = ("kind", "date", "start_time", "end_time", "reason")
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}), "start_time": forms.TimeInput(attrs={"type": "time"}),
+                   "end_time": forms.TimeInput(attrs={"type": "time"})}
+
+
+def parse_day(value: str | None, default: datetime.date) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default

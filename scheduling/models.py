@@ -1,0 +1,185 @@
+"""Scheduling: doctors' availability, appointments and the doctors' calendar feeds."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from clinicos.choices import Gender
+from clinicos.models import Clinic, ClinicOwnedModel, Department, DoctorProfile, Resource, audited_history
+from leads.models import Lead
+from patients.models import Patient
+
+
+class WorkingHours(ClinicOwnedModel):
+    """A weekly block when a doctor sees patients (several blocks a day are fine)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    slot_minutes = models.PositiveSmallIntegerField(default=30)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["doctor", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_time__gt=models.F("start_time")), name="working_hours_end_after_start"),
+            models.CheckConstraint(condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="working_hours_slot_range"),
+        ]
+        indexes = [models.Index(fields=["clinic", "doctor", "weekday"], name="working_hours_lookup")]
+
+    def __str__(self):
+        return f"{self.doctor} {self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+class AvailabilityException(ClinicOwnedModel):
+    """Leave (the doctor is away), an extra session, or a clinic holiday (no doctor)."""
+
+    class Kind(models.TextChoices):
+        LEAVE = "leave", "Leave"
+        EXTRA = "extra", "Extra session"
+        HOLIDAY = "holiday", "Clinic holiday"
+
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, null=True, blank=True, related_name="exceptions")
+    kind = models.CharField(max_length=10, choices=Kind)
+    date = models.DateField()
+    start_time = models.TimeField(null=True, blank=True, help_text="Empty for the whole day.")
+    end_time = models.TimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["date", "start_time"]
+        indexes = [models.Index(fields=["clinic", "date"], name="availability_exception_day")]
+
+    def __str__(self):
+        who = self.doctor or "Clinic"
+        return f"{who}: {self.get_kind_display()} on {self.date}"
+
+
+class AppointmentStatus(models.TextChoices):
+    EXPECTED = "expected", "Expected"
+    SCHEDULED = "scheduled", "Scheduled"
+    CONFIRMED = "confirmed", "Confirmed"
+    ARRIVED = "arrived", "Arrived"
+    CHECKED_IN = "checked_in", "Checked-in"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# Appointments that no longer hold their slot.
+RELEASED_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+
+
+class AppointmentType(models.TextChoices):
+    CONSULTATION = "consultation", "Consultation"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    SCAN = "scan", "Scan"
+    PROCEDURE = "procedure", "Procedure"
+    IVF_CONSULT = "ivf_consult", "IVF Consult"
+    IUI_PROCEDURE = "iui_procedure", "IUI Procedure"
+    EMERGENCY = "emergency", "Emergency"
+    ROUTINE_CHECKUP = "routine_checkup", "Routine Checkup"
+
+
+class Appointment(ClinicOwnedModel):
+    class BookedVia(models.TextChoices):
+        DESK = "desk", "Front desk"
+        LEAD_INSTANT = "lead_instant", "Instant booking from a lead"
+        API = "api", "API"
+        PORTAL = "portal", "Patient portal"
+
+    reference = models.CharField(max_length=30, editable=False, help_text="e.g. ABC01-A1234")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
+    lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="appointments")
+    # Snapshot of who is coming, for walk-ins and leads (and kept for patients as booked).
+    walk_in_name = models.CharField(max_length=150, blank=True)
+    walk_in_phone = models.CharField(max_length=20, blank=True)
+    walk_in_dob = models.DateField(null=True, blank=True)
+    walk_in_sex = models.CharField(max_length=10, choices=Gender, blank=True)
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="appointments")
+    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True)
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=30)
+    type = models.CharField(max_length=20, choices=AppointmentType, default=AppointmentType.CONSULTATION)
+    reason = models.CharField(max_length=250, blank=True)
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=AppointmentStatus, default=AppointmentStatus.SCHEDULED)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    booked_via = models.CharField(max_length=15, choices=BookedVia, default=BookedVia.DESK)
+    availability_override_reason = models.CharField(max_length=200, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    cancel_reason = models.CharField(max_length=250, blank=True)
+    no_show_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "reference"], name="appointment_reference_unique"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"),
+            models.CheckConstraint(condition=Q(duration_minutes__gte=15, duration_minutes__lte=480), name="appointment_duration_range"),
+            # Overlap is forbidden by PostgreSQL exclusion constraints (migration 0002).
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "starts_at"], name="appointment_day"),
+            models.Index(fields=["clinic", "doctor", "starts_at"], name="appointment_doctor_day"),
+            models.Index(fields=["clinic", "resource", "starts_at"], name="appointment_resource_day"),
+            models.Index(fields=["clinic", "patient", "starts_at"], name="appointment_patient"),
+            models.Index(fields=["clinic", "status", "starts_at"], name="appointment_status_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.who}"
+
+    @property
+    def who(self) -> str:
+        if self.patient_id:
+            return self.patient.full_name
+        if self.lead_id and not self.walk_in_name:
+            return self.lead.name
+        return self.walk_in_name or "—"
+
+    @property
+    def holds_slot(self) -> bool:
+        return self.status not in RELEASED_STATUSES
+
+
+class ReferenceSequence(models.Model):
+    """The last appointment number of a clinic (ABC01-A1001, A1002, …), locked while used."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="+")
+    last_number = models.PositiveIntegerField(default=1000)
+
+
+class CalendarFeed(ClinicOwnedModel):
+    """A doctor's secret iCal URL. Only the token's hash is stored; a new token revokes the old."""
+
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, related_name="calendar_feeds")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,441 @@
+"""Every write of scheduling data, and the availability rules the writes obey.
+
+Double booking of a doctor or a resource is impossible: the service checks for overlap
+with the doctor's row locked (so bookings for one doctor queue), and on PostgreSQL an
+exclusion constraint refuses any overlapping pair that would still slip through. On
+SQLite every write transaction is IMMEDIATE, so the check and the insert are serialized.
+"""
+
+import datetime
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clinicos.models import Clinic, DoctorProfile, Membership, Resource, User
+from clinicos.roles import Role
+from leads.models import Lead
+from patients.models import Patient
+from scheduling.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    AvailabilityException,
+    CalendarFeed,
+    ReferenceSequence,
+    WorkingHours,
+)
+
+A = AppointmentStatus
+MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 15, 480, 30
+OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.FRONT_DESK})
+PRE_ARRIVAL = frozenset({A.EXPECTED, A.SCHEDULED, A.CONFIRMED})
+
+# The status flow; each step records its time. Cancelled and No-show only before arrival.
+ALLOWED_MOVES: dict[str, frozenset[str]] = {
+    A.EXPECTED: frozenset({A.CONFIRMED, A.ARRIVED, A.CANCELLED, A.NO_SHOW}),
+    A.SCHEDULED: frozenset({A.CONFIRMED, A.ARRIVED, A.CANCELLED, A.NO_SHOW}),
+    A.CONFIRMED: frozenset({A.ARRIVED, A.CANCELLED, A.NO_SHOW}),
+    A.ARRIVED: frozenset({A.CHECKED_IN}),
+    A.CHECKED_IN: frozenset({A.IN_PROGRESS}),
+    A.IN_PROGRESS: frozenset({A.COMPLETED}),
+    A.COMPLETED: frozenset(),
+    A.CANCELLED: frozenset(),
+    A.NO_SHOW: frozenset(),
+}
+STATUS_TIMESTAMPS = {
+    A.CONFIRMED: "confirmed_at", A.ARRIVED: "arrived_at", A.CHECKED_IN: "checked_in_at",
+    A.IN_PROGRESS: "started_at", A.COMPLETED: "completed_at", A.CANCELLED: "cancelled_at", A.NO_SHOW: "no_show_at",
+}
+
+
+class TransitionNotAllowed(Exception):
+    pass
+
+
+class SlotTaken(Exception):
+    """The slot overlaps another appointment of the doctor or the resource."""
+
+    def __init__(self, message: str, next_free: list[tuple[datetime.datetime, datetime.datetime]]):
+        super().__init__(message)
+        self.next_free = next_free
+
+
+SLOT_TAKEN_MESSAGE = "That slot was just taken."
+
+
+@dataclass
+class Booking:
+    appointment: Appointment
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- Time in the clinic -------------------------------------------------------------------
+
+
+def clinic_datetime(clinic: Clinic, day: datetime.date, time: datetime.time) -> datetime.datetime:
+    return datetime.datetime.combine(day, time, tzinfo=clinic.tzinfo)
+
+
+def check_wall_time_exists(clinic: Clinic, moment: datetime.datetime) -> None:
+    """A local time skipped by a daylight-saving change (e.g. 01:30 on the last Sunday of
+    March in London) does not exist; refuse it rather than guess."""
+    local = moment.astimezone(clinic.tzinfo)
+    naive = moment.replace(tzinfo=None) if moment.tzinfo == clinic.tzinfo else local.replace(tzinfo=None)
+    round_trip = naive.replace(tzinfo=clinic.tzinfo).astimezone(datetime.UTC).astimezone(clinic.tzinfo).replace(tzinfo=None)
+    if round_trip != naive:
+        raise ValidationError({"start": f"{naive:%H:%M} does not exist on {naive:%d %b %Y} in {clinic.timezone}: the clocks change."})
+
+
+# --- Availability -------------------------------------------------------------------------
+
+
+def availability_blocks(*, doctor: DoctorProfile, day: datetime.date, exceptions=None, hours=None) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """The doctor's working time on ``day`` in the clinic's timezone: weekly hours plus
+    extra sessions, less leave and clinic holidays. ``exceptions``/``hours`` may be passed
+    in pre-fetched (the calendar does) to avoid a query per doctor."""
+    clinic = doctor.clinic
+    if exceptions is None:
+        exceptions = list(AvailabilityException.objects.for_clinic(clinic).filter(date=day).filter(Q(doctor=doctor) | Q(doctor__isnull=True)))
+    else:
+        exceptions = [e for e in exceptions if e.date == day and e.doctor_id in (doctor.pk, None)]
+    if hours is None:
+        hours = list(WorkingHours.objects.for_clinic(clinic).filter(doctor=doctor, weekday=day.weekday()))
+    else:
+        hours = [h for h in hours if h.doctor_id == doctor.pk and h.weekday == day.weekday()]
+    blocks = [(clinic_datetime(clinic, day, h.start_time), clinic_datetime(clinic, day, h.end_time)) for h in hours]
+    blocks += [
+        (clinic_datetime(clinic, day, e.start_time), clinic_datetime(clinic, day, e.end_time))
+        for e in exceptions if e.kind == AvailabilityException.Kind.EXTRA and e.start_time and e.end_time
+    ]
+    for away in (e for e in exceptions if e.kind in (AvailabilityException.Kind.LEAVE, AvailabilityException.Kind.HOLIDAY)):
+        if away.start_time is None or away.end_time is None:
+            return []
+        blocks = _subtract(blocks, clinic_datetime(clinic, day, away.start_time), clinic_datetime(clinic, day, away.end_time))
+    return sorted(blocks)
+
+
+def _subtract(blocks, start, end):
+    result = []
+    for block_start, block_end in blocks:
+        if block_end <= start or block_start >= end:
+            result.append((block_start, block_end))
+            continue
+        if block_start < start:
+            result.append((block_start, start))
+        if block_end > end:
+            result.append((end, block_end))
+    return result
+
+
+def within_availability(*, doctor: DoctorProfile, start: datetime.datetime, end: datetime.datetime) -> bool:
+    day = start.astimezone(doctor.clinic.tzinfo).date()
+    return any(block_start <= start and end <= block_end for block_start, block_end in availability_blocks(doctor=doctor, day=day))
+
+
+def overlaps(start_a, end_a, start_b, end_b) -> bool:
+    """Half-open ranges: back-to-back appointments do not overlap."""
+    return start_a < end_b and start_b < end_a
+
+
+def _clashing(queryset, start, end, exclude_pk=None):
+    clashes = queryset.filter(starts_at__lt=end, ends_at__gt=start).exclude(status__in=RELEASED_STATUSES)
+    return clashes.exclude(pk=exclude_pk) if exclude_pk else clashes
+
+
+def free_slots(
+    *, clinic: Clinic, day: datetime.date, doctor: DoctorProfile | None = None, duration_minutes: int | None = None,
+    limit: int = 50, exclude_appointment_pk=None,
+) -> list[dict]:
+    """Free slots on ``day`` (never in the past), for one doctor or any active doctor."""
+    doctors = [doctor] if doctor else list(DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user", "clinic"))
+    now = timezone.now()
+    booked = list(
+        Appointment.objects.for_clinic(clinic).filter(doctor__in=doctors)
+        .filter(starts_at__lt=clinic_datetime(clinic, day + datetime.timedelta(days=1), datetime.time.min),
+                ends_at__gt=clinic_datetime(clinic, day, datetime.time.min))
+        .exclude(status__in=RELEASED_STATUSES).exclude(pk=exclude_appointment_pk)
+        .values_list("doctor_id", "starts_at", "ends_at")
+    )
+    exceptions = list(AvailabilityException.objects.for_clinic(clinic).filter(date=day))
+    hours = list(WorkingHours.objects.for_clinic(clinic).filter(doctor__in=doctors, weekday=day.weekday()))
+    slots = []
+    for candidate in doctors:
+        step_by_block = {(h.start_time, h.end_time): h.slot_minutes for h in hours if h.doctor_id == candidate.pk}
+        default_step = next(iter(step_by_block.values()), DEFAULT_MINUTES)
+        length = datetime.timedelta(minutes=duration_minutes or default_step)
+        for block_start, block_end in availability_blocks(doctor=candidate, day=day, exceptions=exceptions, hours=hours):
+            step = datetime.timedelta(minutes=default_step)
+            start = block_start
+            while start + length <= block_end:
+                end = start + length
+                taken = any(d == candidate.pk and overlaps(start, end, s, e) for d, s, e in booked)
+                if start >= now and not taken:
+                    slots.append({"start": start, "end": end, "doctor": candidate})
+                start += step
+    slots.sort(key=lambda slot: (slot["start"], slot["doctor"].pk))
+    return slots[:limit]
+
+
+def next_free_slots(*, clinic: Clinic, doctor: DoctorProfile | None, after: datetime.datetime, duration_minutes: int, count: int = 5, days: int = 14) -> list[dict]:
+    found = []
+    day = after.astimezone(clinic.tzinfo).date()
+    for offset in range(days):
+        for slot in free_slots(clinic=clinic, day=day + datetime.timedelta(days=offset), doctor=doctor, duration_minutes=duration_minutes):
+            if slot["start"] >= after:
+                found.append(slot)
+                if len(found) == count:
+                    return found
+    return found
+
+
+# --- Booking --------------------------------------------------------------------------------
+
+
+def _next_reference(clinic: Clinic) -> str:
+    sequence, _ = ReferenceSequence.objects.select_for_update().get_or_create(clinic=clinic)
+    ReferenceSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
+    sequence.refresh_from_db(fields=["last_number"])
+    return f"{clinic.code}-A{sequence.last_number}"
+
+
+def _validate_slot(*, clinic, doctor, start, duration_minutes, membership, override_reason, resource, allow_past=False):
+    errors = {}
+    if not isinstance(duration_minutes, int) or not MIN_MINUTES <= duration_minutes <= MAX_MINUTES:
+        errors["duration_minutes"] = f"The duration must be between {MIN_MINUTES} and {MAX_MINUTES} minutes."
+    if timezone.is_naive(start):
+        errors["start"] = "Give the start with its time zone."
+    if doctor.clinic_id != clinic.pk or not doctor.is_active or not doctor.user.is_active:
+        errors["doctor"] = "Choose an active doctor of this clinic."
+    if resource is not None and (resource.clinic_id != clinic.pk or not resource.is_active):
+        errors["resource"] = "Choose an active room or machine of this clinic."
+    if errors:
+        raise ValidationError(errors)
+    check_wall_time_exists(clinic, start)
+    if not allow_past and start < timezone.now():
+        raise ValidationError({"start": "An appointment cannot start in the past."})
+    end = start + datetime.timedelta(minutes=duration_minutes)
+    if not within_availability(doctor=doctor, start=start, end=end):
+        may_override = membership is not None and any(membership.has_role(role) for role in OVERRIDE_ROLES)
+        if not override_reason.strip():
+            raise ValidationError({"start": "This time is outside the doctor's availability."
+                                   + (" Give a reason to book it anyway (e.g. an emergency)." if may_override else "")})
+        if not may_override:
+            raise PermissionDenied("Only an administrator or the front desk may book outside a doctor's availability.")
+    return end
+
+
+def _raise_if_taken(*, clinic, doctor, resource, start, end, duration_minutes, exclude_pk=None):
+    doctor_clash = _clashing(Appointment.objects.for_clinic(clinic).filter(doctor=doctor), start, end, exclude_pk).exists()
+    resource_clash = resource is not None and _clashing(
+        Appointment.objects.for_clinic(clinic).filter(resource=resource), start, end, exclude_pk
+    ).exists()
+    if doctor_clash or resource_clash:
+        what = "the doctor" if doctor_clash else str(resource)
+        raise SlotTaken(f"{SLOT_TAKEN_MESSAGE} ({what} is busy then.)",
+                        next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes))
+
+
+def _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes):
+    """The exclusion constraint's refusal (a concurrent booking won) as a SlotTaken."""
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as error:
+        if "overlap" not in str(error):
+            raise
+        raise SlotTaken(SLOT_TAKEN_MESSAGE, next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes))
+
+
+@transaction.atomic
+def appointment_book(
+    *, clinic: Clinic, user: User, membership: Membership | None, doctor: DoctorProfile, start: datetime.datetime,
+    duration_minutes: int = DEFAULT_MINUTES, type: str = AppointmentType.CONSULTATION, reason: str = "", notes: str = "",
+    patient: Patient | None = None, lead: Lead | None = None, walk_in: dict | None = None, resource: Resource | None = None,
+    override_reason: str = "", booked_via: str = Appointment.BookedVia.DESK,
+) -> Booking:
+    """Book a patient, a lead or a walk-in with a doctor (and optionally a room or machine)."""
+    if sum(x is not None and x != {} for x in (patient, lead, walk_in)) != 1:
+        raise ValidationError({"patient": "Book for exactly one of: a patient, a lead, or a walk-in."})
+    if type not in AppointmentType.values:
+        raise ValidationError({"type": f"Choose one of: {', '.join(AppointmentType.values)}."})
+    if patient is not None and (patient.clinic_id != clinic.pk or patient.is_archived):
+        raise ValidationError({"patient": "Only active patients of this clinic can be booked."})
+    if lead is not None and (lead.clinic_id != clinic.pk or not lead.is_open):
+        raise ValidationError({"lead": "Only open leads of this clinic can be booked."})
+    if membership is not None and set(membership.roles) == {Role.CRO.value} and lead is None:
+        raise PermissionDenied("CROs book appointments for leads.")
+    if walk_in is not None and not (walk_in.get("name") or "").strip():
+        raise ValidationError({"walk_in": "Give the walk-in's name."})
+    DoctorProfile.objects.select_for_update().get(pk=doctor.pk)  # bookings for one doctor queue here
+    end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
+                         membership=membership, override_reason=override_reason, resource=resource)
+    _raise_if_taken(clinic=clinic, doctor=doctor, resource=resource, start=start, end=end, duration_minutes=duration_minutes)
+    appointment = Appointment(
+        clinic=clinic, doctor=doctor, resource=resource, department=doctor.department, starts_at=start, ends_at=end,
+        duration_minutes=duration_minutes, type=type, reason=reason.strip()[:250], notes=notes, booked_by=user,
+        booked_via=booked_via, availability_override_reason=override_reason.strip()[:200], patient=patient, lead=lead,
+        status=A.SCHEDULED if patient else A.EXPECTED,
+    )
+    if lead is not None:
+        appointment.walk_in_name, appointment.walk_in_phone = lead.name, lead.phone
+        appointment.walk_in_sex = lead.gender
+    if walk_in:
+        appointment.walk_in_name = walk_in["name"].strip()[:150]
+        appointment.walk_in_phone = walk_in.get("phone") or ""
+        appointment.walk_in_dob = walk_in.get("dob")
+        appointment.walk_in_sex = walk_in.get("sex") or ""
+    appointment.reference = _next_reference(clinic)
+    _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes)
+    warnings = []
+    if patient is not None and _clashing(Appointment.objects.for_clinic(clinic).filter(patient=patient), start, end, appointment.pk).exists():
+        warnings.append(f"{patient.full_name} has another appointment at the same time.")
+    return Booking(appointment, warnings)
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *, appointment: Appointment, user: User, membership: Membership | None, start: datetime.datetime,
+    duration_minutes: int | None = None, doctor: DoctorProfile | None = None, resource: Resource | None = ...,
+    override_reason: str = "",
+) -> Booking:
+    """Move an appointment under the same rules as booking; history keeps the old time."""
+    appointment = Appointment.objects.select_for_update().select_related("clinic").get(pk=appointment.pk)
+    if appointment.status not in PRE_ARRIVAL:
+        raise TransitionNotAllowed(f"A {appointment.get_status_display().lower()} appointment cannot be moved.")
+    clinic = appointment.clinic
+    doctor = doctor or appointment.doctor
+    resource = appointment.resource if resource is ... else resource
+    duration_minutes = duration_minutes or appointment.duration_minutes
+    DoctorProfile.objects.select_for_update().get(pk=doctor.pk)
+    end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
+                         membership=membership, override_reason=override_reason, resource=resource)
+    _raise_if_taken(clinic=clinic, doctor=doctor, resource=resource, start=start, end=end,
+                    duration_minutes=duration_minutes, exclude_pk=appointment.pk)
+    appointment.doctor, appointment.resource = doctor, resource
+    appointment.starts_at, appointment.ends_at, appointment.duration_minutes = start, end, duration_minutes
+    if override_reason.strip():
+        appointment.availability_override_reason = override_reason.strip()[:200]
+    _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes)
+    return Booking(appointment, [])
+
+
+@transaction.atomic
+def appointment_set_status(*, appointment: Appointment, to_status: str, user: User, reason: str = "") -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if to_status not in A.values or to_status not in ALLOWED_MOVES[appointment.status]:
+        label = A(to_status).label if to_status in A.values else to_status
+        raise TransitionNotAllowed(f"An appointment cannot go from “{appointment.get_status_display()}” to “{label}”.")
+    if to_status == A.CANCELLED:
+        if not reason.strip():
+            raise ValidationError({"reason": "Say why the appointment is cancelled."})
+        appointment.cancel_reason = reason.strip()[:250]
+        appointment.cancelled_by = user
+    appointment.status = to_status
+    setattr(appointment, STATUS_TIMESTAMPS[to_status], timezone.now())
+    appointment.save()
+    return appointment
+
+
+# --- Attaching walk-ins and leads to their patient -----------------------------------------
+
+
+def attach_to_patient(*, patient: Patient, lead: Lead | None = None) -> int:
+    """When a walk-in registers or a lead converts, their appointments become the patient's."""
+    unattached = Appointment.objects.for_clinic(patient.clinic).filter(patient__isnull=True)
+    matching = unattached.filter(lead=lead) if lead is not None else unattached.filter(lead__isnull=True, walk_in_phone=patient.mobile)
+    count = 0
+    for appointment in matching:  # one by one, so that history records each change
+        appointment.patient = patient
+        if appointment.status == A.EXPECTED:
+            appointment.status = A.SCHEDULED
+        appointment.save()
+        count += 1
+    return count
+
+
+# --- Availability editing -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def working_hours_add(*, doctor: DoctorProfile, weekday: int, start_time, end_time, slot_minutes: int = DEFAULT_MINUTES) -> WorkingHours:
+    clash = WorkingHours.objects.filter(doctor=doctor, weekday=weekday, start_time__lt=end_time, end_time__gt=start_time).exists()
+    if clash:
+        raise ValidationError({"start_time": "This block overlaps another block on the same day."})
+    block = WorkingHours(clinic_id=doctor.clinic_id, doctor=doctor, weekday=weekday, start_time=start_time, end_time=end_time, slot_minutes=slot_minutes)
+    block.full_clean()
+    block.save()
+    return block
+
+
+@transaction.atomic
+def working_hours_remove(*, block: WorkingHours) -> None:
+    block.delete()
+
+
+@transaction.atomic
+def exception_add(*, clinic: Clinic, doctor: DoctorProfile | None, kind: str, date, start_time=None, end_time=None, reason="") -> AvailabilityException:
+    if kind == AvailabilityException.Kind.EXTRA and not (start_time and end_time):
+        raise ValidationError({"start_time": "An extra session needs its start and end."})
+    if (start_time is None) != (end_time is None) or (start_time and end_time and end_time <= start_time):
+        raise ValidationError({"end_time": "Give both times, the end after the start (or neither for the whole day)."})
+    if kind == AvailabilityException.Kind.HOLIDAY:
+        doctor = None
+    elif doctor is None:
+        raise ValidationError({"doctor": "Choose the doctor."})
+    exception = AvailabilityException(clinic=clinic, doctor=doctor, kind=kind, date=date, start_time=start_time, end_time=end_time, reason=reason)
+    exception.full_clean()
+    exception.save()
+    return exception
+
+
+# --- Calendar feeds -------------------------------------------------------------------------
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def calendar_feed_renew(*, doctor: DoctorProfile) -> str:
+    """A new secret feed URL token for the doctor; older ones stop working."""
+    CalendarFeed.objects.filter(doctor=doctor, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    raw = secrets.token_urlsafe(24)
+    CalendarFeed.objects.create(clinic_id=doctor.clinic_id, doctor=doctor, token_hash=_hash_token(raw))
+    return raw
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, doctor: DoctorProfile) -> None:
+    CalendarFeed.objects.filter(doctor=doctor, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def calendar_feed_doctor(*, raw: str) -> DoctorProfile | None:
+    feed = CalendarFeed.objects.select_related("doctor__clinic", "doctor__user").filter(token_hash=_hash_token(raw), revoked_at__isnull=True).first()
+    return feed.doctor if feed and feed.doctor.is_active else None
+
+
+def ical_feed_text(*, clinic: Clinic, doctor: DoctorProfile, appointments) -> str:
+    """iCalendar (RFC 5545) text of a doctor's appointments, times in UTC."""
+    def fmt(moment):
+        return moment.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def escape(text):
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ClinicOS//Schedule//EN", f"X-WR-CALNAME:{escape(f'{clinic.name} – {doctor}')}"]
+    stamp = fmt(timezone.now())
+    for appointment in appointments:
+        lines += [
+            "BEGIN:VEVENT", f"UID:{appointment.reference}@clinicos", f"DTSTAMP:{stamp}",
+            f"DTSTART:{fmt(appointment.starts_at)}", f"DTEND:{fmt(appointment.ends_at)}",
+            f"SUMMARY:{escape(f'{appointment.get_type_display()}: {appointment.who}')}",
+            f"DESCRIPTION:{escape(appointment.reason or '')}", f"LOCATION:{escape(clinic.name)}", "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from scheduling import views
+
+urlpatterns = [
+    path("schedule/", views.calendar_day, name="calendar_day"),
+    path("schedule/week/", views.calendar_week, name="calendar_week"),
+    path("schedule/resources/", views.calendar_resources, name="calendar_resources"),
+    path("schedule/today/", views.front_desk_today, name="front_desk_today"),
+    path("schedule/mine/", views.my_schedule, name="my_schedule"),
+    path("schedule/availability/", views.availability, name="availability"),
+    path("schedule/feed/", views.calendar_feed_renew, name="calendar_feed_renew"),
+    path("schedule/appointments/new/", views.appointment_new, name="appointment_new"),
+    path("schedule/appointments/<int:appointment_id>/", views.appointment_detail, name="appointment_detail"),
+    path("schedule/appointments/<int:appointment_id>/move/", views.appointment_move, name="appointment_move"),
+    path("schedule/appointments/<int:appointment_id>/status/", views.appointment_status, name="appointment_status"),
+    path("patients/<int:patient_id>/tabs/appointments/", views.patient_tab_appointments, name="patient_tab_appointments"),
+]

@@ -1,0 +1,308 @@
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from clinicos.models import DoctorProfile, Resource
+from clinicos.roles import Perm, Role
+from clinicos.tenancy import ClinicRequest, clinic_view
+from leads.models import Lead
+from patients.models import Patient
+from patients.selectors import patient_get_for_user
+from scheduling import selectors, services
+from scheduling.forms import BookingForm, ExceptionForm, RescheduleForm, WorkingHoursForm, parse_day
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, WorkingHours
+
+
+def _today(request: ClinicRequest) -> datetime.date:
+    return timezone.localdate(timezone.now(), request.clinic.tzinfo)
+
+
+def _nav(day: datetime.date, step: int) -> dict:
+    return {"prev": (day - datetime.timedelta(days=step)).isoformat(), "next": (day + datetime.timedelta(days=step)).isoformat()}
+
+
+@require_GET
+@clinic_view(Perm.SCHEDULE_VIEW)
+def calendar_day(request: ClinicRequest) -> HttpResponse:
+    """The day: a column per doctor, in the doctor's colour, availability shaded."""
+    day = parse_day(request.GET.get("date"), _today(request))
+    doctors = list(DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic"))
+    context = {"view": "day", "day": day, "today": _today(request), "nav": _nav(day, 1), "doctors": doctors,
+               **selectors.calendar(clinic=request.clinic, days=[day], doctors=doctors)}
+    return render(request, "scheduling/calendar.html", context)
+
+
+@require_GET
+@clinic_view(Perm.SCHEDULE_VIEW)
+def calendar_week(request: ClinicRequest) -> HttpResponse:
+    """One doctor's week (Monday to Sunday)."""
+    day = parse_day(request.GET.get("date"), _today(request))
+    monday = day - datetime.timedelta(days=day.weekday())
+    doctors = list(DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic"))
+    if not doctors:
+        raise Http404("No doctors yet.")
+    chosen = request.GET.get("doctor") or (request.membership.has_role(Role.DOCTOR) and next(
+        (str(d.pk) for d in doctors if d.user_id == request.user.pk), None))
+    doctor = next((d for d in doctors if str(d.pk) == str(chosen)), doctors[0])
+    days = [monday + datetime.timedelta(days=n) for n in range(7)]
+    context = {"view": "week", "day": day, "today": _today(request), "nav": _nav(day, 7), "doctor": doctor, "doctors": doctors,
+               **selectors.calendar(clinic=request.clinic, days=days, doctors=[doctor])}
+    return render(request, "scheduling/calendar.html", context)
+
+
+@require_GET
+@clinic_view(Perm.SCHEDULE_VIEW)
+def calendar_resources(request: ClinicRequest) -> HttpResponse:
+    day = parse_day(request.GET.get("date"), _today(request))
+    resources = list(Resource.objects.for_clinic(request.clinic).filter(is_active=True))
+    context = {"view": "resources", "day": day, "today": _today(request), "nav": _nav(day, 1), "doctors": [],
+               **selectors.calendar(clinic=request.clinic, days=[day], resources=resources)}
+    return render(request, "scheduling/calendar.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@clinic_view(Perm.SCHEDULE_BOOK)
+def appointment_new(request: ClinicRequest) -> HttpResponse:
+    """Book: from an empty calendar slot (a modal), a patient's chart or a lead's page."""
+    initial = {"date": request.GET.get("date") or _today(request).isoformat(), "time": request.GET.get("time"),
+               "doctor": request.GET.get("doctor"), "duration_minutes": services.DEFAULT_MINUTES}
+    if request.GET.get("patient"):
+        patient = Patient.objects.for_clinic(request.clinic).filter(pk=request.GET["patient"]).first() if request.GET["patient"].isdigit() else None
+        if patient:
+            initial.update(who="patient", patient_uhid=patient.uhid)
+    if request.GET.get("lead", "").isdigit():
+        lead = Lead.objects.for_clinic(request.clinic).filter(pk=request.GET["lead"]).first()
+        if lead:
+            initial.update(who="lead", lead=lead.pk)
+    form = BookingForm(request.POST or None, clinic=request.clinic, initial=initial)
+    next_free = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            booking = services.appointment_book(
+                clinic=request.clinic, user=request.user, membership=request.membership, doctor=data["doctor"],
+                start=data["start"], duration_minutes=data["duration_minutes"], type=data["type"], reason=data["reason"],
+                patient=data["patient"], lead=data["lead_obj"], walk_in=data["walk_in"], resource=data["resource"],
+                override_reason=data["override_reason"],
+            )
+        except services.SlotTaken as taken:
+            form.add_error(None, str(taken))
+            next_free = taken.next_free
+        except ValidationError as error:
+            _add_errors(form, error)
+        except PermissionDenied as refused:
+            form.add_error(None, str(refused))
+        else:
+            appointment = booking.appointment
+            messages.success(request, f"Booked {appointment.reference}: {appointment.who}, "
+                                      f"{timezone.localtime(appointment.starts_at):%a %d %b %H:%M} with {appointment.doctor}.")
+            for warning in booking.warnings:
+                messages.warning(request, warning)
+            target = reverse("calendar_day", args=[request.clinic.code]) + f"?date={data['date'].isoformat()}"
+            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    template = "scheduling/appointment_form.html#booking-form" if request.htmx else "scheduling/appointment_form.html"
+    status = 409 if next_free or (form.errors and "taken" in str(form.non_field_errors())) else (400 if form.errors else 200)
+    return render(request, template, {"form": form, "next_free": next_free}, status=status)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@clinic_view(Perm.SCHEDULE_VIEW)
+def appointment_detail(request: ClinicRequest, appointment_id: int) -> HttpResponse:
+    appointment = selectors.appointment_get(clinic=request.clinic, pk=appointment_id)
+    local = timezone.localtime(appointment.starts_at)
+    context = {
+        "appointment": appointment,
+        "moves": [(s, AppointmentStatus(s).label) for s in services.ALLOWED_MOVES[appointment.status]],
+        "reschedule_form": RescheduleForm(clinic=request.clinic, initial={
+            "doctor": appointment.doctor_id, "date": local.date(), "time": local.time(), "duration_minutes": appointment.duration_minutes}),
+        "can_reschedule": appointment.status in services.PRE_ARRIVAL,
+    }
+    template = "scheduling/appointment_detail.html#detail" if request.htmx else "scheduling/appointment_detail.html"
+    return render(request, template, context)
+
+
+@require_POST
+@clinic_view(Perm.SCHEDULE_BOOK)
+def appointment_move(request: ClinicRequest, appointment_id: int) -> HttpResponse:
+    """Reschedule (the form in the appointment, or a drag on the calendar)."""
+    appointment = selectors.appointment_get(clinic=request.clinic, pk=appointment_id)
+    form = RescheduleForm(request.POST, clinic=request.clinic)
+    problem = None
+    if not form.is_valid():
+        problem = "; ".join(m for errors in form.errors.values() for m in errors)
+    else:
+        data = form.cleaned_data
+        try:
+            services.appointment_reschedule(appointment=appointment, user=request.user, membership=request.membership,
+                                            start=data["start"], duration_minutes=data["duration_minutes"],
+                                            doctor=data["doctor"], override_reason=data["override_reason"])
+        except services.SlotTaken as taken:
+            free = ", ".join(f"{timezone.localtime(s['start']):%H:%M}" for s in taken.next_free[:3])
+            problem = f"{taken} Next free: {free or 'none in the next two weeks'}."
+        except (services.TransitionNotAllowed, PermissionDenied) as refused:
+            problem = str(refused)
+        except ValidationError as error:
+            problem = " ".join(error.messages)
+        else:
+            messages.success(request, f"{appointment.reference} moved to {data['start']:%a %d %b %H:%M}.")
+    if problem:
+        messages.error(request, problem)
+    target = request.POST.get("next") or reverse("calendar_day", args=[request.clinic.code])
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+@require_POST
+@clinic_view(Perm.SCHEDULE_CHECK_IN)
+def appointment_status(request: ClinicRequest, appointment_id: int) -> HttpResponse:
+    """One tap: Confirmed, Arrived, Checked-in, No-show… (Cancelled needs a reason)."""
+    appointment = selectors.appointment_get(clinic=request.clinic, pk=appointment_id)
+    try:
+        updated = services.appointment_set_status(appointment=appointment, to_status=request.POST.get("status", ""),
+                                                  user=request.user, reason=request.POST.get("reason", ""))
+    except services.TransitionNotAllowed as refused:
+        messages.error(request, str(refused))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{updated.who}: {updated.get_status_display()}.")
+    target = request.POST.get("next") or reverse("front_desk_today", args=[request.clinic.code])
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@clinic_view(Perm.SCHEDULE_VIEW)
+def front_desk_today(request: ClinicRequest) -> HttpResponse:
+    """Arrivals with one-tap actions, and the waiting room; refreshes itself."""
+    today = _today(request)
+    context = {"today": today, "appointments": selectors.day_list(clinic=request.clinic, day=today),
+               "waiting": selectors.waiting_room(clinic=request.clinic), "now": timezone.now()}
+    template = "scheduling/today.html#board" if request.htmx else "scheduling/today.html"
+    return render(request, template, context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@clinic_view(Perm.SCHEDULE_VIEW)
+def my_schedule(request: ClinicRequest) -> HttpResponse:
+    """A doctor's day and the next patient, updating by itself when someone checks in."""
+    doctor = DoctorProfile.objects.for_clinic(request.clinic).filter(user=request.user).select_related("user").first()
+    today = _today(request)
+    appointments = list(selectors.day_list(clinic=request.clinic, day=today, doctor=doctor)) if doctor else []
+    waiting = selectors.waiting_room(clinic=request.clinic, doctor=doctor) if doctor else []
+    context = {"doctor": doctor, "today": today, "appointments": appointments, "waiting": waiting,
+               "next_patient": waiting[0] if waiting else None, "now": timezone.now()}
+    template = "scheduling/my_schedule.html#mine" if request.htmx else "scheduling/my_schedule.html"
+    return render(request, template, context)
+
+
+def _editable_doctor(request: ClinicRequest) -> DoctorProfile | None:
+    """Admins edit any doctor's availability; a doctor edits their own (None: no profile)."""
+    doctors = DoctorProfile.objects.for_clinic(request.clinic).select_related("user")
+    if not request.membership.has_role(Role.ADMIN):
+        doctors = doctors.filter(user=request.user)
+    chosen = request.GET.get("doctor") or request.POST.get("doctor")
+    return doctors.filter(pk=chosen).first() if chosen and str(chosen).isdigit() else doctors.first()
+
+
+@require_http_methods(["GET", "POST"])
+@clinic_view(Perm.AVAILABILITY_EDIT)
+def availability(request: ClinicRequest) -> HttpResponse:
+    doctor = _editable_doctor(request)
+    if doctor is None:
+        if request.method == "POST":
+            raise PermissionDenied("You have no doctor profile in this clinic.")
+        return render(request, "scheduling/availability.html", {"doctor": None})
+    hours_form = WorkingHoursForm(request.POST if request.POST.get("form") == "hours" else None)
+    exception_form = ExceptionForm(request.POST if request.POST.get("form") == "exception" else None)
+    if request.method == "POST":
+        try:
+            if request.POST.get("form") == "hours" and hours_form.is_valid():
+                services.working_hours_add(doctor=doctor, **hours_form.cleaned_data)
+                messages.success(request, "Working hours added.")
+                return redirect(f"{reverse('availability', args=[request.clinic.code])}?doctor={doctor.pk}")
+            if request.POST.get("form") == "exception" and exception_form.is_valid():
+                services.exception_add(clinic=request.clinic, doctor=doctor, **exception_form.cleaned_data)
+                messages.success(request, "Saved.")
+                return redirect(f"{reverse('availability', args=[request.clinic.code])}?doctor={doctor.pk}")
+            if request.POST.get("form") == "remove":
+                block = WorkingHours.objects.for_clinic(request.clinic).filter(doctor=doctor, pk=request.POST.get("block")).first()
+                if block is None:
+                    raise Http404
+                services.working_hours_remove(block=block)
+                messages.success(request, "Block removed.")
+                return redirect(f"{reverse('availability', args=[request.clinic.code])}?doctor={doctor.pk}")
+        except ValidationError as error:
+            target = hours_form if request.POST.get("form") == "hours" else exception_form
+            _add_errors(target, error)
+    is_admin = request.membership.has_role(Role.ADMIN)
+    context = {
+        "doctor": doctor,
+        "doctors": DoctorProfile.objects.for_clinic(request.clinic).select_related("user") if is_admin else [doctor],
+        "hours": WorkingHours.objects.for_clinic(request.clinic).filter(doctor=doctor),
+        "exceptions": AvailabilityException.objects.for_clinic(request.clinic).filter(date__gte=_today(request)).select_related("doctor__user"),
+        "hours_form": hours_form, "exception_form": exception_form,
+    }
+    return render(request, "scheduling/availability.html", context, status=400 if hours_form.errors or exception_form.errors else 200)
+
+
+@require_POST
+@clinic_view(Perm.CALENDAR_FEED)
+def calendar_feed_renew(request: ClinicRequest) -> HttpResponse:
+    doctor = DoctorProfile.objects.for_clinic(request.clinic).filter(user=request.user).first()
+    if doctor is None:
+        messages.error(request, "You have no doctor profile in this clinic yet: ask the administrator.")
+        return redirect("my_schedule", request.clinic.code)
+    if request.POST.get("action") == "revoke":
+        services.calendar_feed_revoke(doctor=doctor)
+        messages.success(request, "Your calendar feed was turned off; the old address no longer works.")
+        return redirect("my_schedule", request.clinic.code)
+    raw = services.calendar_feed_renew(doctor=doctor)
+    url = request.build_absolute_uri(reverse("calendar_feed", args=[raw]))
+    messages.success(request, f"Your calendar address (keep it private; older addresses stop working): {url}")
+    return redirect("my_schedule", request.clinic.code)
+
+
+@require_GET
+def calendar_feed(request, token: str) -> HttpResponse:
+    """The doctor's appointments as iCalendar, for a phone's calendar app (secret URL)."""
+    doctor = services.calendar_feed_doctor(raw=token)
+    if doctor is None:
+        raise Http404
+    clinic = doctor.clinic
+    since = timezone.now() - datetime.timedelta(days=30)
+    appointments = (
+        Appointment.objects.for_clinic(clinic).filter(doctor=doctor, starts_at__gte=since)
+        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)).select_related("patient", "lead")
+    )
+    return HttpResponse(services.ical_feed_text(clinic=clinic, doctor=doctor, appointments=appointments), content_type="text/calendar; charset=utf-8")
+
+
+@require_GET
+@clinic_view(Perm.SCHEDULE_VIEW)
+def patient_tab_appointments(request: ClinicRequest, patient_id: int) -> HttpResponse:
+    """The chart's Appointments tab (registered through the patients' tab slots)."""
+    patient = patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    appointments = list(Appointment.objects.for_clinic(request.clinic).filter(patient=patient)
+                        .select_related("doctor__user", "resource").order_by("-starts_at"))
+    now = timezone.now()
+    context = {"patient": patient, "upcoming": sorted([a for a in appointments if a.starts_at >= now], key=lambda a: a.starts_at),
+               "past": [a for a in appointments if a.starts_at < now]}
+    return render(request, "scheduling/tab_appointments.html", context)

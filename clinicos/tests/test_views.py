@@ -29,11 +29,11 @@ def nav_labels(response):
 
 
 def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, clinic):
-    assert nav_labels(login(make_member(Role.ADMIN)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Patients", "Insurers", "Settings", "Audit"]
-    assert nav_labels(login(make_member(Role.FRONT_DESK)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Patients"]
-    assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients"]
-    assert nav_labels(login(make_member(Role.BILLING)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Insurers"]
-    assert nav_labels(login(make_member(Role.CRO)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads"]
+    assert nav_labels(login(make_member(Role.ADMIN)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Patients", "Schedule", "Insurers", "Settings", "Audit"]
+    assert nav_labels(login(make_member(Role.FRONT_DESK)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Patients", "Schedule"]
+    assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule"]
+    assert nav_labels(login(make_member(Role.BILLING)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Insurers"]
+    assert nav_labels(login(make_member(Role.CRO)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Schedule"]
 
 
 def test_front_desk_dashboard_shows_the_clinic_the_roles_and_the_clinic_date(login, front_desk, clinic):

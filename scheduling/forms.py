@@ -9,7 +9,7 @@ from leads.models import Lead
 from patients import identity
 from patients.models import Patient
 from scheduling.models import AppointmentType, AvailabilityException, WorkingHours
-from scheduling.services import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, clinic_datetime
+from scheduling.services import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, clinic_wall_time
 
 
 class BookingForm(forms.Form):
@@ -65,7 +65,7 @@ class BookingForm(forms.Form):
             cleaned["walk_in"] = {"name": cleaned.get("walk_in_name") or "", "phone": phone,
                                   "dob": cleaned.get("walk_in_dob"), "sex": cleaned.get("walk_in_sex") or ""}
         if cleaned.get("date") and cleaned.get("time"):
-            cleaned["start"] = clinic_datetime(self.clinic, cleaned["date"], cleaned["time"])
+            cleaned["start"] = clinic_wall_time(self.clinic, cleaned["date"], cleaned["time"])
         return cleaned
 
 
@@ -84,7 +84,7 @@ class RescheduleForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("date") and cleaned.get("time"):
-            cleaned["start"] = clinic_datetime(self.clinic, cleaned["date"], cleaned["time"])
+            cleaned["start"] = clinic_wall_time(self.clinic, cleaned["date"], cleaned["time"])
         return cleaned
 
 

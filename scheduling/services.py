@@ -79,6 +79,14 @@ class Booking:
 
 
 def clinic_datetime(clinic: Clinic, day: datetime.date, time: datetime.time) -> datetime.datetime:
+    """That wall-clock time in the clinic, as an instant in UTC (arithmetic on instants
+    stays right across daylight-saving changes; on wall-clock times it does not)."""
+    return datetime.datetime.combine(day, time, tzinfo=clinic.tzinfo).astimezone(datetime.UTC)
+
+
+def clinic_wall_time(clinic: Clinic, day: datetime.date, time: datetime.time) -> datetime.datetime:
+    """What a person typed, still in the clinic's zone, so that a time the clocks skip
+    can be recognised (``check_wall_time_exists``)."""
     return datetime.datetime.combine(day, time, tzinfo=clinic.tzinfo)
 
 
@@ -217,6 +225,7 @@ def _validate_slot(*, clinic, doctor, start, duration_minutes, membership, overr
     if errors:
         raise ValidationError(errors)
     check_wall_time_exists(clinic, start)
+    start = start.astimezone(datetime.UTC)
     if not allow_past and start < timezone.now():
         raise ValidationError({"start": "An appointment cannot start in the past."})
     end = start + datetime.timedelta(minutes=duration_minutes)
@@ -227,7 +236,7 @@ def _validate_slot(*, clinic, doctor, start, duration_minutes, membership, overr
                                    + (" Give a reason to book it anyway (e.g. an emergency)." if may_override else "")})
         if not may_override:
             raise PermissionDenied("Only an administrator or the front desk may book outside a doctor's availability.")
-    return end
+    return start, end
 
 
 def _raise_if_taken(*, clinic, doctor, resource, start, end, duration_minutes, exclude_pk=None):
@@ -273,8 +282,8 @@ def appointment_book(
     if walk_in is not None and not (walk_in.get("name") or "").strip():
         raise ValidationError({"walk_in": "Give the walk-in's name."})
     DoctorProfile.objects.select_for_update().get(pk=doctor.pk)  # bookings for one doctor queue here
-    end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
-                         membership=membership, override_reason=override_reason, resource=resource)
+    start, end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
+                                membership=membership, override_reason=override_reason, resource=resource)
     _raise_if_taken(clinic=clinic, doctor=doctor, resource=resource, start=start, end=end, duration_minutes=duration_minutes)
     appointment = Appointment(
         clinic=clinic, doctor=doctor, resource=resource, department=doctor.department, starts_at=start, ends_at=end,
@@ -313,8 +322,8 @@ def appointment_reschedule(
     resource = appointment.resource if resource is ... else resource
     duration_minutes = duration_minutes or appointment.duration_minutes
     DoctorProfile.objects.select_for_update().get(pk=doctor.pk)
-    end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
-                         membership=membership, override_reason=override_reason, resource=resource)
+    start, end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
+                                membership=membership, override_reason=override_reason, resource=resource)
     _raise_if_taken(clinic=clinic, doctor=doctor, resource=resource, start=start, end=end,
                     duration_minutes=duration_minutes, exclude_pk=appointment.pk)
     appointment.doctor, appointment.resource = doctor, resource

@@ -90,8 +90,9 @@ def calendar(*, clinic: Clinic, days: list[datetime.date], doctors: list[DoctorP
     appointments = list(appointments)
     hours = list(WorkingHours.objects.for_clinic(clinic).filter(doctor__in=doctors or []))
     exceptions = list(AvailabilityException.objects.for_clinic(clinic).filter(date__in=days))
-    day_start = min([h.start_time for h in hours] + [DEFAULT_DAY[0]])
-    day_end = max([h.end_time for h in hours] + [DEFAULT_DAY[1]])
+    extra = [e for e in exceptions if e.kind == AvailabilityException.Kind.EXTRA and e.start_time and e.end_time]
+    day_start = min([h.start_time for h in hours] + [e.start_time for e in extra] + [DEFAULT_DAY[0]])
+    day_end = max([h.end_time for h in hours] + [e.end_time for e in extra] + [DEFAULT_DAY[1]])
     columns = []
     for day in days:
         origin = services.clinic_datetime(clinic, day, day_start)

@@ -1,0 +1,93 @@
+"""End to end in Chromium: front desk books from the calendar and checks the patient in;
+the doctor's schedule shows them waiting. The clinic's timezone is chosen so that it is
+mid-morning there whenever the test runs, so today always has free time to book."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from clinicos.roles import Role
+from clinicos.tests.factories import ClinicFactory, DoctorProfileFactory, MembershipFactory, UserFactory
+from conftest import browser_login
+from patients.tests.factories import PatientFactory
+from scheduling import services
+from scheduling.models import Appointment
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+PASSWORD = "Test-Password-1!"
+
+
+def morning_zone() -> str:
+    offset = (10 - timezone.now().astimezone(datetime.UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
+
+
+@pytest.fixture
+def morning_clinic():
+    clinic = ClinicFactory(code="E2E01", name="Morning Clinic", timezone=morning_zone(), uhid_prefix="MOR")
+    desk = UserFactory(email="desk@e2e.example", full_name="Dina Desk", password=PASSWORD)
+    MembershipFactory(clinic=clinic, user=desk, roles=[Role.FRONT_DESK.value])
+    doctor_user = UserFactory(email="doc@e2e.example", full_name="Omar Haddad", password=PASSWORD)
+    doctor = DoctorProfileFactory(clinic=clinic, user=doctor_user, color="#B5478A", specialization="General Practice")
+    for weekday in range(7):
+        services.working_hours_add(doctor=doctor, weekday=weekday, start_time=datetime.time(8), end_time=datetime.time(20))
+    patient = PatientFactory(clinic=clinic, first_name="Maria", last_name="Lopez")
+    return clinic, doctor, patient
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "tablet"])
+def test_book_from_the_calendar_check_in_and_the_doctor_sees_them_waiting(open_page, screenshot, morning_clinic, viewport):
+    clinic, doctor, patient = morning_clinic
+    local_now = timezone.localtime(timezone.now(), clinic.tzinfo)
+    slot = (local_now + datetime.timedelta(hours=1)).replace(minute=0 if local_now.minute < 30 else 30, second=0, microsecond=0)
+    desk = open_page(viewport)
+    browser_login(desk, "desk@e2e.example", PASSWORD)
+    desk.get_by_role("navigation", name="Main").get_by_role("link", name="Schedule").click()
+    expect(desk.get_by_role("region", name="Dr. Omar Haddad")).to_be_visible()
+    desk.get_by_role("link", name=f"Book Dr. Omar Haddad at {slot:%H:%M}").click()
+    modal = desk.locator("dialog#schedule-modal")
+    expect(modal.get_by_role("heading", name="Book an appointment")).to_be_visible()
+    expect(modal.get_by_label("Time")).to_have_value(f"{slot:%H:%M}")
+    modal.get_by_label("Patient UHID").fill(patient.uhid)
+    modal.get_by_label("Reason for visit").fill("Persistent cough")
+    modal.get_by_role("button", name="Book").click()
+    expect(desk.get_by_text(re.compile(r"Booked E2E01-A\d+"))).to_be_visible()
+    expect(desk.locator(".cal-appt", has_text="Maria Lopez")).to_be_visible()
+    screenshot(desk, f"schedule-day-{viewport}")
+    appointment = Appointment.objects.get(patient=patient)
+
+    desk.get_by_role("link", name="Today & waiting room").click()
+    row = desk.locator(".arrival", has_text="Maria Lopez")
+    row.get_by_role("button", name="Arrived").click()
+    desk.locator(".arrival", has_text="Maria Lopez").get_by_role("button", name="Check in").click()
+    expect(desk.locator("#today-board .queue")).to_contain_text("Maria Lopez")
+    screenshot(desk, f"schedule-today-{viewport}")
+    appointment.refresh_from_db()
+    assert appointment.status == "checked_in" and appointment.checked_in_at
+
+    doc = open_page("tablet")
+    browser_login(doc, "doc@e2e.example", PASSWORD)
+    doc.goto("/c/E2E01/schedule/mine/")
+    expect(doc.locator(".next-patient")).to_contain_text("Maria Lopez")
+    screenshot(doc, f"schedule-my-schedule-{viewport}")
+    doc.goto(f"/c/E2E01/schedule/week/?doctor={doctor.pk}")
+    expect(doc.locator(".cal-appt", has_text="Maria Lopez")).to_be_visible()
+    screenshot(doc, f"schedule-week-{viewport}")
+
+
+def test_the_doctors_schedule_updates_by_itself_when_a_patient_checks_in(open_page, morning_clinic):
+    clinic, doctor, patient = morning_clinic
+    start = timezone.now() + datetime.timedelta(minutes=20)
+    appointment = Appointment.objects.create(
+        clinic=clinic, doctor=doctor, patient=patient, reference="E2E01-A9", starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30), duration_minutes=30, status="arrived")
+    doc = open_page("tablet")
+    browser_login(doc, "doc@e2e.example", PASSWORD)
+    doc.goto("/c/E2E01/schedule/mine/")
+    expect(doc.locator(".next-patient")).to_contain_text("Nobody is waiting")
+    services.appointment_set_status(appointment=appointment, to_status="checked_in", user=doctor.user)
+    expect(doc.locator(".next-patient")).to_contain_text("Maria Lopez", timeout=25_000)  # HTMX polls every 15 s

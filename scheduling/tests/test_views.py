@@ -1,0 +1,134 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from clinicos.roles import Role
+from patients.tests.factories import PatientFactory
+from scheduling import services
+from scheduling.models import Appointment, CalendarFeed
+from scheduling.tests.factories import AppointmentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_day_view_query_count_does_not_grow_with_appointments(login, front_desk, clinic, doctor, at, django_assert_max_num_queries):
+    client = login(front_desk)
+    for hour in (9, 10, 11, 12, 14, 15, 16, 17):
+        AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=at(hour), ends_at=at(hour, 30))
+    day = at(9).date().isoformat()
+    with django_assert_max_num_queries(14):
+        response = client.get(f"/c/{clinic.code}/schedule/?date={day}")
+    column = response.context["columns"][0]
+    assert len(column.cards) == 8 and column.blocks  # appointments and shaded availability
+
+
+def test_week_and_resource_views(login, clinician, clinic, at):
+    client = login(clinician)
+    assert client.get(f"/c/{clinic.code}/schedule/week/").context["view"] == "week"
+    assert len(client.get(f"/c/{clinic.code}/schedule/week/").context["columns"]) == 7
+    assert client.get(f"/c/{clinic.code}/schedule/resources/").status_code == 200
+
+
+def test_booking_from_an_empty_slot(login, front_desk, clinic, doctor, at):
+    patient = PatientFactory(clinic=clinic)
+    client = login(front_desk)
+    form = client.get(f"/c/{clinic.code}/schedule/appointments/new/?doctor={doctor.pk}&date={at(10).date()}&time=10:00", HTTP_HX_REQUEST="true")
+    assert form.status_code == 200 and "<html" not in form.content.decode()
+    data = {"who": "patient", "patient_uhid": patient.uhid.lower(), "doctor": doctor.pk, "date": at(10).date().isoformat(),
+            "time": "10:00", "duration_minutes": 30, "type": "consultation"}
+    response = client.post(f"/c/{clinic.code}/schedule/appointments/new/", data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "HX-Redirect" in response
+    assert Appointment.objects.get().patient == patient
+    again = client.post(f"/c/{clinic.code}/schedule/appointments/new/", {**data, "patient_uhid": PatientFactory(clinic=clinic).uhid}, HTTP_HX_REQUEST="true")
+    assert again.status_code == 409 and "just taken" in again.content.decode() and "Next free" in again.content.decode()
+
+
+def test_booking_with_bad_input_shows_errors(login, front_desk, clinic, doctor, at):
+    data = {"who": "patient", "patient_uhid": "NOPE-1", "doctor": doctor.pk, "date": at(10).date().isoformat(),
+            "time": "10:00", "duration_minutes": 600, "type": "consultation"}
+    response = login(front_desk).post(f"/c/{clinic.code}/schedule/appointments/new/", data)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "patient_uhid" in errors and "duration_minutes" in errors
+    assert not Appointment.objects.exists()
+
+
+def test_front_desk_marks_arrival_and_checks_in_then_the_doctor_sees_the_patient_waiting(login, front_desk, clinic, make_member):
+    doctor_user = make_member(Role.DOCTOR)
+    from clinicos.tests.factories import DoctorProfileFactory
+
+    doctor = DoctorProfileFactory(clinic=clinic, user=doctor_user)
+    now = timezone.now()
+    appointment = AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=now + datetime.timedelta(minutes=5),
+                                     ends_at=now + datetime.timedelta(minutes=35))
+    client = login(front_desk)
+    today = client.get(f"/c/{clinic.code}/schedule/today/")
+    assert appointment in today.context["appointments"]
+    client.post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "arrived"})
+    client.post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "checked_in"})
+    assert [a.pk for a in client.get(f"/c/{clinic.code}/schedule/today/").context["waiting"]] == [appointment.pk]
+    mine = login(doctor_user).get(f"/c/{clinic.code}/schedule/mine/", HTTP_HX_REQUEST="true")
+    assert mine.context["next_patient"].pk == appointment.pk and 'id="my-schedule"' in mine.content.decode()
+
+
+def test_a_forbidden_status_move_shows_a_message(login, front_desk, clinic):
+    appointment = AppointmentFactory(clinic=clinic, status="completed")
+    response = login(front_desk).post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "arrived"}, follow=True)
+    assert "cannot go from" in response.content.decode()
+
+
+def test_dragging_reschedules(login, front_desk, clinic, doctor, at):
+    appointment = AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=at(10), ends_at=at(10, 30))
+    login(front_desk).post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/move/",
+                           {"doctor": doctor.pk, "date": at(11).date().isoformat(), "time": "11:00", "duration_minutes": 30})
+    appointment.refresh_from_db()
+    assert appointment.starts_at == at(11)
+
+
+def test_doctor_edits_own_availability(login, make_member, clinic):
+    from clinicos.tests.factories import DoctorProfileFactory
+
+    user = make_member(Role.DOCTOR)
+    doctor = DoctorProfileFactory(clinic=clinic, user=user)
+    client = login(user)
+    client.post(f"/c/{clinic.code}/schedule/availability/", {"form": "hours", "weekday": 0, "start_time": "09:00", "end_time": "12:00", "slot_minutes": 20})
+    assert doctor.working_hours.get().slot_minutes == 20
+    bad = client.post(f"/c/{clinic.code}/schedule/availability/", {"form": "hours", "weekday": 0, "start_time": "11:00", "end_time": "10:00", "slot_minutes": 20})
+    assert bad.status_code == 400
+    leave = client.post(f"/c/{clinic.code}/schedule/availability/", {"form": "exception", "kind": "leave", "date": "2030-01-07"})
+    assert leave.status_code == 302 and doctor.exceptions.count() == 1
+
+
+def test_ical_feed_is_secret_and_revocable(login, clinician, clinic, doctor, at):
+    profile = clinician.doctor_profiles.get()
+    for weekday in range(7):
+        services.working_hours_add(doctor=profile, weekday=weekday, start_time=datetime.time(9), end_time=datetime.time(17))
+    AppointmentFactory(clinic=clinic, doctor=profile, starts_at=at(10), ends_at=at(10, 30), reason="Scan review")
+    client = login(clinician)
+    response = client.post(f"/c/{clinic.code}/schedule/feed/", {"action": "renew"}, follow=True)
+    url = next(m.message for m in response.context["messages"]).split(": ", 1)[1]
+    path = url.split("testserver", 1)[1]
+    client.logout()
+    feed = client.get(path)
+    assert feed.status_code == 200 and feed["Content-Type"].startswith("text/calendar")
+    body = feed.content.decode()
+    assert "BEGIN:VEVENT" in body and "Scan review" in body
+    assert CalendarFeed.objects.get().token_hash not in path
+    login(clinician).post(f"/c/{clinic.code}/schedule/feed/", {"action": "revoke"})
+    client.logout()
+    assert client.get(path).status_code == 404
+    assert client.get("/ical/made-up.ics").status_code == 404
+
+
+def test_chart_appointments_tab(login, front_desk, clinic, doctor, at):
+    appointment = AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=at(10), ends_at=at(10, 30))
+    response = login(front_desk).get(f"/c/{clinic.code}/patients/{appointment.patient_id}/tabs/appointments/")
+    assert appointment in response.context["upcoming"]
+
+
+def test_another_clinics_appointment_is_404(login, front_desk, clinic, other_clinic):
+    foreign = AppointmentFactory(clinic=other_clinic)
+    client = login(front_desk)
+    assert client.get(f"/c/{clinic.code}/schedule/appointments/{foreign.pk}/").status_code == 404
+    assert client.post(f"/c/{clinic.code}/schedule/appointments/{foreign.pk}/status/", {"status": "arrived"}).status_code == 404

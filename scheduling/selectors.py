@@ -106,7 +106,7 @@ def calendar(*, clinic: Clinic, days: list[datetime.date], doctors: list[DoctorP
                 mine = [a for a in appointments if a.resource_id == owner.pk and a.starts_at.astimezone(tz).date() == day]
                 title, subtitle, color, doctor_id = owner.name, owner.get_kind_display(), "resource-color", None
             if len(days) > 1:
-                title, subtitle = f"{day:%a %d %b}", ""
+                title, subtitle = f"{day:%a %d}", ""
             columns.append(Column(
                 key=f"{owner.pk}-{day.isoformat()}", title=title, subtitle=subtitle, color_class=color, day=day,
                 doctor_id=doctor_id,

@@ -91,3 +91,23 @@ def test_the_doctors_schedule_updates_by_itself_when_a_patient_checks_in(open_pa
     expect(doc.locator(".next-patient")).to_contain_text("Nobody is waiting")
     services.appointment_set_status(appointment=appointment, to_status="checked_in", user=doctor.user)
     expect(doc.locator(".next-patient")).to_contain_text("Maria Lopez", timeout=25_000)  # HTMX polls every 15 s
+
+
+def test_demo_clinic_day_and_resource_views(open_page, screenshot, demo_data):
+    from clinicos.models import Clinic
+
+    day = timezone.localdate(timezone.now(), Clinic.objects.get(code="ABC01").tzinfo) + datetime.timedelta(days=1)
+    while day.weekday() == 6:  # the demo clinic is closed on Sundays
+        day += datetime.timedelta(days=1)
+    page = open_page("desktop")
+    browser_login(page, "frontdesk@abc01.example")
+    page.goto(f"/c/ABC01/schedule/?date={day.isoformat()}")
+    expect(page.locator(".cal-col")).to_have_count(2)  # one column per doctor
+    expect(page.locator(".cal-appt").first).to_be_visible()
+    screenshot(page, "schedule-demo-day-desktop")
+    page.goto(f"/c/ABC01/schedule/resources/?date={day.isoformat()}")
+    screenshot(page, "schedule-demo-resources-desktop")
+    tablet = open_page("tablet")
+    browser_login(tablet, "doctor@abc01.example")
+    tablet.goto(f"/c/ABC01/schedule/?date={day.isoformat()}")
+    screenshot(tablet, "schedule-demo-day-tablet")

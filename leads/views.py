@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
-from leads import selectors, services
+from leads import panels, selectors, services
 from leads.forms import ActivityForm, ApiKeyForm, DateRangeForm, LeadFilterForm, LeadForm, MoveForm, OptionForm
 from leads.models import LeadApiKey, LeadOption, LeadStatus
 from patients.forms import PatientForm
@@ -89,6 +89,7 @@ def lead_detail(request: ClinicRequest, lead_id: int) -> HttpResponse:
         "move_form": MoveForm(clinic=request.clinic),
         "activity_form": ActivityForm(),
         "now": timezone.now(),
+        "panels": panels.panels_for(request.membership, lead) if lead.is_open else [],
     }
     return render(request, "leads/lead_detail.html", context)
 

@@ -15,6 +15,9 @@ class SchedulingConfig(AppConfig):
 
         navigation.register(navigation.NavItem("Schedule", "calendar_day", Perm.SCHEDULE_VIEW, order=30))
         register_tab(ChartTab("appointments", "Appointments", "patient_tab_appointments", Perm.SCHEDULE_VIEW, order=20))
+        from leads.panels import LeadPanel, register_panel
+
+        register_panel(LeadPanel("instant_booking", "lead_instant_booking", Perm.SCHEDULE_BOOK, order=0))
         enums.register("appointment_statuses", AppointmentStatus)
         enums.register("appointment_types", AppointmentType)
         enums.register("availability_exception_kinds", AvailabilityException.Kind)

@@ -14,5 +14,6 @@ urlpatterns = [
     path("schedule/appointments/<int:appointment_id>/", views.appointment_detail, name="appointment_detail"),
     path("schedule/appointments/<int:appointment_id>/move/", views.appointment_move, name="appointment_move"),
     path("schedule/appointments/<int:appointment_id>/status/", views.appointment_status, name="appointment_status"),
+    path("leads/<int:lead_id>/instant-booking/", views.lead_instant_booking, name="lead_instant_booking"),
     path("patients/<int:patient_id>/tabs/appointments/", views.patient_tab_appointments, name="patient_tab_appointments"),
 ]

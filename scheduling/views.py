@@ -306,3 +306,33 @@ def patient_tab_appointments(request: ClinicRequest, patient_id: int) -> HttpRes
     context = {"patient": patient, "upcoming": sorted([a for a in appointments if a.starts_at >= now], key=lambda a: a.starts_at),
                "past": [a for a in appointments if a.starts_at < now]}
     return render(request, "scheduling/tab_appointments.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@clinic_view(Perm.SCHEDULE_BOOK)
+def lead_instant_booking(request: ClinicRequest, lead_id: int) -> HttpResponse:
+    """On a lead's page: the first free slot today, booked with one click."""
+    from leads.selectors import lead_get
+
+    lead = lead_get(clinic=request.clinic, pk=lead_id)
+    booked = Appointment.objects.for_clinic(request.clinic).filter(lead=lead, starts_at__gte=timezone.now()).exclude(
+        status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)).select_related("doctor__user").first()
+    if request.method == "POST" and booked is None and lead.is_open:
+        doctor = selectors.doctor_get(clinic=request.clinic, pk=request.POST.get("doctor", ""))
+        try:
+            start = datetime.datetime.fromisoformat(request.POST.get("start", ""))
+            booking = services.appointment_book(
+                clinic=request.clinic, user=request.user, membership=request.membership, doctor=doctor, start=start,
+                lead=lead, type="consultation", reason=f"Enquiry: {lead.inquiry}", booked_via=Appointment.BookedVia.LEAD_INSTANT,
+            )
+        except (ValueError, ValidationError, PermissionDenied, services.SlotTaken) as problem:
+            messages.error(request, str(problem) if not isinstance(problem, ValidationError) else " ".join(problem.messages))
+        else:
+            messages.success(request, f"Booked {booking.appointment.reference} today at "
+                                      f"{timezone.localtime(booking.appointment.starts_at):%H:%M} with {doctor}.")
+        return redirect("lead_detail", request.clinic.code, lead.pk)
+    slot = None
+    if booked is None and lead.is_open:
+        slots = services.free_slots(clinic=request.clinic, day=_today(request), limit=1)
+        slot = slots[0] if slots else None
+    return render(request, "scheduling/lead_instant_booking.html", {"lead": lead, "slot": slot, "booked": booked})

@@ -66,6 +66,7 @@ CLINIC_PAGES: dict[str, tuple[str, Perm]] = {
     "appointment_move": ("post", Perm.SCHEDULE_BOOK),
     "appointment_status": ("post", Perm.SCHEDULE_CHECK_IN),
     "patient_tab_appointments": ("get", Perm.SCHEDULE_VIEW),
+    "lead_instant_booking": ("get", Perm.SCHEDULE_BOOK),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission).

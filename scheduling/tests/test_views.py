@@ -132,3 +132,27 @@ def test_another_clinics_appointment_is_404(login, front_desk, clinic, other_cli
     client = login(front_desk)
     assert client.get(f"/c/{clinic.code}/schedule/appointments/{foreign.pk}/").status_code == 404
     assert client.post(f"/c/{clinic.code}/schedule/appointments/{foreign.pk}/status/", {"status": "arrived"}).status_code == 404
+
+
+def test_instant_booking_offers_and_books_todays_first_free_slot(login, front_desk, clinic):
+    from clinicos.tests.factories import DoctorProfileFactory
+    from leads.tests.factories import LeadFactory
+
+    doctor = DoctorProfileFactory(clinic=clinic)
+    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    # An extra session for the rest of today, so there is space whatever the hour.
+    now_local = timezone.localtime(timezone.now(), clinic.tzinfo)
+    if now_local.hour >= 23:
+        pytest.skip("too late in the clinic's day for a same-day slot")
+    start = (now_local + datetime.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0).time()
+    services.exception_add(clinic=clinic, doctor=doctor, kind="extra", date=today, start_time=start, end_time=datetime.time(23, 59))
+    lead = LeadFactory(clinic=clinic)
+    client = login(front_desk)
+    offer = client.get(f"/c/{clinic.code}/leads/{lead.pk}/instant-booking/")
+    slot = offer.context["slot"]
+    assert slot["doctor"] == doctor and slot["start"].astimezone(clinic.tzinfo).time() == start
+    client.post(f"/c/{clinic.code}/leads/{lead.pk}/instant-booking/", {"doctor": doctor.pk, "start": slot["start"].isoformat()})
+    appointment = Appointment.objects.get(lead=lead)
+    assert (appointment.booked_via, appointment.status) == ("lead_instant", "expected")
+    assert client.get(f"/c/{clinic.code}/leads/{lead.pk}/instant-booking/").context["booked"] == appointment
+    assert 'hx-get="/c/ABC01/leads/' in client.get(f"/c/{clinic.code}/leads/{lead.pk}/").content.decode()

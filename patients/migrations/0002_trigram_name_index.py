@@ -6,6 +6,8 @@ this migration does nothing on it.
 
 from django.db import migrations
 
+from clinicos.migration_helpers import postgres_only_sql
+
 CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS patient_name_trgm ON patients_patient USING gin (search_name gin_trgm_ops)",
@@ -13,17 +15,7 @@ CREATE = [
 DROP = ["DROP INDEX IF EXISTS patient_name_trgm"]
 
 
-def run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [("patients", "0001_initial")]
 
-    operations = [migrations.RunPython(run(CREATE), run(DROP))]
+    operations = [postgres_only_sql(CREATE, DROP)]

@@ -4,6 +4,8 @@ SQLite already compares bytes and uses the model's own indexes."""
 
 from django.db import migrations
 
+from clinicos.migration_helpers import postgres_only_sql
+
 CREATE = [
     'CREATE INDEX IF NOT EXISTS patient_name_c ON patients_patient (clinic_id, (search_name COLLATE "C"), id)',
     'CREATE INDEX IF NOT EXISTS patient_lastname_c ON patients_patient (clinic_id, (search_name_last_first COLLATE "C"), id)',
@@ -11,16 +13,7 @@ CREATE = [
 DROP = ["DROP INDEX IF EXISTS patient_name_c", "DROP INDEX IF EXISTS patient_lastname_c"]
 
 
-def run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [("patients", "0002_trigram_name_index")]
 
-    operations = [migrations.RunPython(run(CREATE), run(DROP))]
+    operations = [postgres_only_sql(CREATE, DROP)]

@@ -6,6 +6,8 @@ constraint; there the booking service's check runs in a serialized (IMMEDIATE) t
 
 from django.db import migrations
 
+from clinicos.migration_helpers import postgres_only_sql
+
 CREATE = [
     "CREATE EXTENSION IF NOT EXISTS btree_gist",
     """ALTER TABLE scheduling_appointment ADD CONSTRAINT appointment_no_doctor_overlap
@@ -19,19 +21,9 @@ DROP = [
     "ALTER TABLE scheduling_appointment DROP CONSTRAINT IF EXISTS appointment_no_resource_overlap",
     "ALTER TABLE scheduling_appointment DROP CONSTRAINT IF EXISTS appointment_no_doctor_overlap",
 ]
-CONSTRAINT_NAMES = ("appointment_no_doctor_overlap", "appointment_no_resource_overlap")
-
-
-def run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return apply
 
 
 class Migration(migrations.Migration):
     dependencies = [("scheduling", "0001_initial")]
 
-    operations = [migrations.RunPython(run(CREATE), run(DROP))]
+    operations = [postgres_only_sql(CREATE, DROP)]

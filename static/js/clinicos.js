@@ -155,23 +155,19 @@
     document.querySelectorAll(".cal-body.drop-target").forEach(function (b) { if (b !== body) b.classList.remove("drop-target"); });
     body.classList.add("drop-target");
   });
-  document.addEventListener("drop", function (event) {
-    var body = dragged && event.target.closest && event.target.closest(".cal-col .cal-body[data-doctor]");
-    if (!body || !body.getAttribute("data-doctor")) return;
-    event.preventDefault();
+  function moveTo(appt, body, clientY) {
     var calendar = body.closest("[data-calendar]");
     var perMinute = parseFloat(calendar.getAttribute("data-px-per-minute"));
     var startParts = calendar.getAttribute("data-day-start").split(":");
-    var offsetMinutes = (event.clientY - body.getBoundingClientRect().top) / perMinute;
+    var offsetMinutes = (clientY - body.getBoundingClientRect().top) / perMinute;
     var minutes = parseInt(startParts[0], 10) * 60 + parseInt(startParts[1], 10) + Math.round(offsetMinutes / 15) * 15;
     var time = String(Math.floor(minutes / 60)).padStart(2, "0") + ":" + String(minutes % 60).padStart(2, "0");
-    var duration = Math.round(dragged.getBoundingClientRect().height / perMinute / 5) * 5;
     var form = document.createElement("form");
     form.method = "post";
-    form.action = dragged.getAttribute("data-move-url");
+    form.action = appt.getAttribute("data-move-url");
     var fields = {
       csrfmiddlewaretoken: csrfToken(), doctor: body.getAttribute("data-doctor"), date: body.getAttribute("data-day"),
-      time: time, duration_minutes: dragged.getAttribute("data-duration") || duration,
+      time: time, duration_minutes: appt.getAttribute("data-duration"),
       next: window.location.pathname + window.location.search
     };
     Object.keys(fields).forEach(function (name) {
@@ -181,7 +177,49 @@
     });
     document.body.appendChild(form);
     form.submit();
+  }
+
+  document.addEventListener("drop", function (event) {
+    var body = dragged && event.target.closest && event.target.closest(".cal-col .cal-body[data-doctor]");
+    if (!body || !body.getAttribute("data-doctor")) return;
+    event.preventDefault();
+    moveTo(dragged, body, event.clientY);
   });
+
+  // Touch and pen: press and slide an appointment to another time or doctor (HTML5
+  // drag and drop is mouse-only in most tablet browsers). A short tap still opens it.
+  var touch = null;
+  document.addEventListener("pointerdown", function (event) {
+    if (event.pointerType === "mouse") return;
+    var appt = event.target.closest && event.target.closest(".cal-appt[data-move-url]");
+    if (!appt) return;
+    touch = { appt: appt, x: event.clientX, y: event.clientY, moved: false };
+  });
+  document.addEventListener("pointermove", function (event) {
+    if (!touch) return;
+    if (Math.abs(event.clientX - touch.x) + Math.abs(event.clientY - touch.y) > 12) {
+      touch.moved = true;
+      touch.appt.classList.add("dragging");
+    }
+  });
+  document.addEventListener("pointerup", function (event) {
+    if (!touch) return;
+    var current = touch;
+    touch = null;
+    current.appt.classList.remove("dragging");
+    if (!current.moved) return;
+    var under = document.elementFromPoint(event.clientX, event.clientY);
+    var body = under && under.closest(".cal-col .cal-body[data-doctor]");
+    if (body && body.getAttribute("data-doctor")) {
+      event.preventDefault();
+      moveTo(current.appt, body, event.clientY);
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var appt = event.target.closest && event.target.closest(".cal-appt.dragging");
+    if (appt) { event.preventDefault(); event.stopPropagation(); }
+  }, true);
+
   document.addEventListener("dragend", function () {
     dragged = null;
     document.querySelectorAll(".cal-body.drop-target").forEach(function (b) { b.classList.remove("drop-target"); });

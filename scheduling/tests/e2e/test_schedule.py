@@ -111,3 +111,33 @@ def test_demo_clinic_day_and_resource_views(open_page, screenshot, demo_data):
     browser_login(tablet, "doctor@abc01.example")
     tablet.goto(f"/c/ABC01/schedule/?date={day.isoformat()}")
     screenshot(tablet, "schedule-demo-day-tablet")
+
+
+def test_an_appointment_is_moved_by_touch_on_a_tablet(open_page, screenshot, morning_clinic):
+    clinic, doctor, patient = morning_clinic
+    day = timezone.localdate(timezone.now(), clinic.tzinfo) + datetime.timedelta(days=1)
+    start = services.clinic_datetime(clinic, day, datetime.time(10))
+    appointment = Appointment.objects.create(clinic=clinic, doctor=doctor, patient=patient, reference="E2E01-A7",
+                                             starts_at=start, ends_at=start + datetime.timedelta(minutes=30), duration_minutes=30)
+    page = open_page("tablet")
+    browser_login(page, "desk@e2e.example", PASSWORD)
+    page.goto(f"/c/E2E01/schedule/?date={day.isoformat()}")
+    card = page.locator(".cal-appt", has_text="Maria Lopez")
+    expect(card).to_be_visible()
+    # Press on the card and slide it two hours down, as a finger would.
+    page.evaluate("""() => {
+        const card = document.querySelector('.cal-appt');
+        const body = card.closest('.cal-body');
+        const from = card.getBoundingClientRect();
+        const top = body.getBoundingClientRect().top;
+        const y = top + (12 * 60 - 8 * 60) * 1.6 + 5;   // 12:00 on a grid that starts at 08:00
+        const x = from.left + 20;
+        const options = (cx, cy) => ({bubbles: true, pointerType: 'touch', clientX: cx, clientY: cy});
+        card.dispatchEvent(new PointerEvent('pointerdown', options(x, from.top + 5)));
+        document.dispatchEvent(new PointerEvent('pointermove', options(x, y)));
+        document.elementFromPoint(x, y).dispatchEvent(new PointerEvent('pointerup', options(x, y)));
+    }""")
+    expect(page.get_by_text("E2E01-A7 moved to")).to_be_visible()
+    appointment.refresh_from_db()
+    assert timezone.localtime(appointment.starts_at, clinic.tzinfo).time() == datetime.time(12, 0)
+    screenshot(page, "schedule-moved-by-touch-tablet")

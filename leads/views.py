@@ -31,7 +31,8 @@ def lead_board(request: ClinicRequest) -> HttpResponse:
     """The pipeline: a column per status, cards that move by drag and drop or "Move to…"."""
     form, filters = _filters(request)
     context = {"form": form, "columns": selectors.pipeline_board(clinic=request.clinic, filters=filters),
-               "statuses": LeadStatus.choices, "query": request.GET.urlencode(), "now": timezone.now()}
+               "statuses": LeadStatus.choices, "query": request.GET.urlencode(), "now": timezone.now(),
+               "can_reopen": _can_reopen(request)}
     template = "leads/board.html#board" if request.htmx else "leads/board.html"
     return render(request, template, context, status=400 if form.errors else 200)
 
@@ -84,7 +85,8 @@ def lead_detail(request: ClinicRequest, lead_id: int) -> HttpResponse:
     context = {
         "lead": lead,
         "activities": lead.activities.select_related("created_by")[:200],
-        "moves": [(s, LeadStatus(s).label) for s in services.ALLOWED_MOVES[lead.status] if s != LeadStatus.CONVERTED],
+        "moves": [(s, LeadStatus(s).label) for s in services.ALLOWED_MOVES[lead.status]
+                  if s != LeadStatus.CONVERTED and (lead.status != LeadStatus.LOST or _can_reopen(request))],
         "can_convert": services.can_move(lead.status, LeadStatus.CONVERTED),
         "move_form": MoveForm(clinic=request.clinic),
         "activity_form": ActivityForm(),
@@ -136,11 +138,16 @@ def lead_move(request: ClinicRequest, lead_id: int) -> HttpResponse:
     return redirect(request.POST.get("next") or reverse("lead_detail", args=[request.clinic.code, lead.pk]))
 
 
+def _can_reopen(request: ClinicRequest) -> bool:
+    return any(request.membership.has_role(role) for role in services.REOPEN_ROLES)
+
+
 def _board_partial(request: ClinicRequest, status: int) -> HttpResponse:
     filters_form = LeadFilterForm(request.GET or None, clinic=request.clinic)
     filters = filters_form.cleaned_data if filters_form.is_valid() else {}
     context = {"columns": selectors.pipeline_board(clinic=request.clinic, filters=filters),
-               "statuses": LeadStatus.choices, "now": timezone.now(), "board_messages": True}
+               "statuses": LeadStatus.choices, "now": timezone.now(), "board_messages": True,
+               "can_reopen": _can_reopen(request)}
     return render(request, "leads/board.html#board", context, status=status)
 
 

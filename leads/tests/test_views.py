@@ -128,3 +128,12 @@ def test_another_clinics_lead_is_a_404(login, front_desk, clinic, other_clinic):
     assert client.get(f"/c/{clinic.code}/leads/{foreign.pk}/").status_code == 404
     assert client.post(f"/c/{clinic.code}/leads/{foreign.pk}/move/", {"to_status": "contacted"}).status_code == 404
     assert Lead.objects.get(pk=foreign.pk).status == "new"
+
+
+def test_only_admins_and_cros_are_offered_to_reopen_lost_leads(login, front_desk, clinic, make_member):
+    lost = LeadFactory(clinic=clinic, status="lost", lost_reason="Price")
+    desk_board = login(front_desk).get(f"/c/{clinic.code}/leads/")
+    assert f'id="move-{lost.pk}"' not in desk_board.content.decode()
+    assert login(front_desk).get(f"/c/{clinic.code}/leads/{lost.pk}/").context["moves"] == []
+    cro_board = login(make_member(Role.CRO)).get(f"/c/{clinic.code}/leads/")
+    assert f'id="move-{lost.pk}"' in cro_board.content.decode()

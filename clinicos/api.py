@@ -69,6 +69,18 @@ def django_validation_detail(exc: DjangoValidationError) -> list[dict]:
     return [{"loc": ["body"], "msg": message, "type": "value_error"} for message in exc.messages]
 
 
+def form_error_detail(form, rename: dict[str, str] | None = None) -> dict:
+    """A bound form's errors as the API's 422 body, naming fields as the JSON does."""
+    rename = rename or {}
+    return {
+        "detail": [
+            {"loc": ["body", rename.get(field, field)] if field != "__all__" else ["body"], "msg": message, "type": "value_error"}
+            for field, messages in form.errors.items()
+            for message in messages
+        ]
+    }
+
+
 @api.exception_handler(DjangoValidationError)
 def on_validation_error(request, exc):
     return api.create_response(request, {"detail": django_validation_detail(exc)}, status=422)

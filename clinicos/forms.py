@@ -6,6 +6,16 @@ from clinicos.models import Clinic, User
 from clinicos.services import CLINIC_EDITABLE_FIELDS
 
 
+DATE_ORDER_MESSAGE = "The end date must be on or after the start date."
+
+
+def check_date_order(form: forms.Form, start_field: str, end_field: str) -> None:
+    """Flag a reversed date range on the end field (filters, dashboards)."""
+    start, end = form.cleaned_data.get(start_field), form.cleaned_data.get(end_field)
+    if start and end and start > end:
+        form.add_error(end_field, DATE_ORDER_MESSAGE)
+
+
 class ClinicSettingsForm(forms.ModelForm):
     timezone = forms.ChoiceField(choices=[(tz, tz) for tz in sorted(zoneinfo.available_timezones())])
 
@@ -28,7 +38,5 @@ class AuditFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
-        if date_from and date_to and date_from > date_to:
-            self.add_error("date_to", "The end date must be on or after the start date.")
+        check_date_order(self, "date_from", "date_to")
         return cleaned

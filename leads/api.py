@@ -14,7 +14,7 @@ from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ValidationError as PydanticValidationError
 
-from clinicos.api import clinic_context, django_validation_detail
+from clinicos.api import clinic_context, django_validation_detail, form_error_detail
 from clinicos.roles import Perm
 from leads import selectors, services
 from leads.forms import LeadForm
@@ -127,11 +127,6 @@ def _lead_form(payload: LeadWrite, clinic, instance=None) -> LeadForm:
     return LeadForm(data=data, instance=instance, clinic=clinic)
 
 
-def _errors(form) -> dict:
-    return {"detail": [{"loc": ["body", f] if f != "__all__" else ["body"], "msg": m, "type": "value_error"}
-                       for f, ms in form.errors.items() for m in ms]}
-
-
 @router.get("/{code}/leads", response=LeadPage)
 def lead_list(request, code: str, status: str = "", search: str = "", page: int = 1):
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
@@ -149,7 +144,7 @@ def lead_create(request, code: str, payload: LeadWrite):
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
     form = _lead_form(payload, ctx.clinic)
     if not form.is_valid():
-        return Status(422, _errors(form))
+        return Status(422, form_error_detail(form))
     lead = services.lead_create(clinic=ctx.clinic, user=ctx.user, data=form.cleaned_data, created_via="api")
     return Status(201, lead_out(lead))
 
@@ -170,7 +165,7 @@ def lead_patch(request, code: str, lead_id: int, payload: LeadPatch):
         return Status(422, {"detail": [{"loc": ["body", "status"], "msg": f"Use one of: {', '.join(LeadStatus.values)}.", "type": "value_error"}]})
     form = _lead_form(payload, ctx.clinic, instance=lead)
     if not form.is_valid():
-        return Status(422, _errors(form))
+        return Status(422, form_error_detail(form))
     cro = None
     if payload.cro_id is not None:
         cro = next((user for user in services.active_cros(clinic=ctx.clinic) if user.pk == payload.cro_id), None)
@@ -316,6 +311,6 @@ def public_lead_create(request, response: HttpResponse, payload: PublicLeadIn, x
         return Status(403, {"detail": "This clinic is not taking enquiries right now."})
     form = _lead_form(payload, key.clinic)
     if not form.is_valid():
-        return Status(422, _errors(form))
+        return Status(422, form_error_detail(form))
     lead = services.lead_create(clinic=key.clinic, user=None, data=form.cleaned_data, created_via="website")
     return Status(201, {"id": lead.pk, "status": lead.status})

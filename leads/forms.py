@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinicos.forms import check_date_order
 from clinicos.models import Clinic, User
 from leads import services
 from leads.models import Lead, LeadActivity, LeadOption, LeadStatus
@@ -67,8 +68,7 @@ class LeadFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
-            self.add_error("date_to", "The end date must be on or after the start date.")
+        check_date_order(self, "date_from", "date_to")
         return cleaned
 
 
@@ -78,8 +78,7 @@ class DateRangeForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
-            self.add_error("date_to", "The end date must be on or after the start date.")
+        check_date_order(self, "date_from", "date_to")
         return cleaned
 
 

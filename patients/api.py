@@ -13,7 +13,7 @@ from django.http import FileResponse
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from clinicos.api import clinic_context, django_validation_detail
+from clinicos.api import clinic_context, django_validation_detail, form_error_detail
 from clinicos.audit import record_read
 from clinicos.roles import Perm
 from patients import identity, selectors, services
@@ -161,14 +161,7 @@ def patient_form_data(payload: PatientWrite, base: dict | None = None) -> dict:
 
 
 def patient_form_errors(form) -> dict:
-    rename = {"assigned_doctor": "assigned_doctor_id", "insurance_provider": "insurance_provider_id"}
-    return {
-        "detail": [
-            {"loc": ["body", rename.get(field, field)] if field != "__all__" else ["body"], "msg": message, "type": "value_error"}
-            for field, messages in form.errors.items()
-            for message in messages
-        ]
-    }
+    return form_error_detail(form, {"assigned_doctor": "assigned_doctor_id", "insurance_provider": "insurance_provider_id"})
 
 
 @router.get("/{code}/patients", response=PatientPage)

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinicos.forms import check_date_order
 from clinicos.models import Clinic, DoctorProfile
 from patients import identity
 from patients.models import Document, InsuranceProvider, Patient
@@ -145,9 +146,7 @@ class PatientFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("registered_from"), cleaned.get("registered_to")
-        if start and end and start > end:
-            self.add_error("registered_to", "The end date must be on or after the start date.")
+        check_date_order(self, "registered_from", "registered_to")
         return cleaned
 
 

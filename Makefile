@@ -43,7 +43,6 @@ install: $(STAMP) .env
 
 migrate: install
 	DEBUG=1 $(VPY) manage.py migrate --no-input
-	DEBUG=1 $(VPY) manage.py createcachetable
 
 seed: migrate
 	DEBUG=1 $(VPY) manage.py seed_demo

@@ -1,9 +1,38 @@
-"""Shared personas: a clinic with a member for every role, and a user of another clinic."""
+"""Shared personas: a clinic with a member for every role, and a user of another clinic;
+API clients that log in as integrations do; the browser for end-to-end tests."""
 
 import pytest
+from django_scopes import scopes_disabled
 
 from clinicos.roles import Role
 from clinicos.tests.factories import ClinicFactory, DoctorProfileFactory, MembershipFactory, UserFactory
+
+
+# --- Clinic scopes -----------------------------------------------------------------------
+# Test code (fixtures, factories, assertions on the database) works across clinics, so
+# scopes are off around it, explicitly. Every request the test makes still starts with
+# scopes on (clinicos.scoping.ClinicScopeMiddleware), exactly as in production: a view or
+# an endpoint that forgets its clinic raises ScopeError in the tests too.
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    with scopes_disabled():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if item.get_closest_marker("scopes_enabled"):
+        return (yield)
+    with scopes_disabled():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    with scopes_disabled():
+        return (yield)
 
 
 @pytest.fixture
@@ -58,6 +87,61 @@ def login(client):
         return client
 
     return do_login
+
+
+# --- The API as integrations call it ---------------------------------------------------
+
+
+class ApiClient:
+    """A Django test client that logs in through ``POST /api/v1/auth/login`` and sends
+    ``Authorization: Bearer <token>`` on every call, as an integration does."""
+
+    def __init__(self, client, user, password):
+        from clinicos.tests.factories import TEST_PASSWORD
+
+        self.client = client
+        self.user = user
+        response = client.post(
+            "/api/v1/auth/login", {"email": user.email, "password": password or TEST_PASSWORD}, content_type="application/json"
+        )
+        assert response.status_code == 200, response.content
+        self.token = response.json()["token"]
+        client.logout()  # nothing but the token authenticates what follows
+
+    def _call(self, method, path, data=None, **extra):
+        extra.setdefault("HTTP_AUTHORIZATION", f"Bearer {self.token}")
+        call = getattr(self.client, method)
+        if data is None:
+            return call(path, **extra)
+        is_upload = isinstance(data, dict) and any(hasattr(value, "read") for value in data.values())
+        if method != "get" and not is_upload:
+            extra.setdefault("content_type", "application/json")  # JSON bodies, as integrations send
+        return call(path, data, **extra)
+
+    def get(self, path, data=None, **extra):
+        return self._call("get", path, data, **extra)
+
+    def post(self, path, data=None, **extra):
+        return self._call("post", path, data, **extra)
+
+    def patch(self, path, data=None, **extra):
+        return self._call("patch", path, data, **extra)
+
+    def delete(self, path, **extra):
+        return self._call("delete", path, None, **extra)
+
+
+@pytest.fixture
+def api_client(client):
+    """api_client(user) -> an ApiClient holding a bearer token of ``user``."""
+    from django.core.cache import cache
+
+    cache.clear()  # login rate limits from earlier tests must not refuse the login
+
+    def make(user, password=None):
+        return ApiClient(client, user, password)
+
+    return make
 
 
 # --- End-to-end: Playwright driving Debian's Chromium ---------------------------------

@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from simple_history.admin import SimpleHistoryAdmin
 
+from clinicos import services
 from clinicos.models import (
     ApiToken,
     AuditLog,
@@ -54,6 +55,10 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser", "memberships__clinic")
     search_fields = ("email", "full_name", "phone")
     inlines = (MembershipInline,)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        _end_tokens_of_deactivated(formset.forms)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Person", {"fields": ("full_name", "phone")}),
@@ -80,6 +85,18 @@ class MembershipAdmin(SimpleHistoryAdmin):
     search_fields = ("user__email", "user__full_name", "clinic__code", "clinic__name")
     autocomplete_fields = ("user", "clinic")
     list_select_related = ("user", "clinic")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        _end_tokens_of_deactivated([form])
+
+
+def _end_tokens_of_deactivated(forms) -> None:
+    """A membership switched off in the admin ends the user's API tokens, as the
+    service does for the app."""
+    for form in forms:
+        if "is_active" in form.changed_data and form.instance.pk and not form.instance.is_active:
+            services.api_tokens_revoke(user=form.instance.user)
 
 
 @admin.register(DoctorProfile)

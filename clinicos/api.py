@@ -7,23 +7,40 @@ Every clinic endpoint takes the clinic code in its path and starts with
 ``{"detail": …}``.
 """
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, django_auth
+from pydantic import field_validator
 
 from clinicos import enums, selectors, services
+from clinicos.dates import check_day, check_day_range
+from clinicos.errors import DomainError, field_problems, form_problems
 from clinicos.roles import Perm
-from clinicos.tenancy import ClinicContext, ClinicSuspended, check_write_allowed, membership_for
-
+from clinicos.scoping import enter_clinic_scope
+from clinicos.text import NUL_MESSAGE
+from clinicos.tenancy import (
+    MFA_ENROLMENT_MESSAGE,
+    ClinicContext,
+    ClinicSuspended,
+    check_write_allowed,
+    membership_for,
+    needs_mfa_enrolment,
+)
 
 class BearerTokenAuth(HttpBearer):
     def authenticate(self, request, token):
         api_token = services.api_token_authenticate(raw_token=token)
         if api_token is None:
             return None
+        # The rest of Django (the audit trail, access logs, permission checks) reads
+        # request.user: a token request is that user's request, exactly like a session.
+        request.user = api_token.user
         request.api_token = api_token
         return api_token.user
 
@@ -44,82 +61,157 @@ def _docs_without_strict_csp(view):
     )(view)
 
 
-api = NinjaAPI(
+# --- One problem shape -----------------------------------------------------------------
+
+
+class FieldProblem(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(Schema):
+    """Every error answer: ``detail`` is a sentence, or field problems for bad input (422).
+    Conflicts may add members (``next_free`` slots, ``duplicates``)."""
+
+    model_config = {"extra": "allow"}
+
+    detail: str | list[FieldProblem]
+
+
+class Input(Schema):
+    """Base of every request body: text with NUL characters never reaches the database
+    (PostgreSQL refuses them)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(NUL_MESSAGE)
+        return value
+
+
+# What every operation may answer besides its own responses, added to the OpenAPI
+# document so that clients (and schemathesis) know them.
+STANDARD_PROBLEMS = {
+    "400": "Malformed request (e.g. a body that is not JSON).",
+    "401": "Authentication required.",
+    "403": "Your role in this clinic does not allow this, or the clinic is suspended.",
+    "404": "Not found, or not in your clinics.",
+    "422": "Invalid input: field problems in detail.",
+}
+
+
+class ClinicOsApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        problem_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code, description in STANDARD_PROBLEMS.items():
+                    if code in ("401", "403") and not operation.get("security"):
+                        continue
+                    if code == "404" and "{" not in path:
+                        continue
+                    responses.setdefault(code, {"description": description, **problem_ref})
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        return schema
+
+
+api = ClinicOsApi(
     title="ClinicOS API",
     version="1",
     description="JSON API of ClinicOS. Authenticate with `POST /api/v1/auth/login` and send "
-    "`Authorization: Bearer <token>`, or use a logged-in browser session.",
+    "`Authorization: Bearer <token>`, or use a logged-in browser session. Errors are "
+    "`{\"detail\": …}` (the `Problem` schema).",
     urls_namespace="api",
     auth=[BearerTokenAuth(), django_auth],
     docs_decorator=_docs_without_strict_csp,
 )
 
 
-# --- Error conventions ----------------------------------------------------------------
+# --- Error conventions: one handler per kind --------------------------------------------
 
 
-def django_validation_detail(exc: DjangoValidationError) -> list[dict]:
-    """Field messages in the same shape as ninja's own 422s: [{loc, msg, type}]."""
-    if hasattr(exc, "error_dict"):
-        return [
-            {"loc": ["body", field], "msg": message, "type": "value_error"}
-            for field, messages in exc.message_dict.items()
-            for message in messages
-        ]
-    return [{"loc": ["body"], "msg": message, "type": "value_error"} for message in exc.messages]
+def problem(request, status: int, detail: Any, **extra: Any):
+    return api.create_response(request, {"detail": detail, **extra}, status=status)
+
+
+def field_problem(field: str, message: str, location: str = "body") -> Status:
+    """A 422 naming one field, for checks an endpoint makes itself (e.g. an unknown id)."""
+    return Status(422, {"detail": [{"loc": [location, field], "msg": message, "type": "value_error"}]})
+
+
+def check_query_days(**days) -> None:
+    """Dates sent in a query string: within the accepted range, ``*_from`` ≤ ``*_to``.
+    Answers 422 naming the query parameter."""
+    names = tuple(days)
+    try:
+        if len(names) == 2:
+            check_day_range(*days.values(), names=names)
+        else:
+            for name, day in days.items():
+                check_day(day, name)
+    except DjangoValidationError as error:
+        raise NinjaValidationError(field_problems(error, location="query"))
 
 
 def form_error_detail(form, rename: dict[str, str] | None = None) -> dict:
-    """A bound form's errors as the API's 422 body, naming fields as the JSON does."""
-    rename = rename or {}
-    return {
-        "detail": [
-            {"loc": ["body", rename.get(field, field)] if field != "__all__" else ["body"], "msg": message, "type": "value_error"}
-            for field, messages in form.errors.items()
-            for message in messages
-        ]
-    }
+    """A bound form's errors as the API's 422 body."""
+    return {"detail": form_problems(form, rename)}
 
 
 @api.exception_handler(DjangoValidationError)
 def on_validation_error(request, exc):
-    return api.create_response(request, {"detail": django_validation_detail(exc)}, status=422)
+    return problem(request, 422, field_problems(exc))
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc):
+    return problem(request, exc.status_code, str(exc), **exc.problem_fields())
 
 
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
-    return api.create_response(request, {"detail": str(exc) or "Not allowed."}, status=403)
+    return problem(request, 403, str(exc) or "Not allowed.")
 
 
 @api.exception_handler(ClinicSuspended)
 def on_clinic_suspended(request, exc):
-    return api.create_response(request, {"detail": str(exc)}, status=403)
+    return problem(request, 403, str(exc))
 
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
-    return api.create_response(request, {"detail": "Authentication required."}, status=401)
+    return problem(request, 401, "Authentication required.")
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
-    return api.create_response(request, {"detail": "Not found."}, status=404)
+    return problem(request, 404, "Not found.")
 
 
 def clinic_context(request, code: str, perm: Perm) -> ClinicContext:
-    """Resolve the clinic of an API call and check the caller's role in it."""
+    """Resolve the clinic of an API call, check the caller may work there, and confine
+    the rest of the request to that clinic (its scope). The same checks as the pages:
+    404 for other clinics, the clinic's two-factor rule, 403 for a role without ``perm``,
+    suspended clinics read-only."""
     user = request.auth
     membership = membership_for(user, code)
+    if needs_mfa_enrolment(membership):
+        raise PermissionDenied(MFA_ENROLMENT_MESSAGE.format(clinic=membership.clinic.name))
     if not membership.has_perm_in_clinic(perm):
         raise PermissionDenied("Your role in this clinic does not allow this.")
     check_write_allowed(membership.clinic, request.method)
+    enter_clinic_scope(request, membership.clinic)
     return ClinicContext(clinic=membership.clinic, membership=membership, user=user)
 
 
 # --- Auth -------------------------------------------------------------------------------
 
 
-class LoginIn(Schema):
+class LoginIn(Input):
     email: str
     password: str
     otp_code: str | None = None
@@ -143,11 +235,7 @@ class LoginOut(Schema):
     memberships: list[MembershipOut]
 
 
-class Detail(Schema):
-    detail: str
-
-
-@api.post("/auth/login", auth=None, response={200: LoginOut, 401: Detail, 429: Detail}, tags=["auth"])
+@api.post("/auth/login", auth=None, response={200: LoginOut, 401: Problem, 429: Problem}, tags=["auth"])
 def auth_login(request, payload: LoginIn):
     """Exchange email and password (and a two-factor code for users who turned it on)
     for a bearer token. Failed attempts count towards the same lockout as the login page."""
@@ -170,7 +258,7 @@ def auth_login(request, payload: LoginIn):
     })
 
 
-@api.post("/auth/logout", response={200: Detail}, tags=["auth"])
+@api.post("/auth/logout", response={200: Problem}, tags=["auth"])
 def auth_logout(request):
     """Revoke the bearer token of this request (or end the browser session)."""
     services.api_logout(request=request)
@@ -209,4 +297,4 @@ def metadata_enums(request, code: str):
     return enums.all_enums()
 
 
-__all__ = ["api", "clinic_context", "HttpError"]
+__all__ = ["HttpError", "Input", "Problem", "api", "clinic_context", "field_problem", "form_error_detail"]

@@ -59,7 +59,8 @@ def _shown(field, value) -> str | None:
     if value is None or value == "":
         return None
     if field.is_relation:
-        related = field.related_model._default_manager.filter(pk=value).first()
+        # The base manager: the audit trail names related rows whatever scope is active.
+        related = field.related_model._base_manager.filter(pk=value).first()
         text = str(related) if related is not None else f"#{value} (deleted)"
     elif field.choices:
         text = str(dict(field.flatchoices).get(value, value))

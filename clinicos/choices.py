@@ -8,3 +8,7 @@ class Gender(models.TextChoices):
     MALE = "male", "Male"
     FEMALE = "female", "Female"
     OTHER = "other", "Other"
+
+
+# The oldest age anyone records, for patients and leads alike.
+MAX_AGE_YEARS = 130

@@ -2,11 +2,10 @@ import zoneinfo
 
 from django import forms
 
+from clinicos.dates import DATE_ORDER_MESSAGE, DayField
+
 from clinicos.models import Clinic, User
 from clinicos.services import CLINIC_EDITABLE_FIELDS
-
-
-DATE_ORDER_MESSAGE = "The end date must be on or after the start date."
 
 
 def check_date_order(form: forms.Form, start_field: str, end_field: str) -> None:
@@ -28,8 +27,8 @@ class ClinicSettingsForm(forms.ModelForm):
 class AuditFilterForm(forms.Form):
     user = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Anyone")
     entity_type = forms.ChoiceField(required=False, label="Record type")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    date_from = DayField(required=False, label="From")
+    date_to = DayField(required=False, label="To")
 
     def __init__(self, *args, clinic, entity_types, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from clinicos.roles import Role, permissions_for_roles, roles_have_permission
+from clinicos.scoping import ClinicScopedManager
 
 
 class AuditedHistoryModel(models.Model):
@@ -174,18 +175,13 @@ class Clinic(models.Model):
         return self.status == self.Status.SUSPENDED
 
 
-class ClinicQuerySet(models.QuerySet):
-    def for_clinic(self, clinic: Clinic):
-        """The one way views and the API read clinic-owned rows."""
-        return self.filter(clinic=clinic)
-
-
 class ClinicOwnedModel(models.Model):
-    """Base for every row that belongs to one clinic."""
+    """Base for every row that belongs to one clinic: its queries need a clinic scope
+    (``clinicos.scoping``)."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
 
-    objects = ClinicQuerySet.as_manager()
+    objects = ClinicScopedManager()
 
     class Meta:
         abstract = True
@@ -351,7 +347,7 @@ class AuditLog(AppendOnlyModel):
     user_agent = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = ClinicQuerySet.as_manager()
+    objects = ClinicScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -380,7 +376,7 @@ class ReadAccessLog(AppendOnlyModel):
     user_agent = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = ClinicQuerySet.as_manager()
+    objects = ClinicScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -406,6 +402,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # The user's session hash (an HMAC of the password hash) when issued: a password
+    # change makes it differ, which ends the token.
+    password_fingerprint = models.CharField(max_length=128, default="", editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["user", "expires_at"], name="apitoken_user_expiry")]

@@ -41,6 +41,13 @@ class Perm(models.TextChoices):
     SCHEDULE_CHECK_IN = "schedule_check_in", "Mark arrivals, check patients in, record no-shows"
     AVAILABILITY_EDIT = "availability_edit", "Edit doctors' working hours and leave"
     CALENDAR_FEED = "calendar_feed", "Have a personal calendar feed"
+    PATIENTS_VIEW_ALL = "patients_view_all", "See every patient of the clinic, whatever the doctors' setting"
+    NATIONAL_ID_RECORD = "national_id_record", "Record national ID numbers"
+    LEADS_REOPEN = "leads_reopen", "Reopen a lost lead"
+    SCHEDULE_BOOK_PATIENTS = "schedule_book_patients", "Book and move appointments of patients and walk-ins"
+    SCHEDULE_BOOK_LEADS = "schedule_book_leads", "Book and move appointments of leads"
+    SCHEDULE_OVERRIDE = "schedule_override", "Book outside a doctor's availability (with a reason)"
+    AVAILABILITY_EDIT_ANY = "availability_edit_any", "Edit any doctor's working hours and leave"
 
 
 ALL_ROLES = frozenset(Role)
@@ -50,14 +57,23 @@ ALL_ROLES = frozenset(Role)
 ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.DASHBOARD_VIEW: ALL_ROLES,
     Perm.LEADS_WORK: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.CRO}),
+    Perm.LEADS_REOPEN: frozenset({Role.ADMIN, Role.CRO}),
     Perm.PATIENTS_VIEW: frozenset(
         {Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST, Role.BILLING}
     ),
     Perm.PATIENTS_EDIT: frozenset({Role.ADMIN, Role.FRONT_DESK}),
+    # Doctors are missing on purpose: the clinic's "Doctors see all patients" setting
+    # decides for them (patients.selectors.patients_visible_to).
+    Perm.PATIENTS_VIEW_ALL: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.NURSE, Role.LAB, Role.PHARMACIST, Role.BILLING}),
     Perm.SCHEDULE_VIEW: frozenset(
         {Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.CRO, Role.BILLING}
     ),
+    # Opening the booking form; who may be booked is the two rows after it.
     Perm.SCHEDULE_BOOK: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.CRO}),
+    Perm.SCHEDULE_BOOK_PATIENTS: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR}),
+    # CROs book leads only (janmasethu); a doctor does not work the lead pipeline.
+    Perm.SCHEDULE_BOOK_LEADS: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.CRO}),
+    Perm.SCHEDULE_OVERRIDE: frozenset({Role.ADMIN, Role.FRONT_DESK}),
     Perm.CLINICAL_VIEW: frozenset({Role.DOCTOR, Role.NURSE, Role.LAB}),
     Perm.CLINICAL_EDIT: frozenset({Role.DOCTOR}),
     Perm.BILLING_VIEW: frozenset({Role.ADMIN, Role.BILLING, Role.FRONT_DESK}),
@@ -66,14 +82,16 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.SETTINGS_MANAGE: frozenset({Role.ADMIN}),
     Perm.AUDIT_VIEW: frozenset({Role.ADMIN}),
     Perm.NATIONAL_ID_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR}),
+    Perm.NATIONAL_ID_RECORD: frozenset({Role.ADMIN, Role.FRONT_DESK}),
     # Documents include lab reports and previous history: not for billing, which reads
     # only identity and insurance.
     Perm.DOCUMENTS_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST}),
     Perm.DOCUMENTS_UPLOAD: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB}),
     Perm.INSURERS_MANAGE: frozenset({Role.ADMIN, Role.BILLING}),
     Perm.SCHEDULE_CHECK_IN: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.NURSE, Role.DOCTOR}),
-    # A doctor edits their own; an admin anyone's (scheduling.views._editable_doctor).
+    # A doctor edits their own; AVAILABILITY_EDIT_ANY edits anyone's.
     Perm.AVAILABILITY_EDIT: frozenset({Role.ADMIN, Role.DOCTOR}),
+    Perm.AVAILABILITY_EDIT_ANY: frozenset({Role.ADMIN}),
     Perm.CALENDAR_FEED: frozenset({Role.DOCTOR}),
 }
 

@@ -4,17 +4,20 @@ import datetime
 
 from django.db.models import QuerySet
 
+from clinicos.scoping import scopes_disabled
 from clinicos.models import AuditLog, Clinic, DoctorProfile, Membership, ReadAccessLog, User
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:
-    """The clinics a user can enter, for the clinic picker and switcher."""
-    return (
-        Membership.objects.filter(user=user, is_active=True)
-        .exclude(clinic__status=Clinic.Status.INACTIVE)
-        .select_related("clinic")
-        .order_by("clinic__name")
-    )
+    """The clinics a user can enter, for the clinic picker and switcher: a read across
+    clinics on purpose (the queryset is built outside any clinic's scope)."""
+    with scopes_disabled():
+        return (
+            Membership.objects.filter(user=user, is_active=True)
+            .exclude(clinic__status=Clinic.Status.INACTIVE)
+            .select_related("clinic")
+            .order_by("clinic__name")
+        )
 
 
 def doctors_of_clinic(*, clinic: Clinic, include_inactive: bool = False) -> QuerySet[DoctorProfile]:

@@ -16,6 +16,7 @@ from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from clinicos.models import ApiToken, Clinic, DoctorProfile, Membership, User
 
@@ -85,6 +86,19 @@ def membership_grant(*, clinic: Clinic, user: User, roles: list[str]) -> Members
 
 
 @transaction.atomic
+def membership_set_active(*, membership: Membership, active: bool) -> Membership:
+    """Deactivate (or reactivate) a user's place in a clinic. Deactivating ends the
+    user's API tokens at once: integrations log in again and see only what is left."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.is_active != active:
+        membership.is_active = active
+        membership.save()
+    if not active:
+        api_tokens_revoke(user=membership.user)
+    return membership
+
+
+@transaction.atomic
 def doctor_profile_save(*, clinic: Clinic, user: User, **fields) -> DoctorProfile:
     profile = DoctorProfile.objects.select_for_update().filter(clinic=clinic, user=user).first()
     if profile is None:
@@ -108,12 +122,18 @@ def _hash_token(raw_token: str) -> str:
 def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
     raw_token = secrets.token_urlsafe(32)
     api_token = ApiToken.objects.create(
-        user=user, key_hash=_hash_token(raw_token), expires_at=timezone.now() + settings.API_TOKEN_LIFETIME
+        user=user,
+        key_hash=_hash_token(raw_token),
+        expires_at=timezone.now() + settings.API_TOKEN_LIFETIME,
+        password_fingerprint=user.get_session_auth_hash(),
     )
     return raw_token, api_token
 
 
 def api_token_authenticate(*, raw_token: str) -> ApiToken | None:
+    """The token's row if it is valid: not revoked or expired, its user active, and the
+    user's password unchanged since it was issued (like Django's sessions, a new password
+    ends every token)."""
     api_token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=_hash_token(raw_token), revoked_at__isnull=True, expires_at__gt=timezone.now())
@@ -121,7 +141,14 @@ def api_token_authenticate(*, raw_token: str) -> ApiToken | None:
     )
     if api_token is None or not api_token.user.is_active:
         return None
+    if not constant_time_compare(api_token.password_fingerprint, api_token.user.get_session_auth_hash()):
+        return None
     return api_token
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """End every API token of a user (a deactivated membership, a suspected leak)."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def _second_factor_ok(user: User, code: str) -> bool:

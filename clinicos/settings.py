@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clinicos.scoping.ClinicScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "clinicos.middleware.PrivateCachingMiddleware",
 ]
 
 ROOT_URLCONF = "clinicos.urls"
@@ -105,17 +107,13 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache: shared by all server processes (login rate limits live here) -----------------
+# --- Cache: shared by all server processes (login rate limits live here); fails soft -----
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "clinicos.cache.FailSoftRedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "clinicos_cache",
-        }
-    }
+    # Its table is created by migration clinicos 0004: `migrate` is the whole deploy step.
+    CACHES = {"default": {"BACKEND": "clinicos.cache.FailSoftDatabaseCache", "LOCATION": "clinicos_cache"}}
 
 # --- Users, passwords, login ------------------------------------------------------------
 AUTH_USER_MODEL = "clinicos.User"
@@ -150,9 +148,11 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
-# Lockout: 5 failed logins per account per 5 minutes, 10 per minute per IP address.
+# Lockout: 5 failed logins per account per 5 minutes, 100 per minute per IP address.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "10/m/ip,5/5m/key",
+    # Per account strict; per address generous, so that one locked-out typist cannot lock
+    # out everyone behind a clinic's shared IP address.
+    "login_failed": "100/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/5m/key",
     "reset_password_from_key": "20/m/ip",
 }

@@ -19,6 +19,7 @@ from django_htmx.middleware import HtmxDetails
 
 from clinicos.models import Clinic, Membership, User
 from clinicos.roles import Perm, Role
+from clinicos.scoping import scope, scopes_disabled
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SUSPENDED_MESSAGE = (
@@ -42,26 +43,51 @@ class ClinicSuspended(Exception):
 
 def membership_for(user, clinic_code: str) -> Membership:
     """The user's active membership in an enterable clinic, or 404."""
-    if not user.is_authenticated:
+    if user is None or not user.is_authenticated:
         raise Http404
-    membership = (
-        Membership.objects.select_related("clinic")
-        .filter(
-            user=user,
-            is_active=True,
-            clinic__code=clinic_code.upper(),
+    # Resolving which clinic a request works in is the one read made before any scope.
+    with scopes_disabled():
+        membership = (
+            Membership.objects.select_related("clinic", "user")
+            .filter(user=user, is_active=True, clinic__code=clinic_code.upper())
+            .exclude(clinic__status=Clinic.Status.INACTIVE)
+            .first()
         )
-        .exclude(clinic__status=Clinic.Status.INACTIVE)
-        .first()
-    )
     if membership is None:
         raise Http404("No such clinic.")
+    remember_membership(user, membership)
+    return membership
+
+
+def remember_membership(user, membership: Membership) -> None:
+    """Keep the resolved membership on the user object, so that ``*_get_for_user``
+    selectors, which take the user, know its roles without another query."""
+    cache = user.__dict__.setdefault("_clinic_memberships", {})
+    cache[membership.clinic_id] = membership
+
+
+def membership_of(user, clinic: Clinic) -> Membership | None:
+    """The user's active membership in ``clinic`` (from the request's resolution when
+    there was one), or None."""
+    cached = user.__dict__.get("_clinic_memberships", {}).get(clinic.pk)
+    if cached is not None:
+        return cached
+    with scopes_disabled():
+        membership = Membership.objects.filter(user=user, clinic=clinic, is_active=True).select_related("clinic").first()
+    if membership is not None:
+        remember_membership(user, membership)
     return membership
 
 
 def check_write_allowed(clinic: Clinic, method: str) -> None:
     if clinic.is_read_only and method not in SAFE_METHODS:
         raise ClinicSuspended(SUSPENDED_MESSAGE)
+
+
+MFA_ENROLMENT_MESSAGE = (
+    "{clinic} requires administrators to use two-factor authentication. "
+    "Set up an authenticator app in your account to continue."
+)
 
 
 def needs_mfa_enrolment(membership: Membership) -> bool:
@@ -88,19 +114,17 @@ def clinic_view(perm: Perm):
             if needs_mfa_enrolment(membership):
                 from django.contrib import messages
 
-                messages.warning(
-                    request,
-                    f"{membership.clinic.name} requires administrators to use two-factor "
-                    "authentication. Please set it up to continue.",
-                )
+                messages.warning(request, MFA_ENROLMENT_MESSAGE.format(clinic=membership.clinic.name))
                 return redirect("mfa_activate_totp")
             if not membership.has_perm_in_clinic(perm):
                 raise PermissionDenied("Your role in this clinic does not allow this page.")
-            # Every time on the page is shown in the clinic's own timezone.
+            # Every time on the page is shown in the clinic's own timezone, and every
+            # query of a clinic-owned model is confined to this clinic.
             timezone.activate(membership.clinic.tzinfo)
             try:
-                check_write_allowed(membership.clinic, request.method)
-                return view(request, *args, **kwargs)
+                with scope(clinic=membership.clinic):
+                    check_write_allowed(membership.clinic, request.method)
+                    return view(request, *args, **kwargs)
             except ClinicSuspended as suspended:
                 return render(request, "clinicos/suspended.html", {"message": str(suspended)}, status=403)
             finally:

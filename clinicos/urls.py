@@ -47,6 +47,7 @@ urlpatterns = [
     re_path(r"^api/", views.api_not_found, name="api_not_found"),
 ]
 
+handler400 = "clinicos.views.bad_request"
 handler403 = "clinicos.views.permission_denied"
 handler404 = "clinicos.views.page_not_found"
 handler500 = "clinicos.views.server_error"

@@ -5,6 +5,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -120,9 +121,17 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+@csrf_exempt  # a JSON 404 for any method: an unknown path is not a CSRF question
 def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Any /api/ path that no endpoint serves."""
     return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    """A request Django could not read (e.g. a broken multipart body)."""
+    if _is_api(request):
+        return JsonResponse({"detail": "The request could not be read: check its body and Content-Type."}, status=400)
+    return render(request, "400.html", status=400)
 
 
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:

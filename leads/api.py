@@ -5,7 +5,6 @@ import datetime
 import json
 
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.http import HttpResponse
@@ -14,7 +13,8 @@ from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ValidationError as PydanticValidationError
 
-from clinicos.api import clinic_context, django_validation_detail, form_error_detail
+from clinicos.api import Input, Problem, check_query_days, clinic_context, field_problem, form_error_detail
+from clinicos.scoping import enter_clinic_scope
 from clinicos.roles import Perm
 from leads import selectors, services
 from leads.forms import LeadForm
@@ -28,7 +28,7 @@ PAGE_SIZE = 25
 PUBLIC_RATE = 30  # enquiries per minute per key and address
 
 
-class LeadWrite(Schema):
+class LeadWrite(Input):
     name: str | None = None
     phone: str | None = None
     email: str | None = None
@@ -79,10 +79,6 @@ class LeadPage(Schema):
     page: int
     page_size: int
     results: list[LeadOut]
-
-
-class Problem(Schema):
-    detail: object
 
 
 class ConvertedPatient(Schema):
@@ -162,7 +158,7 @@ def lead_patch(request, code: str, lead_id: int, payload: LeadPatch):
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
     lead = selectors.lead_get(clinic=ctx.clinic, pk=lead_id)
     if payload.status is not None and payload.status not in LeadStatus.values:
-        return Status(422, {"detail": [{"loc": ["body", "status"], "msg": f"Use one of: {', '.join(LeadStatus.values)}.", "type": "value_error"}]})
+        return field_problem("status", f"Use one of: {', '.join(LeadStatus.values)}.")
     form = _lead_form(payload, ctx.clinic, instance=lead)
     if not form.is_valid():
         return Status(422, form_error_detail(form))
@@ -170,21 +166,11 @@ def lead_patch(request, code: str, lead_id: int, payload: LeadPatch):
     if payload.cro_id is not None:
         cro = next((user for user in services.active_cros(clinic=ctx.clinic) if user.pk == payload.cro_id), None)
         if cro is None:
-            return Status(422, {"detail": [{"loc": ["body", "cro_id"], "msg": "Choose an active CRO of this clinic.", "type": "value_error"}]})
-    try:
-        if form.changed_data:
-            lead = services.lead_update(lead=lead, changes={f: form.cleaned_data[f] for f in form.changed_data})
-        if payload.status is not None and payload.status != lead.status:
-            lead = services.lead_move(
-                lead=lead, to_status=payload.status, user=ctx.user, membership=ctx.membership,
-                note=payload.note or "", lost_reason=payload.lost_reason or "", cro=cro,
-            )
-    except services.TransitionNotAllowed as refused:
-        return Status(409, {"detail": str(refused)})
-    except PermissionDenied as refused:
-        return Status(403, {"detail": str(refused)})
-    except ValidationError as error:
-        return Status(422, {"detail": django_validation_detail(error)})
+            return field_problem("cro_id", "Choose an active CRO of this clinic.")
+    lead = services.lead_change(
+        lead=lead, user=ctx.user, membership=ctx.membership, changes={f: form.cleaned_data[f] for f in form.changed_data},
+        to_status=payload.status, note=payload.note or "", lost_reason=payload.lost_reason or "", cro=cro,
+    )
     return Status(200, lead_out(selectors.lead_get(clinic=ctx.clinic, pk=lead.pk)))
 
 
@@ -220,11 +206,8 @@ def lead_convert(request, code: str, lead_id: int):
     form = PatientForm(data=data, clinic=ctx.clinic)
     if not form.is_valid():
         return Status(422, patient_form_errors(form))
-    try:
-        result = services.lead_convert(lead=lead, user=ctx.user, registration=form.patient_data(),
-                                       national_id=form.cleaned_data.get("national_id"))
-    except services.TransitionNotAllowed as refused:
-        return Status(409, {"detail": str(refused)})
+    result = services.lead_convert(lead=lead, user=ctx.user, registration=form.patient_data(),
+                                   national_id=form.cleaned_data.get("national_id"), membership=ctx.membership)
     return Status(201, {"patient": {"id": result.patient.pk, "uhid": result.patient.uhid}, "lead": lead_out(result.lead)})
 
 
@@ -233,8 +216,7 @@ def dashboard_stats(request, code: str, date_from: datetime.date | None = None, 
     """Leads added in the range, how many of them are converted, the conversion rate
     (converted ÷ added × 100, two decimals) and the current CRO queue."""
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
-    if date_from and date_to and date_from > date_to:
-        return Status(422, {"detail": [{"loc": ["query", "date_to"], "msg": "date_to must be on or after date_from.", "type": "value_error"}]})
+    check_query_days(date_from=date_from, date_to=date_to)
     stats = selectors.dashboard_stats(clinic=ctx.clinic, date_from=date_from, date_to=date_to)
     return Status(200, {**stats, "conversion_rate": float(stats["conversion_rate"])})
 
@@ -242,15 +224,14 @@ def dashboard_stats(request, code: str, date_from: datetime.date | None = None, 
 @router.get("/{code}/dashboard/funnel", response={200: FunnelOut, 422: Problem})
 def dashboard_funnel(request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None):
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
-    if date_from and date_to and date_from > date_to:
-        return Status(422, {"detail": [{"loc": ["query", "date_to"], "msg": "date_to must be on or after date_from.", "type": "value_error"}]})
+    check_query_days(date_from=date_from, date_to=date_to)
     return Status(200, selectors.dashboard_funnel(clinic=ctx.clinic, date_from=date_from, date_to=date_to))
 
 
 # --- Website capture ------------------------------------------------------------------------
 
 
-class PublicLeadIn(Schema):
+class PublicLeadIn(Input):
     name: str
     phone: str
     email: str | None = None
@@ -264,12 +245,6 @@ class PublicLeadIn(Schema):
 class PublicLeadOut(Schema):
     id: int
     status: str
-
-
-def _allowed_origin(origin: str | None) -> bool:
-    if not origin:
-        return False
-    return any(origin.rstrip("/") in key.origins for key in LeadApiKey.objects.filter(revoked_at__isnull=True))
 
 
 def _cors(response: HttpResponse, origin: str | None) -> HttpResponse:
@@ -292,7 +267,7 @@ def _rate_limited(key: LeadApiKey, request) -> bool:
 def public_lead_preflight(request):
     """CORS preflight for browsers posting from an origin some key allows."""
     origin = request.headers.get("Origin")
-    return _cors(HttpResponse(status=204), origin if _allowed_origin(origin) else None)
+    return _cors(HttpResponse(status=204), origin if services.origin_allowed_by_any_key(origin) else None)
 
 
 @public_router.post("/leads", auth=None, response={201: PublicLeadOut, 401: Problem, 403: Problem, 422: Problem, 429: Problem})
@@ -309,6 +284,7 @@ def public_lead_create(request, response: HttpResponse, payload: PublicLeadIn, x
         return Status(429, {"detail": "Too many enquiries from this address; please try again in a minute."})
     if key.clinic.is_read_only:
         return Status(403, {"detail": "This clinic is not taking enquiries right now."})
+    enter_clinic_scope(request, key.clinic)  # the key decides the clinic, as a code in a URL would
     form = _lead_form(payload, key.clinic)
     if not form.is_valid():
         return Status(422, form_error_detail(form))

@@ -47,6 +47,7 @@ def seed(stdout=None) -> None:
         if phone in existing:
             continue
         target = PLAN[n % len(PLAN)]
+        follow_up = timezone.localdate(now, clinic.tzinfo) + datetime.timedelta(days=rng.randint(-2, 5)) if n % 3 == 0 else None
         lead = services.lead_create(clinic=clinic, user=desk, data={
             "name": f"{rng.choice(NAMES)} {rng.choice(SURNAMES)}",
             "phone": phone,
@@ -55,10 +56,11 @@ def seed(stdout=None) -> None:
             "source": DEFAULT_SOURCES[n % len(DEFAULT_SOURCES)],
             "inquiry": DEFAULT_INQUIRIES[n % len(DEFAULT_INQUIRIES)],
             "problem": rng.choice(PROBLEMS),
-            "next_follow_up": timezone.localdate(now, clinic.tzinfo) + datetime.timedelta(days=rng.randint(-2, 5)) if n % 3 == 0 else None,
         })
-        # Spread the enquiries over the last ten weeks.
-        Lead.objects.filter(pk=lead.pk).update(date_added=now - datetime.timedelta(days=rng.randint(0, 70), hours=rng.randint(0, 10)))
+        # Spread the enquiries over the last ten weeks, some follow-ups already overdue
+        # (set directly: the service rightly refuses a follow-up in the past).
+        Lead.objects.filter(pk=lead.pk).update(date_added=now - datetime.timedelta(days=rng.randint(0, 70), hours=rng.randint(0, 10)),
+                                               next_follow_up=follow_up)
         lead.refresh_from_db()
         if target == LeadStatus.NEW:
             continue

@@ -1,7 +1,10 @@
 from django import forms
+
+from clinicos.dates import DayField
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinicos.choices import MAX_AGE_YEARS
 from clinicos.forms import check_date_order
 from clinicos.models import Clinic, User
 from leads import services
@@ -31,23 +34,12 @@ class LeadForm(forms.ModelForm):
         self.clinic = clinic
         self.fields["source"].choices = [("", "Choose…")] + [(o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.SOURCE)]
         self.fields["inquiry"].choices = [("", "Choose…")] + [(o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.INQUIRY)]
-        self.fields["age"].widget.attrs.update({"min": 0, "max": 120})
+        self.fields["age"].widget.attrs.update({"min": 0, "max": MAX_AGE_YEARS})
         self.fields["phone"].help_text = f"Local numbers are read as {clinic.country} numbers."
 
     def clean_phone(self):
         return identity.normalize_phone(self.cleaned_data["phone"], default_region=self.clinic.country)
 
-    def clean_age(self):
-        age = self.cleaned_data.get("age")
-        if age is not None and age > 120:
-            raise ValidationError("Enter an age up to 120.")
-        return age
-
-    def clean_next_follow_up(self):
-        day = self.cleaned_data.get("next_follow_up")
-        if day and "next_follow_up" in self.changed_data and day < timezone.localdate(timezone.now(), self.clinic.tzinfo):
-            raise ValidationError("The follow-up date cannot be in the past.")
-        return day
 
 
 class LeadFilterForm(forms.Form):
@@ -56,8 +48,8 @@ class LeadFilterForm(forms.Form):
     source = forms.ChoiceField(required=False)
     inquiry = forms.ChoiceField(required=False)
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Anyone", label="Assigned to")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Added from")
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to")
+    date_from = DayField(required=False, label="Added from")
+    date_to = DayField(required=False, label="to")
     sort = forms.ChoiceField(required=False, choices=[("newest", "Newest first"), ("oldest", "Oldest first"), ("name", "Name"), ("status", "Status")])
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
@@ -73,8 +65,8 @@ class LeadFilterForm(forms.Form):
 
 
 class DateRangeForm(forms.Form):
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    date_from = DayField(required=False, label="From")
+    date_to = DayField(required=False, label="To")
 
     def clean(self):
         cleaned = super().clean()
@@ -97,7 +89,7 @@ class ActivityForm(forms.Form):
     kind = forms.ChoiceField(choices=[(LeadActivity.Kind.CALL, "Call"), (LeadActivity.Kind.NOTE, "Note")])
     outcome = forms.ChoiceField(required=False, choices=[("", "—")] + LeadActivity.Outcome.choices)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    next_follow_up = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Next follow-up")
+    next_follow_up = DayField(required=False, label="Next follow-up")
 
 
 class ApiKeyForm(forms.Form):

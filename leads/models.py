@@ -1,10 +1,12 @@
 """Leads: enquiries of prospective patients, from first contact to conversion (or loss)."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
-from clinicos.choices import Gender
+from clinicos.choices import MAX_AGE_YEARS, Gender
+from clinicos.scoping import ClinicScopedManager
 from clinicos.models import Clinic, ClinicOwnedModel, audited_history
 from patients.models import Patient
 
@@ -49,7 +51,7 @@ class Lead(ClinicOwnedModel):
     phone = models.CharField(max_length=20, help_text="E.164")
     phone_digits_reversed = models.CharField(max_length=20, editable=False)
     email = models.EmailField(blank=True)
-    age = models.PositiveSmallIntegerField(null=True, blank=True)
+    age = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(MAX_AGE_YEARS)])
     gender = models.CharField(max_length=10, choices=Gender, blank=True)
     source = models.CharField(max_length=60)
     inquiry = models.CharField(max_length=60)
@@ -138,6 +140,8 @@ class CroRotation(models.Model):
 
     clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="+")
     last_assigned = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    objects = ClinicScopedManager()
 
 
 class LeadApiKey(ClinicOwnedModel):

@@ -59,7 +59,7 @@ def leads_filtered(*, clinic: Clinic, filters: dict) -> QuerySet[Lead]:
         leads = leads.filter(date_added__gte=start)
     if end:
         leads = leads.filter(date_added__lt=end)
-    text = (filters.get("q") or "").strip()
+    text = (filters.get("q") or "").replace("\x00", "").strip()
     if text:
         digits = re.sub(r"\D", "", text)
         if digits and len(digits) >= 4 and len(digits) == len(re.sub(r"[\s+()-]", "", text)):

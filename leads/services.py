@@ -9,8 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clinicos.errors import TransitionNotAllowed
 from clinicos.models import Clinic, Membership, User
-from clinicos.roles import Role
+from clinicos.roles import Perm, Role
+from clinicos.scoping import scopes_disabled
+from clinicos.tenancy import membership_of
+from clinicos.text import check_no_nul
 from leads.models import (
     DEFAULT_INQUIRIES,
     DEFAULT_SOURCES,
@@ -37,15 +41,18 @@ ALLOWED_MOVES: dict[str, frozenset[str]] = {
     S.CONVERTED: frozenset(),
     S.LOST: frozenset({S.CONTACTED}),
 }
-REOPEN_ROLES = frozenset({Role.ADMIN, Role.CRO})
-
-
-class TransitionNotAllowed(Exception):
-    """A status move the lead flow forbids (HTML: a message; API: 409)."""
 
 
 class AlreadyConverted(TransitionNotAllowed):
     pass
+
+
+FOLLOW_UP_IN_PAST = "The follow-up date cannot be in the past."
+
+
+def _check_follow_up(clinic: Clinic, day) -> None:
+    if day and day < timezone.localdate(timezone.now(), clinic.tzinfo):
+        raise ValidationError({"next_follow_up": FOLLOW_UP_IN_PAST})
 
 
 def can_move(from_status: str, to_status: str) -> bool:
@@ -97,6 +104,7 @@ def lead_create(*, clinic: Clinic, user: User | None, data: dict, created_via: s
     for field, kind in (("source", LeadOption.Kind.SOURCE), ("inquiry", LeadOption.Kind.INQUIRY)):
         if data.get(field) not in lead_options(clinic=clinic, kind=kind):
             raise ValidationError({field: f"Choose one of: {', '.join(lead_options(clinic=clinic, kind=kind))}."})
+    _check_follow_up(clinic, data.get("next_follow_up"))
     lead = Lead(clinic=clinic, created_by=user, created_via=created_via, **data)
     lead.phone_digits_reversed = identity.digits_reversed(lead.phone)
     lead.duplicate_of_lead, lead.duplicate_of_patient = find_duplicate(clinic=clinic, phone=lead.phone)
@@ -120,6 +128,8 @@ def lead_update(*, lead: Lead, changes: dict) -> Lead:
         if field not in LEAD_EDITABLE_FIELDS:
             raise ValueError(f"{field} cannot be changed here")
         setattr(lead, field, value)
+    if "next_follow_up" in changes:
+        _check_follow_up(lead.clinic, changes["next_follow_up"])
     lead.phone_digits_reversed = identity.digits_reversed(lead.phone)
     lead.full_clean(exclude=["assigned_to", "converted_patient", "duplicate_of_lead", "duplicate_of_patient"])
     lead.save()
@@ -165,8 +175,9 @@ def lead_move(
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if not can_move(lead.status, to_status):
         raise TransitionNotAllowed(move_refusal(lead.status, to_status))
-    if lead.status == S.LOST and not (membership and any(membership.has_role(r) for r in REOPEN_ROLES)):
+    if lead.status == S.LOST and not (membership and membership.has_perm_in_clinic(Perm.LEADS_REOPEN)):
         raise PermissionDenied("Only an administrator or a CRO can reopen a lost lead.")
+    check_no_nul(note=note, lost_reason=lost_reason)
     if to_status == S.LOST and not lost_reason.strip():
         raise ValidationError({"lost_reason": "Say why the lead was lost."})
     now = timezone.now()
@@ -199,13 +210,27 @@ def lead_move(
 
 
 @transaction.atomic
+def lead_change(
+    *, lead: Lead, user: User, membership: Membership | None, changes: dict, to_status: str | None = None,
+    note: str = "", lost_reason: str = "", cro: User | None = None,
+) -> Lead:
+    """Change a lead's details and move it, together or not at all (the API's PATCH)."""
+    if changes:
+        lead = lead_update(lead=lead, changes=changes)
+    if to_status is not None and to_status != lead.status:
+        lead = lead_move(lead=lead, to_status=to_status, user=user, membership=membership, note=note,
+                         lost_reason=lost_reason, cro=cro)
+    return lead
+
+
+@transaction.atomic
 def lead_log_activity(*, lead: Lead, user: User, kind: str, outcome: str = "", note: str = "", next_follow_up=None) -> LeadActivity:
     if kind not in (LeadActivity.Kind.CALL, LeadActivity.Kind.NOTE):
         raise ValidationError({"kind": "Log a call or a note."})
+    check_no_nul(note=note)
     if not note.strip() and not outcome:
         raise ValidationError({"note": "Write what happened."})
-    if next_follow_up and next_follow_up < timezone.localdate(timezone.now(), lead.clinic.tzinfo):
-        raise ValidationError({"next_follow_up": "The next follow-up cannot be in the past."})
+    _check_follow_up(lead.clinic, next_follow_up)
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     activity = LeadActivity.objects.create(
         clinic=lead.clinic, lead=lead, kind=kind, outcome=outcome, note=note.strip(), next_follow_up=next_follow_up,
@@ -236,7 +261,9 @@ class ConversionResult:
 
 
 @transaction.atomic
-def lead_convert(*, lead: Lead, user: User, registration: dict, national_id: str | None = None) -> ConversionResult:
+def lead_convert(
+    *, lead: Lead, user: User, registration: dict, national_id: str | None = None, membership: Membership | None = None
+) -> ConversionResult:
     """Register the lead as a patient (with a UHID) and mark it Converted, in one
     transaction. The lead row is locked first, so two clicks cannot convert it twice.
 
@@ -245,6 +272,10 @@ def lead_convert(*, lead: Lead, user: User, registration: dict, national_id: str
     """
     from patients.forms import PatientForm
 
+    if national_id:
+        membership = membership or membership_of(user, lead.clinic)
+        if membership is None or not membership.has_perm_in_clinic(Perm.NATIONAL_ID_RECORD):
+            raise PermissionDenied("Your role may not record national ID numbers: leave the ID for the front desk.")
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == S.CONVERTED or lead.converted_patient_id:
         raise AlreadyConverted("This lead has already been converted.")
@@ -304,12 +335,24 @@ def api_key_revoke(*, key: LeadApiKey) -> LeadApiKey:
 
 
 def api_key_authenticate(*, raw: str) -> LeadApiKey | None:
-    key = (
-        LeadApiKey.objects.select_related("clinic")
-        .filter(key_hash=hash_api_key(raw or ""), revoked_at__isnull=True)
-        .exclude(clinic__status=Clinic.Status.INACTIVE)
-        .first()
-    )
-    if key is not None:
-        LeadApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    """The key's row (and so its clinic), found across clinics by its hash: the key is
+    what tells which clinic the request is for."""
+    with scopes_disabled():
+        key = (
+            LeadApiKey.objects.select_related("clinic")
+            .filter(key_hash=hash_api_key(raw or ""), revoked_at__isnull=True)
+            .exclude(clinic__status=Clinic.Status.INACTIVE)
+            .first()
+        )
+        if key is not None:
+            LeadApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return key
+
+
+def origin_allowed_by_any_key(origin: str | None) -> bool:
+    """CORS preflight: whether some clinic's active key lists this browser origin."""
+    if not origin:
+        return False
+    with scopes_disabled():
+        keys = list(LeadApiKey.objects.filter(revoked_at__isnull=True).only("allowed_origins"))
+    return any(origin.rstrip("/") in key.origins for key in keys)

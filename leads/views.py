@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -9,6 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from clinicos.errors import REFUSALS, TransitionNotAllowed, add_error_to_form, error_message
+from clinicos.redirects import next_url
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
 from leads import panels, selectors, services
@@ -60,8 +61,8 @@ def lead_add(request: ClinicRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             lead = services.lead_create(clinic=request.clinic, user=request.user, data=form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
+        except REFUSALS as error:
+            add_error_to_form(form, error)
         else:
             messages.success(request, _added_message(lead))
             target = reverse("lead_detail", args=[request.clinic.code, lead.pk])
@@ -102,9 +103,13 @@ def lead_edit(request: ClinicRequest, lead_id: int) -> HttpResponse:
     lead = selectors.lead_get(clinic=request.clinic, pk=lead_id)
     form = LeadForm(request.POST or None, instance=lead, clinic=request.clinic)
     if request.method == "POST" and form.is_valid():
-        services.lead_update(lead=lead, changes={f: form.cleaned_data[f] for f in form.changed_data})
-        messages.success(request, "The lead was saved.")
-        return redirect("lead_detail", request.clinic.code, lead.pk)
+        try:
+            services.lead_update(lead=lead, changes={f: form.cleaned_data[f] for f in form.changed_data})
+        except REFUSALS as error:
+            add_error_to_form(form, error)
+        else:
+            messages.success(request, "The lead was saved.")
+            return redirect("lead_detail", request.clinic.code, lead.pk)
     return render(request, "leads/lead_edit.html", {"form": form, "lead": lead}, status=400 if form.errors else 200)
 
 
@@ -123,23 +128,19 @@ def lead_move(request: ClinicRequest, lead_id: int) -> HttpResponse:
                 lead=lead, to_status=form.cleaned_data["to_status"], user=request.user, membership=request.membership,
                 note=form.cleaned_data["note"], lost_reason=form.cleaned_data["lost_reason"], cro=form.cleaned_data["cro"],
             )
-        except services.TransitionNotAllowed as refused:
-            problem = str(refused)
-        except PermissionDenied as refused:
-            problem = str(refused)
-        except ValidationError as error:
-            problem = " ".join(error.messages)
+        except REFUSALS as refused:
+            problem = error_message(refused)
         else:
             messages.success(request, f"{moved.name} is now “{moved.get_status_display()}”.")
     if problem:
         messages.error(request, problem)
     if request.htmx and request.POST.get("from") == "board":
         return _board_partial(request, status=409 if problem else 200)
-    return redirect(request.POST.get("next") or reverse("lead_detail", args=[request.clinic.code, lead.pk]))
+    return redirect(next_url(request, reverse("lead_detail", args=[request.clinic.code, lead.pk])))
 
 
 def _can_reopen(request: ClinicRequest) -> bool:
-    return any(request.membership.has_role(role) for role in services.REOPEN_ROLES)
+    return request.membership.has_perm_in_clinic(Perm.LEADS_REOPEN)
 
 
 def _board_partial(request: ClinicRequest, status: int) -> HttpResponse:
@@ -159,8 +160,8 @@ def lead_log_activity(request: ClinicRequest, lead_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.lead_log_activity(lead=lead, user=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        except REFUSALS as error:
+            messages.error(request, error_message(error))
         else:
             messages.success(request, "Logged.")
     else:
@@ -179,20 +180,23 @@ def lead_convert(request: ClinicRequest, lead_id: int) -> HttpResponse:
         return redirect("patient_chart", request.clinic.code, lead.converted_patient_id)
     initial = {k: v for k, v in services.registration_defaults(lead).items() if v not in (None, "")}
     form = PatientForm(request.POST or None, clinic=request.clinic, initial=initial)
+    if not request.membership.has_perm_in_clinic(Perm.NATIONAL_ID_RECORD):
+        del form.fields["national_id"]  # the front desk records it at the first visit
     if request.method == "POST" and form.is_valid():
         try:
             result = services.lead_convert(
-                lead=lead, user=request.user, registration=form.patient_data(), national_id=form.cleaned_data.get("national_id")
+                lead=lead, user=request.user, registration=form.patient_data(),
+                national_id=form.cleaned_data.get("national_id"), membership=request.membership,
             )
         except services.AlreadyConverted:
             lead.refresh_from_db()
             messages.info(request, "This lead was already converted.")
             return redirect("patient_chart", request.clinic.code, lead.converted_patient_id)
-        except services.TransitionNotAllowed as refused:
+        except TransitionNotAllowed as refused:
             messages.error(request, str(refused))
             return redirect("lead_detail", request.clinic.code, lead.pk)
-        except ValidationError as error:
-            form.add_error(None, error)
+        except REFUSALS as error:
+            add_error_to_form(form, error)
         else:
             messages.success(request, f"{result.patient.full_name} is now a patient: {result.patient.uhid}.")
             return redirect("patient_chart", request.clinic.code, result.patient.pk)
@@ -236,8 +240,8 @@ def lead_settings(request: ClinicRequest) -> HttpResponse:
         if request.POST.get("form") == "option" and option_form.is_valid():
             try:
                 services.lead_option_add(clinic=request.clinic, **option_form.cleaned_data)
-            except ValidationError as error:
-                option_form.add_error("label", error.messages[0])
+            except REFUSALS as error:
+                add_error_to_form(option_form, error)
             else:
                 messages.success(request, "The option was added.")
                 return redirect("lead_settings", request.clinic.code)

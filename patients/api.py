@@ -6,14 +6,13 @@ no birth date in the future, …) are written once; its errors become 422 field 
 
 import datetime
 
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.http import FileResponse
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from clinicos.api import clinic_context, django_validation_detail, form_error_detail
+from clinicos.api import Input, Problem, clinic_context, field_problem, form_error_detail
 from clinicos.audit import record_read
 from clinicos.roles import Perm
 from patients import identity, selectors, services
@@ -24,7 +23,7 @@ router = Router(tags=["patients"])
 PAGE_SIZE = 25
 
 
-class PatientWrite(Schema):
+class PatientWrite(Input):
     first_name: str | None = None
     last_name: str | None = None
     relation: str | None = None
@@ -123,15 +122,6 @@ class DocumentOut(Schema):
     uploaded_at: datetime.datetime
 
 
-class Problem(Schema):
-    detail: object
-
-
-class DuplicateOut(Schema):
-    detail: str
-    duplicates: list[dict]
-
-
 def patient_out(patient: Patient, *, ctx) -> dict:
     data = {field: getattr(patient, field) for field in PatientOut.model_fields if hasattr(patient, field)}
     data["age"] = patient.age_on(datetime.datetime.now(ctx.clinic.tzinfo).date())
@@ -169,7 +159,7 @@ def patient_list(request, code: str, search: str = "", status: str = "active", p
     """Patients of the clinic, searched by name, UHID or the last 4+ digits of a phone."""
     ctx = clinic_context(request, code, Perm.PATIENTS_VIEW)
     filters = {"q": search, "status": status if status in ("active", "archived", "all") else "active"}
-    patients = selectors.patient_list(clinic=ctx.clinic, filters=filters)
+    patients = selectors.patient_list(user=ctx.user, clinic=ctx.clinic, filters=filters)
     paginator = Paginator(patients, PAGE_SIZE)
     current = paginator.get_page(page)
     return {
@@ -180,7 +170,7 @@ def patient_list(request, code: str, search: str = "", status: str = "active", p
     }
 
 
-@router.post("/{code}/patients", response={201: PatientOut, 409: DuplicateOut, 422: Problem})
+@router.post("/{code}/patients", response={201: PatientOut, 409: Problem, 422: Problem})
 def patient_create(request, code: str, payload: PatientCreate):
     """Register a patient; answers 201 with the new ``id`` and ``uhid``. A likely duplicate
     (same mobile, or same name and birth date) answers 409 unless ``allow_duplicate``."""
@@ -188,23 +178,17 @@ def patient_create(request, code: str, payload: PatientCreate):
     form = PatientForm(data=patient_form_data(payload), clinic=ctx.clinic)
     if not form.is_valid():
         return Status(422, patient_form_errors(form))
-    try:
-        patient = services.patient_register(
-            clinic=ctx.clinic, user=ctx.user, data=form.patient_data(),
-            national_id=form.cleaned_data.get("national_id"), allow_duplicate=payload.allow_duplicate,
-        )
-    except services.DuplicatePatient as duplicate:
-        return Status(409, {
-            "detail": str(duplicate),
-            "duplicates": [{"id": p.pk, "uhid": p.uhid, "full_name": p.full_name} for p in duplicate.matches],
-        })
+    patient = services.patient_register(
+        clinic=ctx.clinic, user=ctx.user, data=form.patient_data(),
+        national_id=form.cleaned_data.get("national_id"), allow_duplicate=payload.allow_duplicate,
+    )
     return Status(201, patient_out(patient, ctx=ctx))
 
 
 @router.get("/{code}/patients/{patient_id}", response=PatientOut)
 def patient_detail(request, code: str, patient_id: int):
     ctx = clinic_context(request, code, Perm.PATIENTS_VIEW)
-    patient = selectors.patient_get_for_user(clinic=ctx.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
     record_read(request, clinic=ctx.clinic, obj=patient, action="api_view", patient_id=patient.pk)
     return patient_out(patient, ctx=ctx)
 
@@ -213,28 +197,24 @@ def patient_detail(request, code: str, patient_id: int):
 def patient_patch(request, code: str, patient_id: int, payload: PatientPatch):
     """Change some fields; ``status`` archives (``archived``) or restores (``active``)."""
     ctx = clinic_context(request, code, Perm.PATIENTS_EDIT)
-    patient = selectors.patient_get_for_user(clinic=ctx.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
     if payload.status is not None and payload.status not in Patient.Status.values:
-        return Status(422, {"detail": [{"loc": ["body", "status"], "msg": "Use active or archived.", "type": "value_error"}]})
+        return field_problem("status", "Use active or archived.")
     current = model_to_dict(patient, fields=PatientForm.Meta.fields)
     current["national_id"] = identity.decrypt_national_id(patient.national_id_encrypted)
     form = PatientForm(data=patient_form_data(payload, base=current), instance=patient, clinic=ctx.clinic, initial=current)
     if not form.is_valid():
         return Status(422, patient_form_errors(form))
     changes = {field: form.cleaned_data[field] for field in form.changed_data if field in services.PATIENT_FIELDS}
-    if "date_of_birth" in changes:
-        changes["date_of_birth_is_estimated"] = False
     national_id = form.cleaned_data["national_id"] if "national_id" in form.changed_data else None
-    patient = services.patient_update(patient=patient, changes=changes, national_id=national_id)
-    if payload.status is not None:
-        patient = services.patient_set_status(patient=patient, status=payload.status)
+    patient = services.patient_update(patient=patient, changes=changes, national_id=national_id, status=payload.status)
     return Status(200, patient_out(patient, ctx=ctx))
 
 
 @router.get("/{code}/patients/{patient_id}/documents", response=list[DocumentOut])
 def document_list(request, code: str, patient_id: int):
     ctx = clinic_context(request, code, Perm.DOCUMENTS_VIEW)
-    patient = selectors.patient_get_for_user(clinic=ctx.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
     return [document_out(document) for document in selectors.documents_of_patient(patient=patient)]
 
 
@@ -244,18 +224,16 @@ def document_create(
 ):
     """Upload a PDF, JPEG, PNG or WebP (multipart: ``file``, ``name``, ``document_type``)."""
     ctx = clinic_context(request, code, Perm.DOCUMENTS_UPLOAD)
-    patient = selectors.patient_get_for_user(clinic=ctx.clinic, pk=patient_id)
-    try:
-        document = services.document_upload(patient=patient, user=ctx.user, upload=file, name=name, document_type=document_type)
-    except ValidationError as error:
-        return Status(422, {"detail": django_validation_detail(error)})
+    patient = selectors.patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
+    document = services.document_upload(patient=patient, user=ctx.user, upload=file, name=name, document_type=document_type)
     return Status(201, document_out(document))
 
 
-@router.get("/{code}/patients/{patient_id}/documents/{document_id}/download")
+@router.get("/{code}/patients/{patient_id}/documents/{document_id}/download",
+            openapi_extra={"responses": {"200": {"description": "The file", "content": {"application/octet-stream": {}}}}})
 def document_download(request, code: str, patient_id: int, document_id: int):
     ctx = clinic_context(request, code, Perm.DOCUMENTS_VIEW)
-    patient = selectors.patient_get_for_user(clinic=ctx.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
     document = selectors.document_get_for_patient(patient=patient, pk=document_id)
     record_read(request, clinic=ctx.clinic, obj=document, action="api_download", patient_id=patient.pk)
     response = FileResponse(document.file.open("rb"), as_attachment=True, filename=document.original_name, content_type=document.content_type)
@@ -267,7 +245,7 @@ def document_download(request, code: str, patient_id: int, document_id: int):
 def document_delete(request, code: str, patient_id: int, document_id: int):
     """Remove a document from the chart (soft delete: the record and file are kept)."""
     ctx = clinic_context(request, code, Perm.DOCUMENTS_UPLOAD)
-    patient = selectors.patient_get_for_user(clinic=ctx.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
     document = selectors.document_get_for_patient(patient=patient, pk=document_id)
     services.document_soft_delete(document=document, user=ctx.user)
     return Status(204, None)

@@ -4,9 +4,12 @@ through these forms, so a rule is written once)."""
 import datetime
 
 from django import forms
+
+from clinicos.dates import DayField
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinicos.choices import MAX_AGE_YEARS
 from clinicos.forms import check_date_order
 from clinicos.models import Clinic, DoctorProfile
 from patients import identity
@@ -21,7 +24,6 @@ FULL_SECTIONS = (
     ("Care and insurance", ("assigned_doctor", "referring_doctor", "hospital_address", "insurance_provider",
                             "insurance_policy_number", "external_reference")),
 )
-MAX_AGE_YEARS = 130
 
 
 class PatientForm(forms.ModelForm):
@@ -133,8 +135,8 @@ class PatientFilterForm(forms.Form):
         required=False, choices=[("active", "Active"), ("archived", "Archived"), ("all", "All")], initial="active"
     )
     doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none(), required=False, empty_label="Any doctor")
-    registered_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Registered from")
-    registered_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to")
+    registered_from = DayField(required=False, label="Registered from")
+    registered_to = DayField(required=False, label="to")
     sort = forms.ChoiceField(
         required=False,
         choices=[("name", "Name"), ("-registered", "Newest first"), ("registered", "Oldest first"), ("uhid", "UHID")],
@@ -165,12 +167,3 @@ class InsuranceProviderForm(forms.ModelForm):
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
         self.clinic = clinic
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        clash = InsuranceProvider.objects.for_clinic(self.clinic).filter(name__iexact=name)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise ValidationError("This clinic already has an insurer with this name.")
-        return name

@@ -5,9 +5,11 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from clinicos.choices import Gender
+from clinicos.scoping import ClinicScopedManager
 from clinicos.models import Clinic, ClinicOwnedModel, DoctorProfile, audited_history
 
 
@@ -28,7 +30,9 @@ class InsuranceProvider(ClinicOwnedModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="insurer_name_unique_per_clinic")]
+        constraints = [
+            models.UniqueConstraint("clinic", Lower("name"), name="insurer_name_ci_unique_per_clinic"),
+        ]
 
     def __str__(self):
         return self.name
@@ -53,6 +57,8 @@ class UhidSequence(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     year = models.PositiveIntegerField()
     last_number = models.PositiveIntegerField(default=0)
+
+    objects = ClinicScopedManager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["clinic", "year"], name="uhid_sequence_per_clinic_year")]

@@ -2,12 +2,15 @@
 
 import re
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Collate
 from django.http import Http404
 
-from clinicos.models import Clinic
+from clinicos.models import Clinic, User
+from clinicos.roles import Perm
+from clinicos.tenancy import membership_of
 from patients import identity
 from patients.models import Document, InsuranceProvider, Patient
 
@@ -17,14 +20,31 @@ FUZZY_SIMILARITY = 0.3
 UHID_PATTERN = re.compile(r"^[A-Z0-9]{2,8}-\d{4}-\d+$", re.I)
 
 
-def patient_get_for_user(*, clinic: Clinic, pk) -> Patient:
-    """A patient of this clinic, or 404 (also for another clinic's id)."""
+def patients_visible_to(*, user: User, clinic: Clinic) -> QuerySet[Patient]:
+    """The patients this user may look up in this clinic: every one for the roles that see
+    all (and for doctors when the clinic lets doctors see all patients); otherwise, for a
+    doctor, those assigned to them or booked with them. A user without the right to look
+    up patients at all is refused (403), whatever the page that asked."""
+    membership = membership_of(user, clinic)
+    if membership is None or not membership.has_perm_in_clinic(Perm.PATIENTS_VIEW):
+        raise PermissionDenied("Your role in this clinic does not allow opening patients' records.")
+    patients = Patient.objects.for_clinic(clinic)
+    if membership.has_perm_in_clinic(Perm.PATIENTS_VIEW_ALL) or clinic.doctors_see_all_patients:
+        return patients
+    # Reverse relation by name: scheduling (a higher app) owns appointments.
+    booked_with_me = Patient.objects.for_clinic(clinic).filter(appointments__doctor__user=user).values("pk")
+    return patients.filter(Q(assigned_doctor__user=user) | Q(pk__in=booked_with_me))
+
+
+def patient_get_for_user(*, user: User, clinic: Clinic, pk) -> Patient:
+    """A patient this user may open, or 404 (also for another clinic's id, and for a
+    patient outside a doctor's care team when the clinic restricts doctors)."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
         raise Http404
     patient = (
-        Patient.objects.for_clinic(clinic)
+        patients_visible_to(user=user, clinic=clinic)
         .select_related("assigned_doctor__user", "insurance_provider", "created_by")
         .filter(pk=pk)
         .first()
@@ -35,7 +55,7 @@ def patient_get_for_user(*, clinic: Clinic, pk) -> Patient:
 
 
 def insurer_get(*, clinic: Clinic, pk) -> InsuranceProvider:
-    insurer = InsuranceProvider.objects.for_clinic(clinic).filter(pk=pk).first()
+    insurer = InsuranceProvider.objects.for_clinic(clinic).filter(pk=pk).first() if str(pk).isdigit() else None
     if insurer is None:
         raise Http404("No such insurer.")
     return insurer
@@ -59,7 +79,7 @@ def documents_of_patient(*, patient: Patient) -> QuerySet[Document]:
     return Document.objects.for_clinic(patient.clinic).filter(patient=patient, is_deleted=False).select_related("uploaded_by")
 
 
-def patient_search(*, clinic: Clinic, query: str, include_archived: bool = False) -> QuerySet[Patient]:
+def patient_search(*, user: User, clinic: Clinic, query: str, include_archived: bool = False) -> QuerySet[Patient]:
     """Patients matching what a receptionist typed: a UHID, the last 4+ digits of a phone,
     an exact national ID, or a name (prefix of the first or last name, then fuzzy).
 
@@ -67,10 +87,10 @@ def patient_search(*, clinic: Clinic, query: str, include_archived: bool = False
     they stay fast with a million patients; fuzzy matching uses pg_trgm on PostgreSQL and
     a substring match on SQLite.
     """
-    patients = Patient.objects.for_clinic(clinic)
+    patients = patients_visible_to(user=user, clinic=clinic)
     if not include_archived:
         patients = patients.filter(status=Patient.Status.ACTIVE)
-    text = query.strip()
+    text = without_nul(query).strip()
     if not text:
         return patients.none()
     digits = re.sub(r"\D", "", text)
@@ -87,12 +107,12 @@ def patient_search(*, clinic: Clinic, query: str, include_archived: bool = False
     return prefix.order_by("search_name", "id")
 
 
-def patient_search_fuzzy(*, clinic: Clinic, query: str, exclude_ids, include_archived: bool = False) -> list[Patient]:
+def patient_search_fuzzy(*, user: User, clinic: Clinic, query: str, exclude_ids, include_archived: bool = False) -> list[Patient]:
     """Close spellings ('Kavia' for 'Kavya') when the prefix search found too little."""
-    key = identity.search_key(query)
+    key = identity.search_key(without_nul(query))
     if len(key) < 3:
         return []
-    patients = Patient.objects.for_clinic(clinic).exclude(pk__in=list(exclude_ids))
+    patients = patients_visible_to(user=user, clinic=clinic).exclude(pk__in=list(exclude_ids))
     if not include_archived:
         patients = patients.filter(status=Patient.Status.ACTIVE)
     if connection.vendor == "postgresql":
@@ -115,41 +135,47 @@ def _name_prefix(patients: QuerySet, field: str, key: str) -> QuerySet:
     return patients.alias(name_key=expression).filter(name_key__gte=key, name_key__lt=upper).order_by("name_key", "id")
 
 
-def name_prefix_search(*, clinic: Clinic, query: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
+def name_prefix_search(*, user: User, clinic: Clinic, query: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
     """The first ``limit`` patients whose first or last name starts with ``query``: two
     index range scans that each stop after ``limit`` rows, however many patients match."""
-    key = identity.search_key(query)
+    key = identity.search_key(without_nul(query))
     if not key:
         return []
-    patients = Patient.objects.for_clinic(clinic).filter(status=Patient.Status.ACTIVE)
+    patients = patients_visible_to(user=user, clinic=clinic).filter(status=Patient.Status.ACTIVE)
     by_first = list(_name_prefix(patients, "search_name", key)[:limit])
     by_last = list(_name_prefix(patients, "search_name_last_first", key)[:limit])
     merged = {patient.pk: patient for patient in by_first + by_last}
     return sorted(merged.values(), key=lambda patient: (patient.search_name, patient.pk))[:limit]
 
 
-def quick_search(*, clinic: Clinic, query: str) -> list[Patient]:
+def quick_search(*, user: User, clinic: Clinic, query: str) -> list[Patient]:
     """The header search: the best few matches, prefix matches first."""
+    query = without_nul(query)
     text = query.strip()
     digits_only = bool(re.sub(r"[\s+()-]", "", text).isdigit())
     if digits_only or UHID_PATTERN.match(text) or text.upper().startswith(f"{clinic.uhid_prefix}-"):
-        found = list(patient_search(clinic=clinic, query=text)[:SEARCH_LIMIT])
+        found = list(patient_search(user=user, clinic=clinic, query=text)[:SEARCH_LIMIT])
     else:
-        found = name_prefix_search(clinic=clinic, query=text)
+        found = name_prefix_search(user=user, clinic=clinic, query=text)
     if len(found) < SEARCH_LIMIT and not re.sub(r"[\s+()-]", "", query).isdigit():
-        found += patient_search_fuzzy(clinic=clinic, query=query, exclude_ids=[p.pk for p in found])[: SEARCH_LIMIT - len(found)]
+        found += patient_search_fuzzy(user=user, clinic=clinic, query=query, exclude_ids=[p.pk for p in found])[: SEARCH_LIMIT - len(found)]
     return found
 
 
-def patient_list(*, clinic: Clinic, filters: dict) -> QuerySet[Patient]:
+def without_nul(text: str) -> str:
+    """Search boxes: a NUL character can match nothing, and PostgreSQL refuses it."""
+    return text.replace("\x00", "")
+
+
+def patient_list(*, user: User, clinic: Clinic, filters: dict) -> QuerySet[Patient]:
     from patients.forms import PatientFilterForm
 
     status = filters.get("status") or "active"
     include_archived = status in ("archived", "all")
     if filters.get("q"):
-        patients = patient_search(clinic=clinic, query=filters["q"], include_archived=include_archived)
+        patients = patient_search(user=user, clinic=clinic, query=filters["q"], include_archived=include_archived)
     else:
-        patients = Patient.objects.for_clinic(clinic)
+        patients = patients_visible_to(user=user, clinic=clinic)
     if status in (Patient.Status.ACTIVE, Patient.Status.ARCHIVED):
         patients = patients.filter(status=status)
     if filters.get("doctor"):

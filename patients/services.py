@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from clinicos.errors import Conflict
+from clinicos.text import check_no_nul
 from clinicos.models import Clinic, User
 from patients import identity
 from patients.models import Document, InsuranceProvider, Patient, Person, UhidSequence
@@ -28,12 +30,15 @@ PATIENT_FIELDS = (
 )
 
 
-class DuplicatePatient(Exception):
+class DuplicatePatient(Conflict):
     """A patient with the same phone, or the same name and birth date, already exists."""
 
     def __init__(self, matches: list[Patient]):
         self.matches = matches
         super().__init__("A patient with the same phone number or the same name and birth date is already registered.")
+
+    def problem_fields(self) -> dict:
+        return {"duplicates": [{"id": p.pk, "uhid": p.uhid, "full_name": p.full_name} for p in self.matches]}
 
 
 # --- UHID -----------------------------------------------------------------------------
@@ -115,17 +120,24 @@ def patient_register(
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, changes: dict, national_id: str | None = None) -> Patient:
-    """Change a patient's details; history records who changed what."""
+def patient_update(*, patient: Patient, changes: dict, national_id: str | None = None, status: str | None = None) -> Patient:
+    """Change a patient's details (and, with ``status``, archive or restore them) in one
+    transaction; history records who changed what."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     for field, value in changes.items():
         if field not in PATIENT_FIELDS:
             raise ValueError(f"{field} cannot be changed here")
         setattr(patient, field, value)
+    if "date_of_birth" in changes and "date_of_birth_is_estimated" not in changes:
+        patient.date_of_birth_is_estimated = False  # a date typed in is a known date
     _apply_derived_fields(patient)
     _set_national_id(patient, national_id)
     if "mobile" in changes:
         patient.person = _person_for(patient.mobile)
+    if status is not None:
+        if status not in Patient.Status.values:
+            raise ValidationError({"status": f"Use one of: {', '.join(Patient.Status.values)}."})
+        patient.status = Patient.Status(status)
     patient.full_clean(exclude=["assigned_doctor", "insurance_provider"])
     patient.save()
     return patient
@@ -195,6 +207,7 @@ def document_check(upload: UploadedFile) -> UploadCheck:
 def document_upload(*, patient: Patient, user: User, upload: UploadedFile, name: str, document_type: str) -> Document:
     if document_type not in Document.Type.values:
         raise ValidationError({"document_type": f"Choose one of: {', '.join(Document.Type.values)}."})
+    check_no_nul(name=name)
     checked = document_check(upload)
     original_name = safe_file_name(upload.name or "document", checked.content_type)
     document = Document(
@@ -234,12 +247,27 @@ def document_soft_delete(*, document: Document, user: User) -> Document:
 INSURER_FIELDS = ("name", "contact_person", "phone", "email", "address", "coverage_policy", "is_active")
 
 
+INSURER_NAME_TAKEN = "This clinic already has an insurer with this name."
+
+
 @transaction.atomic
 def insurance_provider_save(*, clinic: Clinic, data: dict, provider: InsuranceProvider | None = None) -> InsuranceProvider:
+    """Add or change an insurer. Names are unique per clinic whatever their case
+    (checked here for a clear message; the database constraint settles races)."""
     provider = provider or InsuranceProvider(clinic=clinic)
     for field in INSURER_FIELDS:
         if field in data:
             setattr(provider, field, data[field])
-    provider.full_clean()
-    provider.save()
+    provider.name = " ".join((provider.name or "").split())
+    clash = InsuranceProvider.objects.for_clinic(clinic).filter(name__iexact=provider.name)
+    if provider.pk:
+        clash = clash.exclude(pk=provider.pk)
+    if clash.exists():
+        raise ValidationError({"name": INSURER_NAME_TAKEN})
+    provider.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            provider.save()
+    except IntegrityError:
+        raise ValidationError({"name": INSURER_NAME_TAKEN})
     return provider

@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from clinicos.audit import record_read
+from clinicos.errors import REFUSALS, add_error_to_form
 from clinicos.models import AuditLog
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
@@ -25,7 +25,7 @@ LIST_PAGE_SIZE = 25
 def patient_list(request: ClinicRequest) -> HttpResponse:
     form = PatientFilterForm(request.GET or None, clinic=request.clinic)
     filters = form.cleaned_data if form.is_valid() else {}
-    patients = selectors.patient_list(clinic=request.clinic, filters=filters)
+    patients = selectors.patient_list(user=request.user, clinic=request.clinic, filters=filters)
     page = Paginator(patients, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -39,7 +39,7 @@ def patient_list(request: ClinicRequest) -> HttpResponse:
 def patient_quick_search(request: ClinicRequest) -> HttpResponse:
     """Results as you type in the header's search box (an HTMX fragment)."""
     query = request.GET.get("q", "")[:100]
-    results = selectors.quick_search(clinic=request.clinic, query=query) if query.strip() else []
+    results = selectors.quick_search(user=request.user, clinic=request.clinic, query=query) if query.strip() else []
     return render(request, "patients/quick_search_results.html", {"results": results, "query": query, "today": timezone.localdate()})
 
 
@@ -60,8 +60,8 @@ def patient_register(request: ClinicRequest, full: bool = False) -> HttpResponse
             )
         except services.DuplicatePatient as duplicate:
             duplicates = duplicate.matches
-        except ValidationError as error:
-            form.add_error(None, error)
+        except REFUSALS as error:
+            add_error_to_form(form, error)
         else:
             messages.success(request, f"{patient.full_name} is registered as {patient.uhid}.")
             return redirect("patient_chart", request.clinic.code, patient.pk)
@@ -73,7 +73,7 @@ def patient_register(request: ClinicRequest, full: bool = False) -> HttpResponse
 @require_GET
 @clinic_view(Perm.PATIENTS_VIEW)
 def patient_chart(request: ClinicRequest, patient_id: int) -> HttpResponse:
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     record_read(request, clinic=request.clinic, obj=patient, action="view", patient_id=patient.pk)
     tabs = chart.tabs_for(request.membership, patient)
     active = request.GET.get("tab") or "overview"
@@ -84,7 +84,7 @@ def patient_chart(request: ClinicRequest, patient_id: int) -> HttpResponse:
 @require_GET
 @clinic_view(Perm.PATIENTS_VIEW)
 def patient_tab_overview(request: ClinicRequest, patient_id: int) -> HttpResponse:
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     record_read(request, clinic=request.clinic, obj=patient, action="view_overview", patient_id=patient.pk)
     show_national_id = request.membership.has_perm_in_clinic(Perm.NATIONAL_ID_VIEW)
     context = {
@@ -99,7 +99,7 @@ def patient_tab_overview(request: ClinicRequest, patient_id: int) -> HttpRespons
 @require_GET
 @clinic_view(Perm.DOCUMENTS_VIEW)
 def patient_tab_documents(request: ClinicRequest, patient_id: int) -> HttpResponse:
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     record_read(request, clinic=request.clinic, obj=patient, action="view_documents", patient_id=patient.pk)
     context = {"patient": patient, "documents": selectors.documents_of_patient(patient=patient), "form": DocumentUploadForm()}
     return render(request, "patients/tabs/documents.html", context)
@@ -108,7 +108,7 @@ def patient_tab_documents(request: ClinicRequest, patient_id: int) -> HttpRespon
 @require_GET
 @clinic_view(Perm.PATIENTS_VIEW)
 def patient_tab_history(request: ClinicRequest, patient_id: int) -> HttpResponse:
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     record_read(request, clinic=request.clinic, obj=patient, action="view_history", patient_id=patient.pk)
     changes = AuditLog.objects.for_clinic(request.clinic).filter(
         entity_type="patients.patient", entity_id=str(patient.pk)
@@ -119,18 +119,16 @@ def patient_tab_history(request: ClinicRequest, patient_id: int) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 @clinic_view(Perm.PATIENTS_EDIT)
 def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     initial = {"national_id": identity.decrypt_national_id(patient.national_id_encrypted)}
     form = PatientForm(request.POST or None, instance=patient, clinic=request.clinic, initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field in services.PATIENT_FIELDS}
-        if "date_of_birth" in changes:
-            changes["date_of_birth_is_estimated"] = False
         national_id = form.cleaned_data["national_id"] if "national_id" in form.changed_data else None
         try:
             services.patient_update(patient=patient, changes=changes, national_id=national_id)
-        except ValidationError as error:
-            form.add_error(None, error)
+        except REFUSALS as error:
+            add_error_to_form(form, error)
         else:
             messages.success(request, "The patient's details were saved.")
             return redirect("patient_chart", request.clinic.code, patient.pk)
@@ -140,7 +138,7 @@ def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
 @require_POST
 @clinic_view(Perm.PATIENTS_EDIT)
 def patient_set_status(request: ClinicRequest, patient_id: int, status: str) -> HttpResponse:
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     services.patient_set_status(patient=patient, status=status)
     verb = "archived" if status == Patient.Status.ARCHIVED else "brought back to the active list"
     messages.success(request, f"{patient.full_name} was {verb}.")
@@ -150,7 +148,7 @@ def patient_set_status(request: ClinicRequest, patient_id: int, status: str) -> 
 @require_POST
 @clinic_view(Perm.DOCUMENTS_UPLOAD)
 def document_upload(request: ClinicRequest, patient_id: int) -> HttpResponse:
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     form = DocumentUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -158,8 +156,8 @@ def document_upload(request: ClinicRequest, patient_id: int) -> HttpResponse:
                 patient=patient, user=request.user, upload=form.cleaned_data["file"],
                 name=form.cleaned_data["name"], document_type=form.cleaned_data["document_type"],
             )
-        except ValidationError as error:
-            form.add_error(None, error)  # {"file": …} or {"document_type": …}: shown on those fields
+        except REFUSALS as error:
+            add_error_to_form(form, error)  # {"file": …} or {"document_type": …}: shown on those fields
         else:
             messages.success(request, f"“{document.name}” was uploaded.")
             return redirect(f"{_chart_url(request, patient)}?tab=documents")
@@ -175,7 +173,7 @@ def _chart_url(request, patient) -> str:
 @clinic_view(Perm.DOCUMENTS_VIEW)
 def document_download(request: ClinicRequest, patient_id: int, document_id: int) -> FileResponse:
     """Stream a document after the permission check; ``?inline=1`` previews it."""
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     document = selectors.document_get_for_patient(patient=patient, pk=document_id)
     inline = request.GET.get("inline") == "1"
     record_read(request, clinic=request.clinic, obj=document, action="preview" if inline else "download", patient_id=patient.pk)
@@ -190,7 +188,7 @@ def document_download(request: ClinicRequest, patient_id: int, document_id: int)
 @require_POST
 @clinic_view(Perm.DOCUMENTS_UPLOAD)
 def document_delete(request: ClinicRequest, patient_id: int, document_id: int) -> HttpResponse:
-    patient = selectors.patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     document = selectors.document_get_for_patient(patient=patient, pk=document_id)
     services.document_soft_delete(document=document, user=request.user)
     messages.success(request, f"“{document.name}” was removed from the chart.")
@@ -210,7 +208,11 @@ def insurer_edit(request: ClinicRequest, insurer_id: int | None = None) -> HttpR
     insurer = selectors.insurer_get(clinic=request.clinic, pk=insurer_id) if insurer_id is not None else None
     form = InsuranceProviderForm(request.POST or None, instance=insurer, clinic=request.clinic)
     if request.method == "POST" and form.is_valid():
-        services.insurance_provider_save(clinic=request.clinic, data=form.cleaned_data, provider=insurer)
-        messages.success(request, "The insurer was saved.")
-        return redirect("insurer_list", request.clinic.code)
+        try:
+            services.insurance_provider_save(clinic=request.clinic, data=form.cleaned_data, provider=insurer)
+        except REFUSALS as error:
+            add_error_to_form(form, error)
+        else:
+            messages.success(request, "The insurer was saved.")
+            return redirect("insurer_list", request.clinic.code)
     return render(request, "patients/insurer_edit.html", {"form": form, "insurer": insurer}, status=400 if form.errors else 200)

@@ -1,12 +1,10 @@
-import datetime
-
 from django import forms
-from django.core.exceptions import ValidationError
+
+from clinicos.dates import DayField
 
 from clinicos.choices import Gender
 from clinicos.models import Clinic, DoctorProfile, Resource
 from leads.models import Lead
-from patients import identity
 from patients.models import Patient
 from scheduling.models import AppointmentType, AvailabilityException, WorkingHours
 from scheduling.services import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, clinic_wall_time
@@ -20,10 +18,10 @@ class BookingForm(forms.Form):
     lead = forms.IntegerField(required=False, widget=forms.HiddenInput)
     walk_in_name = forms.CharField(required=False, max_length=150, label="Name")
     walk_in_phone = forms.CharField(required=False, max_length=30, label="Phone")
-    walk_in_dob = forms.DateField(required=False, label="Birth date", widget=forms.DateInput(attrs={"type": "date"}))
+    walk_in_dob = DayField(required=False, label="Birth date")
     walk_in_sex = forms.ChoiceField(required=False, choices=[("", "—")] + Gender.choices, label="Sex")
     doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none())
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = DayField()
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
     duration_minutes = forms.IntegerField(min_value=MIN_MINUTES, max_value=MAX_MINUTES, initial=DEFAULT_MINUTES, label="Minutes")
     type = forms.ChoiceField(choices=AppointmentType.choices, initial=AppointmentType.CONSULTATION)
@@ -54,15 +52,8 @@ class BookingForm(forms.Form):
                 self.add_error(None, "Open the booking from the lead's page to book for a lead.")
             cleaned["lead_obj"] = lead
         elif who == "walk_in":
-            if not (cleaned.get("walk_in_name") or "").strip():
-                self.add_error("walk_in_name", "Give the walk-in's name.")
-            phone = cleaned.get("walk_in_phone") or ""
-            if phone:
-                try:
-                    phone = identity.normalize_phone(phone, default_region=self.clinic.country)
-                except ValidationError as error:
-                    self.add_error("walk_in_phone", error)
-            cleaned["walk_in"] = {"name": cleaned.get("walk_in_name") or "", "phone": phone,
+            # Checked and normalised by the booking service (scheduling.services.walk_in_clean).
+            cleaned["walk_in"] = {"name": cleaned.get("walk_in_name") or "", "phone": cleaned.get("walk_in_phone") or "",
                                   "dob": cleaned.get("walk_in_dob"), "sex": cleaned.get("walk_in_sex") or ""}
         if cleaned.get("date") and cleaned.get("time"):
             cleaned["start"] = clinic_wall_time(self.clinic, cleaned["date"], cleaned["time"])
@@ -71,7 +62,7 @@ class BookingForm(forms.Form):
 
 class RescheduleForm(forms.Form):
     doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none())
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = DayField()
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
     duration_minutes = forms.IntegerField(min_value=MIN_MINUTES, max_value=MAX_MINUTES, label="Minutes")
     override_reason = forms.CharField(required=False, max_length=200, label="Reason to book outside availability")
@@ -108,9 +99,3 @@ class ExceptionForm(forms.ModelForm):
         widgets = {"date": forms.DateInput(attrs={"type": "date"}), "start_time": forms.TimeInput(attrs={"type": "time"}),
                    "end_time": forms.TimeInput(attrs={"type": "time"})}
 
-
-def parse_day(value: str | None, default: datetime.date) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default

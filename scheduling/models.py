@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from clinicos.choices import Gender
+from clinicos.scoping import ClinicScopedManager
 from clinicos.models import Clinic, ClinicOwnedModel, Department, DoctorProfile, Resource, audited_history
 from leads.models import Lead
 from patients.models import Patient
@@ -174,6 +175,8 @@ class ReferenceSequence(models.Model):
 
     clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="+")
     last_number = models.PositiveIntegerField(default=1000)
+
+    objects = ClinicScopedManager()
 
 
 class CalendarFeed(ClinicOwnedModel):

@@ -11,13 +11,20 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
+import icalendar
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from clinicos.choices import MAX_AGE_YEARS, Gender
+from clinicos.dates import check_moment
+from clinicos.errors import Conflict, TransitionNotAllowed
 from clinicos.models import Clinic, DoctorProfile, Membership, Resource, User
-from clinicos.roles import Role
+from clinicos.roles import Perm
+from clinicos.scoping import scopes_disabled
+from clinicos.text import check_no_nul
+from patients import identity
 from leads.models import Lead
 from patients.models import Patient
 from scheduling.models import (
@@ -33,7 +40,6 @@ from scheduling.models import (
 
 A = AppointmentStatus
 MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 15, 480, 30
-OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.FRONT_DESK})
 PRE_ARRIVAL = frozenset({A.EXPECTED, A.SCHEDULED, A.CONFIRMED})
 
 # The status flow; each step records its time. Cancelled and No-show only before arrival.
@@ -54,16 +60,19 @@ STATUS_TIMESTAMPS = {
 }
 
 
-class TransitionNotAllowed(Exception):
-    pass
+class SlotTaken(Conflict):
+    """The slot overlaps another appointment of the doctor or the resource; carries the
+    next free slots (a list of ``{"start", "end", "doctor"}``)."""
 
-
-class SlotTaken(Exception):
-    """The slot overlaps another appointment of the doctor or the resource."""
-
-    def __init__(self, message: str, next_free: list[tuple[datetime.datetime, datetime.datetime]]):
+    def __init__(self, message: str, next_free: list[dict], clinic: Clinic | None = None):
         super().__init__(message)
         self.next_free = next_free
+        self.clinic = clinic
+
+    def problem_fields(self) -> dict:
+        tz = self.clinic.tzinfo if self.clinic else datetime.UTC
+        return {"next_free": [{"start": slot["start"].astimezone(tz).isoformat(), "end": slot["end"].astimezone(tz).isoformat()}
+                              for slot in self.next_free]}
 
 
 SLOT_TAKEN_MESSAGE = "That slot was just taken."
@@ -224,13 +233,14 @@ def _validate_slot(*, clinic, doctor, start, duration_minutes, membership, overr
         errors["resource"] = "Choose an active room or machine of this clinic."
     if errors:
         raise ValidationError(errors)
+    check_moment(start, "start")
     check_wall_time_exists(clinic, start)
     start = start.astimezone(datetime.UTC)
     if not allow_past and start < timezone.now():
         raise ValidationError({"start": "An appointment cannot start in the past."})
     end = start + datetime.timedelta(minutes=duration_minutes)
     if not within_availability(doctor=doctor, start=start, end=end):
-        may_override = membership is not None and any(membership.has_role(role) for role in OVERRIDE_ROLES)
+        may_override = membership is not None and membership.has_perm_in_clinic(Perm.SCHEDULE_OVERRIDE)
         if not override_reason.strip():
             raise ValidationError({"start": "This time is outside the doctor's availability."
                                    + (" Give a reason to book it anyway (e.g. an emergency)." if may_override else "")})
@@ -247,7 +257,7 @@ def _raise_if_taken(*, clinic, doctor, resource, start, end, duration_minutes, e
     if doctor_clash or resource_clash:
         what = "the doctor" if doctor_clash else str(resource)
         raise SlotTaken(f"{SLOT_TAKEN_MESSAGE} ({what} is busy then.)",
-                        next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes))
+                        next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes), clinic)
 
 
 def _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes):
@@ -258,7 +268,55 @@ def _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes):
     except IntegrityError as error:
         if "overlap" not in str(error):
             raise
-        raise SlotTaken(SLOT_TAKEN_MESSAGE, next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes))
+        raise SlotTaken(SLOT_TAKEN_MESSAGE, next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes), clinic)
+
+
+BOOKING_REFUSALS = {
+    True: (Perm.SCHEDULE_BOOK_LEADS, "Your role may not book appointments for leads."),
+    False: (Perm.SCHEDULE_BOOK_PATIENTS, "Your role books appointments for leads only."),
+}
+
+
+def check_may_book(membership: Membership | None, *, for_lead: bool) -> None:
+    """Booking (or moving) a lead's appointment and a patient's or walk-in's are
+    separate rows of the role matrix (CROs book leads only)."""
+    perm, message = BOOKING_REFUSALS[for_lead]
+    if membership is not None and not membership.has_perm_in_clinic(perm):
+        raise PermissionDenied(message)
+
+
+WALK_IN_NAME_MAX = 150
+
+
+def walk_in_clean(*, clinic: Clinic, walk_in: dict) -> dict:
+    """A walk-in's details as stored: name required, phone in E.164 (so that the walk-in
+    attaches to the patient they become), a known sex, a plausible birth date."""
+    name = " ".join(str(walk_in.get("name") or "").split())
+    phone = str(walk_in.get("phone") or "").strip()
+    sex = walk_in.get("sex") or ""
+    dob = walk_in.get("dob")
+    errors: dict[str, str] = {}
+    check_no_nul(walk_in_name=name, walk_in_phone=phone)
+    if not name:
+        errors["walk_in_name"] = "Give the walk-in's name."
+    elif len(name) > WALK_IN_NAME_MAX:
+        errors["walk_in_name"] = f"Use at most {WALK_IN_NAME_MAX} characters."
+    if phone:
+        try:
+            phone = identity.normalize_phone(phone[:40], default_region=clinic.country)
+        except ValidationError as error:
+            errors["walk_in_phone"] = error.messages[0]
+    if sex and sex not in Gender.values:
+        errors["walk_in_sex"] = f"Choose one of: {', '.join(Gender.values)}."
+    if dob:
+        today = timezone.localdate(timezone.now(), clinic.tzinfo)
+        if dob > today:
+            errors["walk_in_dob"] = "The birth date cannot be in the future."
+        elif dob.year < today.year - MAX_AGE_YEARS:
+            errors["walk_in_dob"] = f"The birth date is more than {MAX_AGE_YEARS} years ago."
+    if errors:
+        raise ValidationError(errors)
+    return {"name": name, "phone": phone, "dob": dob, "sex": sex}
 
 
 @transaction.atomic
@@ -277,10 +335,10 @@ def appointment_book(
         raise ValidationError({"patient": "Only active patients of this clinic can be booked."})
     if lead is not None and (lead.clinic_id != clinic.pk or not lead.is_open):
         raise ValidationError({"lead": "Only open leads of this clinic can be booked."})
-    if membership is not None and set(membership.roles) == {Role.CRO.value} and lead is None:
-        raise PermissionDenied("CROs book appointments for leads.")
-    if walk_in is not None and not (walk_in.get("name") or "").strip():
-        raise ValidationError({"walk_in": "Give the walk-in's name."})
+    check_may_book(membership, for_lead=lead is not None)
+    check_no_nul(reason=reason, notes=notes, override_reason=override_reason)
+    if walk_in is not None:
+        walk_in = walk_in_clean(clinic=clinic, walk_in=walk_in)
     DoctorProfile.objects.select_for_update().get(pk=doctor.pk)  # bookings for one doctor queue here
     start, end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
                                 membership=membership, override_reason=override_reason, resource=resource)
@@ -295,10 +353,10 @@ def appointment_book(
         appointment.walk_in_name, appointment.walk_in_phone = lead.name, lead.phone
         appointment.walk_in_sex = lead.gender
     if walk_in:
-        appointment.walk_in_name = walk_in["name"].strip()[:150]
-        appointment.walk_in_phone = walk_in.get("phone") or ""
-        appointment.walk_in_dob = walk_in.get("dob")
-        appointment.walk_in_sex = walk_in.get("sex") or ""
+        appointment.walk_in_name = walk_in["name"]
+        appointment.walk_in_phone = walk_in["phone"]
+        appointment.walk_in_dob = walk_in["dob"]
+        appointment.walk_in_sex = walk_in["sex"]
     appointment.reference = _next_reference(clinic)
     _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes)
     warnings = []
@@ -315,6 +373,7 @@ def appointment_reschedule(
 ) -> Booking:
     """Move an appointment under the same rules as booking; history keeps the old time."""
     appointment = Appointment.objects.select_for_update().select_related("clinic").get(pk=appointment.pk)
+    check_may_book(membership, for_lead=appointment.patient_id is None and appointment.lead_id is not None)
     if appointment.status not in PRE_ARRIVAL:
         raise TransitionNotAllowed(f"A {appointment.get_status_display().lower()} appointment cannot be moved.")
     clinic = appointment.clinic
@@ -340,6 +399,7 @@ def appointment_set_status(*, appointment: Appointment, to_status: str, user: Us
     if to_status not in A.values or to_status not in ALLOWED_MOVES[appointment.status]:
         label = A(to_status).label if to_status in A.values else to_status
         raise TransitionNotAllowed(f"An appointment cannot go from “{appointment.get_status_display()}” to “{label}”.")
+    check_no_nul(reason=reason)
     if to_status == A.CANCELLED:
         if not reason.strip():
             raise ValidationError({"reason": "Say why the appointment is cancelled."})
@@ -425,26 +485,30 @@ def calendar_feed_revoke(*, doctor: DoctorProfile) -> None:
 
 
 def calendar_feed_doctor(*, raw: str) -> DoctorProfile | None:
-    feed = CalendarFeed.objects.select_related("doctor__clinic", "doctor__user").filter(token_hash=_hash_token(raw), revoked_at__isnull=True).first()
+    """The doctor whose feed this token opens, found across clinics: the token is what
+    tells the clinic (the caller then enters that clinic's scope)."""
+    with scopes_disabled():
+        feed = (CalendarFeed.objects.select_related("doctor__clinic", "doctor__user")
+                .filter(token_hash=_hash_token(raw), revoked_at__isnull=True).first())
     return feed.doctor if feed and feed.doctor.is_active else None
 
 
-def ical_feed_text(*, clinic: Clinic, doctor: DoctorProfile, appointments) -> str:
-    """iCalendar (RFC 5545) text of a doctor's appointments, times in UTC."""
-    def fmt(moment):
-        return moment.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-    def escape(text):
-        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ClinicOS//Schedule//EN", f"X-WR-CALNAME:{escape(f'{clinic.name} – {doctor}')}"]
-    stamp = fmt(timezone.now())
+def ical_feed_text(*, clinic: Clinic, doctor: DoctorProfile, appointments) -> bytes:
+    """iCalendar (RFC 5545) of a doctor's appointments, times in UTC. The ``icalendar``
+    library escapes text (commas, semicolons, line breaks) and folds long lines."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//ClinicOS//Schedule//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{clinic.name} – {doctor}")
+    stamp = timezone.now()
     for appointment in appointments:
-        lines += [
-            "BEGIN:VEVENT", f"UID:{appointment.reference}@clinicos", f"DTSTAMP:{stamp}",
-            f"DTSTART:{fmt(appointment.starts_at)}", f"DTEND:{fmt(appointment.ends_at)}",
-            f"SUMMARY:{escape(f'{appointment.get_type_display()}: {appointment.who}')}",
-            f"DESCRIPTION:{escape(appointment.reason or '')}", f"LOCATION:{escape(clinic.name)}", "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n"
+        event = icalendar.Event()
+        event.add("uid", f"{appointment.reference}@clinicos")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", appointment.starts_at.astimezone(datetime.UTC))
+        event.add("dtend", appointment.ends_at.astimezone(datetime.UTC))
+        event.add("summary", f"{appointment.get_type_display()}: {appointment.who}")
+        event.add("description", appointment.reason or "")
+        event.add("location", clinic.name)
+        calendar.add_component(event)
+    return calendar.to_ical()

@@ -1,8 +1,8 @@
 import datetime
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,13 +11,17 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from clinicos.models import DoctorProfile, Resource
+from clinicos.dates import parse_day
+from clinicos.errors import REFUSALS, add_error_to_form, error_message
+from clinicos.redirects import next_url
 from clinicos.roles import Perm, Role
+from clinicos.scoping import enter_clinic_scope
 from clinicos.tenancy import ClinicRequest, clinic_view
 from leads.models import Lead
 from patients.models import Patient
 from patients.selectors import patient_get_for_user
 from scheduling import selectors, services
-from scheduling.forms import BookingForm, ExceptionForm, RescheduleForm, WorkingHoursForm, parse_day
+from scheduling.forms import BookingForm, ExceptionForm, RescheduleForm, WorkingHoursForm
 from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, WorkingHours
 
 
@@ -33,18 +37,18 @@ def _nav(day: datetime.date, step: int) -> dict:
 @clinic_view(Perm.SCHEDULE_VIEW)
 def calendar_day(request: ClinicRequest) -> HttpResponse:
     """The day: a column per doctor, in the doctor's colour, availability shaded."""
-    day = parse_day(request.GET.get("date"), _today(request))
+    day, date_problem = _day_asked(request)
     doctors = list(DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic"))
-    context = {"view": "day", "day": day, "today": _today(request), "nav": _nav(day, 1), "doctors": doctors,
+    context = {"view": "day", "date_problem": date_problem, "day": day, "today": _today(request), "nav": _nav(day, 1), "doctors": doctors,
                **selectors.calendar(clinic=request.clinic, days=[day], doctors=doctors)}
-    return render(request, "scheduling/calendar.html", context)
+    return _calendar_page(request, context)
 
 
 @require_GET
 @clinic_view(Perm.SCHEDULE_VIEW)
 def calendar_week(request: ClinicRequest) -> HttpResponse:
     """One doctor's week (Monday to Sunday)."""
-    day = parse_day(request.GET.get("date"), _today(request))
+    day, date_problem = _day_asked(request)
     monday = day - datetime.timedelta(days=day.weekday())
     doctors = list(DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic"))
     if not doctors:
@@ -53,19 +57,28 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
         (str(d.pk) for d in doctors if d.user_id == request.user.pk), None))
     doctor = next((d for d in doctors if str(d.pk) == str(chosen)), doctors[0])
     days = [monday + datetime.timedelta(days=n) for n in range(7)]
-    context = {"view": "week", "day": day, "today": _today(request), "nav": _nav(day, 7), "doctor": doctor, "doctors": doctors,
+    context = {"view": "week", "date_problem": date_problem, "day": day, "today": _today(request), "nav": _nav(day, 7), "doctor": doctor, "doctors": doctors,
                **selectors.calendar(clinic=request.clinic, days=days, doctors=[doctor])}
-    return render(request, "scheduling/calendar.html", context)
+    return _calendar_page(request, context)
 
 
 @require_GET
 @clinic_view(Perm.SCHEDULE_VIEW)
 def calendar_resources(request: ClinicRequest) -> HttpResponse:
-    day = parse_day(request.GET.get("date"), _today(request))
+    day, date_problem = _day_asked(request)
     resources = list(Resource.objects.for_clinic(request.clinic).filter(is_active=True))
-    context = {"view": "resources", "day": day, "today": _today(request), "nav": _nav(day, 1), "doctors": [],
+    context = {"view": "resources", "date_problem": date_problem, "day": day, "today": _today(request), "nav": _nav(day, 1), "doctors": [],
                **selectors.calendar(clinic=request.clinic, days=[day], resources=resources)}
-    return render(request, "scheduling/calendar.html", context)
+    return _calendar_page(request, context)
+
+
+def _day_asked(request: ClinicRequest) -> tuple[datetime.date, str | None]:
+    return parse_day(request.GET.get("date"), _today(request))
+
+
+def _calendar_page(request: ClinicRequest, context: dict) -> HttpResponse:
+    """The calendar; a ``?date=`` it could not use shows today, says why, and answers 400."""
+    return render(request, "scheduling/calendar.html", context, status=400 if context["date_problem"] else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -96,10 +109,8 @@ def appointment_new(request: ClinicRequest) -> HttpResponse:
         except services.SlotTaken as taken:
             form.add_error(None, str(taken))
             next_free = taken.next_free
-        except ValidationError as error:
-            _add_errors(form, error)
-        except PermissionDenied as refused:
-            form.add_error(None, str(refused))
+        except REFUSALS as error:
+            add_error_to_form(form, error)
         else:
             appointment = booking.appointment
             messages.success(request, f"Booked {appointment.reference}: {appointment.who}, "
@@ -109,16 +120,8 @@ def appointment_new(request: ClinicRequest) -> HttpResponse:
             target = reverse("calendar_day", args=[request.clinic.code]) + f"?date={data['date'].isoformat()}"
             return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
     template = "scheduling/appointment_form.html#booking-form" if request.htmx else "scheduling/appointment_form.html"
-    status = 409 if next_free or (form.errors and "taken" in str(form.non_field_errors())) else (400 if form.errors else 200)
+    status = 409 if next_free else (400 if form.errors else 200)
     return render(request, template, {"form": form, "next_free": next_free}, status=status)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error)
 
 
 @require_GET
@@ -156,15 +159,13 @@ def appointment_move(request: ClinicRequest, appointment_id: int) -> HttpRespons
         except services.SlotTaken as taken:
             free = ", ".join(f"{timezone.localtime(s['start']):%H:%M}" for s in taken.next_free[:3])
             problem = f"{taken} Next free: {free or 'none in the next two weeks'}."
-        except (services.TransitionNotAllowed, PermissionDenied) as refused:
-            problem = str(refused)
-        except ValidationError as error:
-            problem = " ".join(error.messages)
+        except REFUSALS as refused:
+            problem = error_message(refused)
         else:
             messages.success(request, f"{appointment.reference} moved to {data['start']:%a %d %b %H:%M}.")
     if problem:
         messages.error(request, problem)
-    target = request.POST.get("next") or reverse("calendar_day", args=[request.clinic.code])
+    target = next_url(request, reverse("calendar_day", args=[request.clinic.code]))
     return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
 
 
@@ -176,13 +177,11 @@ def appointment_status(request: ClinicRequest, appointment_id: int) -> HttpRespo
     try:
         updated = services.appointment_set_status(appointment=appointment, to_status=request.POST.get("status", ""),
                                                   user=request.user, reason=request.POST.get("reason", ""))
-    except services.TransitionNotAllowed as refused:
-        messages.error(request, str(refused))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except REFUSALS as refused:
+        messages.error(request, error_message(refused))
     else:
         messages.success(request, f"{updated.who}: {updated.get_status_display()}.")
-    target = request.POST.get("next") or reverse("front_desk_today", args=[request.clinic.code])
+    target = next_url(request, reverse("front_desk_today", args=[request.clinic.code]))
     return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
 
 
@@ -214,9 +213,10 @@ def my_schedule(request: ClinicRequest) -> HttpResponse:
 
 
 def _editable_doctor(request: ClinicRequest) -> DoctorProfile | None:
-    """Admins edit any doctor's availability; a doctor edits their own (None: no profile)."""
+    """Whose availability this user may edit: anyone's with AVAILABILITY_EDIT_ANY, else
+    their own (None: they have no doctor profile)."""
     doctors = DoctorProfile.objects.for_clinic(request.clinic).select_related("user")
-    if not request.membership.has_role(Role.ADMIN):
+    if not request.membership.has_perm_in_clinic(Perm.AVAILABILITY_EDIT_ANY):
         doctors = doctors.filter(user=request.user)
     chosen = request.GET.get("doctor") or request.POST.get("doctor")
     return doctors.filter(pk=chosen).first() if chosen and str(chosen).isdigit() else doctors.first()
@@ -243,16 +243,19 @@ def availability(request: ClinicRequest) -> HttpResponse:
                 messages.success(request, "Saved.")
                 return redirect(f"{reverse('availability', args=[request.clinic.code])}?doctor={doctor.pk}")
             if request.POST.get("form") == "remove":
-                block = WorkingHours.objects.for_clinic(request.clinic).filter(doctor=doctor, pk=request.POST.get("block")).first()
+                block_id = request.POST.get("block", "")
+                if not block_id.isdigit():
+                    return HttpResponseBadRequest("Choose the block to remove.")
+                block = WorkingHours.objects.for_clinic(request.clinic).filter(doctor=doctor, pk=block_id).first()
                 if block is None:
                     raise Http404
                 services.working_hours_remove(block=block)
                 messages.success(request, "Block removed.")
                 return redirect(f"{reverse('availability', args=[request.clinic.code])}?doctor={doctor.pk}")
-        except ValidationError as error:
+        except REFUSALS as error:
             target = hours_form if request.POST.get("form") == "hours" else exception_form
-            _add_errors(target, error)
-    is_admin = request.membership.has_role(Role.ADMIN)
+            add_error_to_form(target, error)
+    is_admin = request.membership.has_perm_in_clinic(Perm.AVAILABILITY_EDIT_ANY)
     context = {
         "doctor": doctor,
         "doctors": DoctorProfile.objects.for_clinic(request.clinic).select_related("user") if is_admin else [doctor],
@@ -287,19 +290,23 @@ def calendar_feed(request, token: str) -> HttpResponse:
     if doctor is None:
         raise Http404
     clinic = doctor.clinic
+    enter_clinic_scope(request, clinic)  # the token decided the clinic
     since = timezone.now() - datetime.timedelta(days=30)
     appointments = (
         Appointment.objects.for_clinic(clinic).filter(doctor=doctor, starts_at__gte=since)
         .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)).select_related("patient", "lead")
     )
-    return HttpResponse(services.ical_feed_text(clinic=clinic, doctor=doctor, appointments=appointments), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(services.ical_feed_text(clinic=clinic, doctor=doctor, appointments=appointments),
+                            content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET
 @clinic_view(Perm.SCHEDULE_VIEW)
 def patient_tab_appointments(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """The chart's Appointments tab (registered through the patients' tab slots)."""
-    patient = patient_get_for_user(clinic=request.clinic, pk=patient_id)
+    patient = patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     appointments = list(Appointment.objects.for_clinic(request.clinic).filter(patient=patient)
                         .select_related("doctor__user", "resource").order_by("-starts_at"))
     now = timezone.now()
@@ -309,7 +316,7 @@ def patient_tab_appointments(request: ClinicRequest, patient_id: int) -> HttpRes
 
 
 @require_http_methods(["GET", "POST"])
-@clinic_view(Perm.SCHEDULE_BOOK)
+@clinic_view(Perm.SCHEDULE_BOOK_LEADS)
 def lead_instant_booking(request: ClinicRequest, lead_id: int) -> HttpResponse:
     """On a lead's page: the first free slot today, booked with one click."""
     from leads.selectors import lead_get
@@ -325,8 +332,10 @@ def lead_instant_booking(request: ClinicRequest, lead_id: int) -> HttpResponse:
                 clinic=request.clinic, user=request.user, membership=request.membership, doctor=doctor, start=start,
                 lead=lead, type="consultation", reason=f"Enquiry: {lead.inquiry}", booked_via=Appointment.BookedVia.LEAD_INSTANT,
             )
-        except (ValueError, ValidationError, PermissionDenied, services.SlotTaken) as problem:
-            messages.error(request, str(problem) if not isinstance(problem, ValidationError) else " ".join(problem.messages))
+        except ValueError:
+            messages.error(request, "That time could not be read: pick the slot again.")
+        except REFUSALS as problem:
+            messages.error(request, error_message(problem))
         else:
             messages.success(request, f"Booked {booking.appointment.reference} today at "
                                       f"{timezone.localtime(booking.appointment.starts_at):%H:%M} with {doctor}.")

@@ -90,7 +90,7 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_redis_cache_when_redis_url_is_set():
     backend = run_settings({"DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/1"},
                            "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])")
-    assert backend == "django.core.cache.backends.redis.RedisCache"
+    assert backend == "clinicos.cache.FailSoftRedisCache"
 
 
 @pytest.mark.django_db

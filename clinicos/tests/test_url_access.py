@@ -1,9 +1,12 @@
 """Walks every URL pattern of the project and checks who may open it.
 
-For each clinic page and clinic API endpoint: anonymous → login (HTML) or 401 (API), a
-user of another clinic → 404, each role without the permission → 403, each role with
-it → 200. A URL this test does not know fails the test: when you add a URL, classify it
-in one of the tables below.
+For each clinic page: anonymous → login, a user of another clinic → 404, each role
+without the permission(s) → 403, each role with them → 200. For each clinic API
+operation the same, calling it as integrations do, with a bearer token from
+``POST /api/v1/auth/login`` for every role (anonymous → 401). And for every page and
+operation that takes an id: a member of clinic A asking, under A's own URL, for the ids
+of clinic B's objects gets 404 and changes nothing. A URL this test does not know fails
+the test: when you add a URL, classify it in one of the tables below.
 """
 
 import pytest
@@ -19,8 +22,9 @@ from clinicos.tests.factories import (
     ResourceFactory,
 )
 
-# Pages under /c/<clinic_code>/: url name -> (method, permission needed).
-CLINIC_PAGES: dict[str, tuple[str, Perm]] = {
+# Pages under /c/<clinic_code>/: url name -> (method, permission its view declares[,
+# further permissions it checks on the objects it opens]).
+CLINIC_PAGES: dict[str, tuple] = {
     "dashboard": ("get", Perm.DASHBOARD_VIEW),
     "clinic_settings": ("get", Perm.SETTINGS_MANAGE),
     "audit_log": ("get", Perm.AUDIT_VIEW),
@@ -65,12 +69,13 @@ CLINIC_PAGES: dict[str, tuple[str, Perm]] = {
     "appointment_detail": ("get", Perm.SCHEDULE_VIEW),
     "appointment_move": ("post", Perm.SCHEDULE_BOOK),
     "appointment_status": ("post", Perm.SCHEDULE_CHECK_IN),
-    "patient_tab_appointments": ("get", Perm.SCHEDULE_VIEW),
-    "lead_instant_booking": ("get", Perm.SCHEDULE_BOOK),
+    # A chart tab opens a patient: a CRO sees the schedule but not patients.
+    "patient_tab_appointments": ("get", Perm.SCHEDULE_VIEW, Perm.PATIENTS_VIEW),
+    "lead_instant_booking": ("get", Perm.SCHEDULE_BOOK_LEADS),
 }
 
-# API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission).
-CLINIC_API: dict[str, tuple[str, Perm]] = {
+# API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
+CLINIC_API: dict[str, tuple] = {
     "metadata_doctors": ("get", Perm.DASHBOARD_VIEW),
     "metadata_enums": ("get", Perm.DASHBOARD_VIEW),
     "patient_list": ("get", Perm.PATIENTS_VIEW),
@@ -91,7 +96,8 @@ CLINIC_API: dict[str, tuple[str, Perm]] = {
     "appointment_list": ("get", Perm.SCHEDULE_VIEW),
     "appointment_create": ("post", Perm.SCHEDULE_BOOK),
     "appointment_detail": ("get", Perm.SCHEDULE_VIEW),
-    "appointment_patch": ("patch", Perm.SCHEDULE_BOOK),
+    # The sample appointment is a patient's: moving it also needs SCHEDULE_BOOK_PATIENTS.
+    "appointment_patch": ("patch", Perm.SCHEDULE_BOOK, Perm.SCHEDULE_BOOK_PATIENTS),
     "appointment_status": ("post", Perm.SCHEDULE_CHECK_IN),
     "free_slots": ("get", Perm.SCHEDULE_VIEW),
 }
@@ -100,6 +106,8 @@ CLINIC_API: dict[str, tuple[str, Perm]] = {
 WELL_FORMED_BODIES = {
     "appointment_create": {"doctor_id": 1, "start": "2030-01-07T10:00:00+05:30", "lead_id": 999999},
     "appointment_status": {"status": "no_such_status"},
+    "lead_patch": {"problem": "Asked about costs."},
+    "patient_patch": {"city": "Mysuru"},
 }
 REQUIRED_QUERIES = {"free_slots": "?date=2030-01-07"}
 
@@ -200,6 +208,10 @@ def concrete_url(route: str, kwargs: dict) -> str:
     return url
 
 
+def role_may(role, perms) -> bool:
+    return all(role in ROLE_PERMISSIONS[perm] for perm in perms)
+
+
 def allowed(status: int, method: str) -> bool:
     """An allowed role reaches the view: a page, a redirect after a POST, or a validation answer."""
     if method == "get":
@@ -210,7 +222,7 @@ def allowed(status: int, method: str) -> bool:
 @pytest.mark.django_db
 def test_clinic_pages_answer_each_role_as_the_matrix_says(client, clinic, staff_by_role, outsider):
     routes = {pattern.name: route for route, ns, pattern in all_url_patterns() if classify(ns, pattern) == "clinic_page"}
-    for name, (method, perm) in CLINIC_PAGES.items():
+    for name, (method, *perms) in CLINIC_PAGES.items():
         call = getattr(client, method)
         url = concrete_url(routes[name], {"clinic_code": clinic.code, **sample_kwargs(clinic)})
         client.logout()
@@ -226,7 +238,7 @@ def test_clinic_pages_answer_each_role_as_the_matrix_says(client, clinic, staff_
             client.force_login(user)
             url = concrete_url(routes[name], {"clinic_code": clinic.code, **sample_kwargs(clinic)})
             status = call(url).status_code
-            if role in ROLE_PERMISSIONS[perm]:
+            if role_may(role, perms):
                 assert allowed(status, method), f"{role} {method} {url}: {status}"
             else:
                 assert status == 403, f"{role} {method} {url}: {status}"
@@ -234,40 +246,98 @@ def test_clinic_pages_answer_each_role_as_the_matrix_says(client, clinic, staff_
 
 @pytest.mark.django_db
 def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_by_role, outsider):
+    """Every operation, with a bearer token of every role (never a session)."""
+    from conftest import ApiClient
+    from django.core.cache import cache
+
+    cache.clear()
+    tokens = {role: ApiClient(client, user, None) for role, user in staff_by_role.items()}
+    outsider_api = ApiClient(client, outsider, None)
     routes = {pattern.name: route for route, ns, pattern in all_url_patterns() if ns == "api"}
-    for name, (method, perm) in CLINIC_API.items():
-        method_call = getattr(client, method)
+    for name, (method, *perms) in CLINIC_API.items():
 
-        def call(url):
-            # A well-formed request, so that access (not input validation) decides the answer.
-            if name == "document_create":
-                from django.core.files.uploadedfile import SimpleUploadedFile
-
-                from patients.tests.factories import MINIMAL_PDF
-
-                upload = SimpleUploadedFile("scan.pdf", MINIMAL_PDF, content_type="application/pdf")
-                return method_call(url, {"file": upload, "document_type": "consent"})
-            if method in ("post", "patch"):
-                return method_call(url, WELL_FORMED_BODIES.get(name, {}), content_type="application/json")
-            return method_call(url + REQUIRED_QUERIES.get(name, ""))
+        def call(api, url):
+            return call_api(api, name, url)
 
         url = concrete_url(routes[name], {"code": clinic.code, **sample_kwargs(clinic)})
-        client.logout()
-        response = call(url)
-        assert response.status_code == 401 and response.json() == {"detail": "Authentication required."}, url
-
-        client.force_login(outsider)
-        response = call(url)
+        anonymous = getattr(client, method)(url)
+        assert anonymous.status_code == 401 and anonymous.json() == {"detail": "Authentication required."}, url
+        response = call(outsider_api, url)
         assert response.status_code == 404 and response.json() == {"detail": "Not found."}, url
 
-        for role, user in staff_by_role.items():
-            client.force_login(user)
+        for role, api in tokens.items():
             url = concrete_url(routes[name], {"code": clinic.code, **sample_kwargs(clinic)})
-            status = call(url).status_code
-            if role in ROLE_PERMISSIONS[perm]:
-                assert allowed(status, method), f"{role} {method} {url}: {status}"
+            response = call(api, url)
+            assert response.status_code != 500, f"{role} {method} {url}"
+            assert response["Content-Type"].startswith("application/json") or name == "document_download", url
+            if role_may(role, perms):
+                assert allowed(response.status_code, method), f"{role} {method} {url}: {response.status_code} {response.content[:300]}"
             else:
-                assert status == 403, f"{role} {method} {url}: {status}"
+                assert response.status_code == 403, f"{role} {method} {url}: {response.status_code}"
+
+
+def call_api(api, name: str, url: str):
+    """A well-formed call of operation ``name``, so that access (not input) decides."""
+    method = CLINIC_API[name][0]
+    if name == "document_create":
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from patients.tests.factories import MINIMAL_PDF
+
+        upload = SimpleUploadedFile("scan.pdf", MINIMAL_PDF, content_type="application/pdf")
+        return api.post(url, {"file": upload, "document_type": "consent"})
+    if method in ("post", "patch"):
+        return getattr(api, method)(url, WELL_FORMED_BODIES.get(name, {}))
+    if method == "delete":
+        return api.delete(url)
+    return api.get(url + REQUIRED_QUERIES.get(name, ""))
+
+
+ID_KEYS = ("patient_id", "document_id", "insurer_id", "lead_id", "key_id", "appointment_id")
+
+
+def _routes_with_ids():
+    for route, namespace, pattern in all_url_patterns():
+        kind = classify(namespace, pattern)
+        if kind in ("clinic_page", "clinic_api") and any(f"{key}>" in route for key in ID_KEYS):
+            yield kind, route, pattern.name
+
+
+@pytest.mark.django_db
+def test_another_clinics_ids_under_my_clinics_url_are_404(client, clinic, other_clinic, make_member):
+    """A member of A (holding every role) puts clinic B's ids into A's own URLs: every
+    page and API operation that takes an id answers 404 and changes nothing. Mixed too:
+    A's patient with B's document."""
+    from conftest import ApiClient
+    from django.core.cache import cache
+
+    from clinicos.models import AuditLog
+
+    cache.clear()
+    member_of_a = make_member(*Role)
+    api = ApiClient(client, member_of_a, None)
+    client.force_login(member_of_a)
+    checked = 0
+    for kind, route, name in _routes_with_ids():
+        mine, theirs = sample_kwargs(clinic), sample_kwargs(other_clinic)
+        variants = [theirs]
+        if "document_id" in route:
+            variants.append({**mine, "document_id": theirs["document_id"]})
+        for ids in variants:
+            changes_before = AuditLog.objects.count()
+            if kind == "clinic_page":
+                method = CLINIC_PAGES[name][0]
+                url = concrete_url(route, {"clinic_code": clinic.code, **ids})
+                response = getattr(client, method)(url, {"status": "arrived", "next": "/"} if method == "post" else None)
+            else:
+                method = CLINIC_API[name][0]
+                url = concrete_url(route, {"code": clinic.code, **ids})
+                response = call_api(api, name, url)
+            assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+            assert other_clinic.name not in response.content.decode(errors="replace"), url
+            assert AuditLog.objects.count() == changes_before, f"{method} {url} changed something"
+            checked += 1
+    assert checked >= 25
 
 
 @pytest.mark.django_db

@@ -23,60 +23,60 @@ def names(patients):
     return [p.first_name for p in patients]
 
 
-def test_name_prefix_is_case_and_accent_insensitive(clinic, people):
-    assert names(selectors.patient_search(clinic=clinic, query="kav")) == ["Kavita", "Kavya"]
-    assert names(selectors.patient_search(clinic=clinic, query="JOSE")) == ["José"]
-    assert names(selectors.patient_search(clinic=clinic, query="nunez")) == ["José"]  # last name first
+def test_name_prefix_is_case_and_accent_insensitive(clinic, front_desk, people):
+    assert names(selectors.patient_search(user=front_desk, clinic=clinic, query="kav")) == ["Kavita", "Kavya"]
+    assert names(selectors.patient_search(user=front_desk, clinic=clinic, query="JOSE")) == ["José"]
+    assert names(selectors.patient_search(user=front_desk, clinic=clinic, query="nunez")) == ["José"]  # last name first
 
 
-def test_search_never_crosses_clinics_and_skips_archived_by_default(clinic, people):
-    found = selectors.patient_search(clinic=clinic, query="Kavya")
+def test_search_never_crosses_clinics_and_skips_archived_by_default(clinic, front_desk, people):
+    found = selectors.patient_search(user=front_desk, clinic=clinic, query="Kavya")
     assert people["elsewhere"] not in found and people["archived"] not in found
-    assert people["archived"] in selectors.patient_search(clinic=clinic, query="Kavya", include_archived=True)
+    assert people["archived"] in selectors.patient_search(user=front_desk, clinic=clinic, query="Kavya", include_archived=True)
 
 
-def test_uhid_search(clinic, people):
-    assert list(selectors.patient_search(clinic=clinic, query=people["jose"].uhid.lower())) == [people["jose"]]
+def test_uhid_search(clinic, front_desk, people):
+    assert list(selectors.patient_search(user=front_desk, clinic=clinic, query=people["jose"].uhid.lower())) == [people["jose"]]
 
 
-def test_trailing_phone_digits_need_at_least_four(clinic, people):
-    assert list(selectors.patient_search(clinic=clinic, query="2345")) == [people["kavya"]]
-    assert list(selectors.patient_search(clinic=clinic, query="98450")) == []  # not a trailing match
-    assert list(selectors.patient_search(clinic=clinic, query="345")) == []
-    assert list(selectors.patient_search(clinic=clinic, query="+91 98450 12345")) == [people["kavya"]]
+def test_trailing_phone_digits_need_at_least_four(clinic, front_desk, people):
+    assert list(selectors.patient_search(user=front_desk, clinic=clinic, query="2345")) == [people["kavya"]]
+    assert list(selectors.patient_search(user=front_desk, clinic=clinic, query="98450")) == []  # not a trailing match
+    assert list(selectors.patient_search(user=front_desk, clinic=clinic, query="345")) == []
+    assert list(selectors.patient_search(user=front_desk, clinic=clinic, query="+91 98450 12345")) == [people["kavya"]]
 
 
 def test_exact_national_id_finds_the_patient(clinic, front_desk, people):
     patient = services.patient_update(patient=people["kavita"], changes={}, national_id="5555 6666 7777")
-    assert list(selectors.patient_search(clinic=clinic, query="555566667777")) == [patient]
+    assert list(selectors.patient_search(user=front_desk, clinic=clinic, query="555566667777")) == [patient]
 
 
-def test_fuzzy_search_finds_near_spellings(clinic, people):
-    found = selectors.quick_search(clinic=clinic, query="Raghunatan" if connection.vendor == "postgresql" else "aghuna")
+def test_fuzzy_search_finds_near_spellings(clinic, front_desk, people):
+    found = selectors.quick_search(user=front_desk, clinic=clinic, query="Raghunatan" if connection.vendor == "postgresql" else "aghuna")
     assert people["kavya"] in found
 
 
-def test_empty_query_finds_nothing(clinic, people):
-    assert list(selectors.patient_search(clinic=clinic, query="   ")) == []
+def test_empty_query_finds_nothing(clinic, front_desk, people):
+    assert list(selectors.patient_search(user=front_desk, clinic=clinic, query="   ")) == []
 
 
-def test_list_filters_by_status_doctor_and_registration_date(clinic, people, clinician):
+def test_list_filters_by_status_doctor_and_registration_date(clinic, front_desk, people, clinician):
     import datetime
 
     doctor = clinician.doctor_profiles.get()
     people["kavita"].assigned_doctor = doctor
     people["kavita"].registration_date = datetime.date(2025, 1, 10)
     people["kavita"].save()
-    assert names(selectors.patient_list(clinic=clinic, filters={"doctor": doctor})) == ["Kavita"]
-    by_date = selectors.patient_list(clinic=clinic, filters={"registered_to": datetime.date(2025, 12, 31)})
+    assert names(selectors.patient_list(user=front_desk, clinic=clinic, filters={"doctor": doctor})) == ["Kavita"]
+    by_date = selectors.patient_list(user=front_desk, clinic=clinic, filters={"registered_to": datetime.date(2025, 12, 31)})
     assert names(by_date) == ["Kavita"]
-    assert names(selectors.patient_list(clinic=clinic, filters={"status": "archived"})) == ["Kavyashree"]
-    newest = selectors.patient_list(clinic=clinic, filters={"sort": "-registered"})
+    assert names(selectors.patient_list(user=front_desk, clinic=clinic, filters={"status": "archived"})) == ["Kavyashree"]
+    newest = selectors.patient_list(user=front_desk, clinic=clinic, filters={"sort": "-registered"})
     assert names(newest)[-1] == "Kavita"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are a PostgreSQL matter")
-def test_name_searches_read_their_indexes_in_order(clinic, people):
+def test_name_searches_read_their_indexes_in_order(clinic, front_desk, people):
     """With sequential scans priced out, the header's name search reads its first rows
     straight from the C-collated indexes (no sort), so it stops early however many of a
     million patients match; fuzzy matching has its trigram index."""

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from clinicos import services
+from clinicos.scoping import scopes_disabled
 from clinicos.models import Clinic, Department, Resource, User
 from clinicos.roles import Role
 
@@ -107,8 +108,13 @@ SHARED_DOCTOR = {
 class Command(BaseCommand):
     help = "Load the demo clinics and users (idempotent)."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        # Demo data spans both clinics and the platform's users: this command works
+        # across clinics on purpose, so it turns clinic scopes off explicitly.
+        with scopes_disabled(), transaction.atomic():
+            self._seed()
+
+    def _seed(self):
         root = self._user("root@example.com", "Platform Administrator", is_staff=True, is_superuser=True)
         shared_doctor = self._user(SHARED_DOCTOR["email"], SHARED_DOCTOR["full_name"])
         for spec in CLINICS:

@@ -1,0 +1,48 @@
+"""Caches that fail soft: a cache that is down (Redis unreachable, the database cache's
+table missing) is logged and treated as empty, never turned into an error page. The cache
+holds login rate limits and cached sessions; losing them for a while beats a login that
+answers 500. Sessions also live in the database (``cached_db``), so nobody is logged out."""
+
+import logging
+from functools import wraps
+
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
+from django.db import DatabaseError
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+CACHE_ERRORS = (DatabaseError, RedisError, OSError)
+
+# method -> what it answers when the cache cannot be reached
+FALLBACKS = {
+    "get": None, "get_many": {}, "has_key": False, "add": False, "set": None, "set_many": [],
+    "touch": False, "delete": False, "delete_many": None, "incr": None, "decr": None, "clear": None,
+}
+
+
+def _fail_soft(method_name, method, fallback):
+    @wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except CACHE_ERRORS as error:
+            logger.error("Cache %s failed (%s): carrying on without the cache.", method_name, error)
+            if method_name in ("get",) and len(args) > 1:
+                return args[1]  # the caller's default
+            if method_name == "get" and "default" in kwargs:
+                return kwargs["default"]
+            if method_name in ("incr", "decr"):
+                raise ValueError("The cache is unavailable.") from error
+            return fallback
+
+    return wrapper
+
+
+def fail_soft(cache_class):
+    namespace = {name: _fail_soft(name, getattr(cache_class, name), fallback) for name, fallback in FALLBACKS.items()}
+    return type(f"FailSoft{cache_class.__name__}", (cache_class,), namespace)
+
+
+FailSoftDatabaseCache = fail_soft(DatabaseCache)
+FailSoftRedisCache = fail_soft(RedisCache)

@@ -1,0 +1,24 @@
+"""Response headers every clinic page and clinic API answer needs."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+# Everything under these paths may show a patient's record.
+PRIVATE_PREFIXES = ("/c/", "/api/v1/clinics/", "/ical/")
+
+
+class PrivateCachingMiddleware:
+    """Charts, lists and patient JSON must not be kept by a browser's or a proxy's cache
+    (a shared front-desk computer's back button, a corporate proxy): no-store, private."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(PRIVATE_PREFIXES):
+            add_never_cache_headers(response)
+            patch_cache_control(response, private=True, no_store=True)
+        return response

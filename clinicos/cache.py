@@ -14,9 +14,11 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 CACHE_ERRORS = (DatabaseError, RedisError, OSError)
 
-# method -> what it answers when the cache cannot be reached
+# method -> what it answers when the cache cannot be reached. ``add`` says "added": lock
+# holders (allauth's rate-limit lock) go ahead, so a cache outage suspends login rate
+# limits for its duration rather than refusing every login.
 FALLBACKS = {
-    "get": None, "get_many": {}, "has_key": False, "add": False, "set": None, "set_many": [],
+    "get": None, "get_many": {}, "has_key": False, "add": True, "set": None, "set_many": [],
     "touch": False, "delete": False, "delete_many": None, "incr": None, "decr": None, "clear": None,
 }
 
@@ -28,10 +30,8 @@ def _fail_soft(method_name, method, fallback):
             return method(self, *args, **kwargs)
         except CACHE_ERRORS as error:
             logger.error("Cache %s failed (%s): carrying on without the cache.", method_name, error)
-            if method_name in ("get",) and len(args) > 1:
-                return args[1]  # the caller's default
-            if method_name == "get" and "default" in kwargs:
-                return kwargs["default"]
+            if method_name == "get":
+                return args[1] if len(args) > 1 else kwargs.get("default")  # the caller's default
             if method_name in ("incr", "decr"):
                 raise ValueError("The cache is unavailable.") from error
             return fallback

@@ -99,20 +99,18 @@ def test_two_factor_users_must_send_a_current_code(client, clinician):
     assert right.status_code == 200 and right.json()["token"]
 
 
-def test_doctors_metadata_lists_only_this_clinics_active_doctors(client, front_desk, clinician, clinic, other_clinic):
+def test_doctors_metadata_lists_only_this_clinics_active_doctors(api_client, front_desk, clinician, clinic, other_clinic):
     DoctorProfileFactory(clinic=other_clinic, specialization="Dermatology")
     DoctorProfileFactory(clinic=clinic, specialization="Retired", is_active=False)
-    client.force_login(front_desk)
-    response = client.get(f"/api/v1/clinics/{clinic.code}/metadata/doctors")
+    response = api_client(front_desk).get(f"/api/v1/clinics/{clinic.code}/metadata/doctors")
     profile = clinician.doctor_profiles.get()
     assert response.json() == [
         {"id": profile.pk, "full_name": "Kavya Rao", "specialization": "Reproductive Medicine", "color": "#2F6FDE"}
     ]
 
 
-def test_enums_metadata_lists_every_choice_set(client, front_desk, clinic):
-    client.force_login(front_desk)
-    enums = client.get(f"/api/v1/clinics/{clinic.code}/metadata/enums").json()
+def test_enums_metadata_lists_every_choice_set(api_client, front_desk, clinic):
+    enums = api_client(front_desk).get(f"/api/v1/clinics/{clinic.code}/metadata/enums").json()
     assert {"value": "frontdesk", "label": "Front desk"} in enums["roles"]
     assert [item["value"] for item in enums["genders"]] == ["male", "female", "other"]
     assert {"roles", "genders", "clinic_statuses", "resource_kinds"} <= set(enums)

@@ -12,9 +12,9 @@ NEW = {"name": "Farzana Begum", "phone": "98860 11223", "source": "Google Ads", 
 
 
 @pytest.fixture
-def api(client, front_desk):
-    client.force_login(front_desk)
-    return client
+def api(api_client, front_desk):
+    """The front desk's integration: a bearer token from POST /api/v1/auth/login."""
+    return api_client(front_desk)
 
 
 @pytest.fixture(autouse=True)
@@ -99,10 +99,9 @@ def test_dashboard_endpoints(api, clinic):
     assert bad.status_code == 422
 
 
-def test_roles_without_leads_get_403(client, clinic, make_member):
+def test_roles_without_leads_get_403(api_client, clinic, make_member):
     for role in (Role.DOCTOR, Role.NURSE, Role.BILLING, Role.LAB, Role.PHARMACIST):
-        client.force_login(make_member(role))
-        assert client.get(url(clinic)).status_code == 403
+        assert api_client(make_member(role)).get(url(clinic)).status_code == 403
 
 
 # --- Website capture ------------------------------------------------------------------------

@@ -11,9 +11,9 @@ NEW = {"first_name": "Ritu", "last_name": "Kapoor", "gender": "female", "date_of
 
 
 @pytest.fixture
-def api(client, front_desk):
-    client.force_login(front_desk)
-    return client
+def api(api_client, front_desk):
+    """The front desk's integration: a bearer token from POST /api/v1/auth/login."""
+    return api_client(front_desk)
 
 
 def test_create_answers_201_with_id_and_uhid(api, clinic):
@@ -73,12 +73,11 @@ def test_patch_changes_fields_and_archives(api, clinic):
     assert Patient.objects.get(pk=patient.pk).date_of_birth.year == 1990
 
 
-def test_national_id_in_the_api_follows_the_role(client, clinic, front_desk, make_member):
-    client.force_login(front_desk)
-    created = client.post(f"/api/v1/clinics/{clinic.code}/patients", {**NEW, "national_id": "234567890123"}, content_type="application/json").json()
+def test_national_id_in_the_api_follows_the_role(api, api_client, clinic, make_member):
+    created = api.post(f"/api/v1/clinics/{clinic.code}/patients", {**NEW, "national_id": "234567890123"}).json()
     assert created["national_id"] == "234567890123"
-    client.force_login(make_member(Role.BILLING))
-    assert client.get(f"/api/v1/clinics/{clinic.code}/patients/{created['id']}").json()["national_id"] == "XXXX-XXXX-0123"
+    billing = api_client(make_member(Role.BILLING))
+    assert billing.get(f"/api/v1/clinics/{clinic.code}/patients/{created['id']}").json()["national_id"] == "XXXX-XXXX-0123"
 
 
 def test_document_upload_list_download_and_soft_delete(api, clinic):

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api(client, front_desk):
-    client.force_login(front_desk)
-    return client
+def api(api_client, front_desk):
+    """The front desk's integration: a bearer token from POST /api/v1/auth/login."""
+    return api_client(front_desk)
 
 
 def url(clinic, tail=""):
@@ -104,8 +104,8 @@ def test_another_clinics_appointment_is_404(api, clinic, other_clinic):
     assert api.post(url(clinic, f"/{foreign.pk}/status"), {"status": "arrived"}, content_type="application/json").status_code == 404
 
 
-def test_billing_reads_but_cannot_book(client, clinic, doctor, at, make_member):
-    client.force_login(make_member(Role.BILLING))
-    assert client.get(url(clinic)).status_code == 200
+def test_billing_reads_but_cannot_book(api_client, clinic, doctor, at, make_member):
+    billing = api_client(make_member(Role.BILLING))
+    assert billing.get(url(clinic)).status_code == 200
     data = body(doctor, at(10), patient_id=PatientFactory(clinic=clinic).pk)
-    assert client.post(url(clinic), data, content_type="application/json").status_code == 403
+    assert billing.post(url(clinic), data).status_code == 403

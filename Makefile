@@ -18,7 +18,7 @@ FIND_PYTHON := for py in $(PYTHON_CANDIDATES); do \
 	  if "$$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then echo "$$py"; exit 0; fi; \
 	done; exit 1
 
-.PHONY: help install run test test-fast e2e migrate seed check clean
+.PHONY: help install run test test-fast e2e lint migrate seed check clean
 
 help:
 	@echo "make run   - set up (virtualenv, packages, database, demo data) and serve http://127.0.0.1:8000"
@@ -51,9 +51,15 @@ run: seed
 	@echo "ClinicOS at http://127.0.0.1:8000 — log in as frontdesk@abc01.example / Demo-Clinic-2025!"
 	DEBUG=1 $(VPY) manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install lint
 	$(VPY) manage.py makemigrations --check --dry-run --settings=clinicos.settings_test
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+# ruff (lint and format) and mypy with django-stubs, configured in pyproject.toml.
+lint: install
+	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
+	$(VPY) -m mypy .
 
 test-fast: install
 	$(VPY) -m pytest -m "not e2e" $(PYTEST_ARGS)

@@ -7,7 +7,6 @@ from django_scopes import scopes_disabled
 from clinicos.roles import Role
 from clinicos.tests.factories import ClinicFactory, DoctorProfileFactory, MembershipFactory, UserFactory
 
-
 # --- Clinic scopes -----------------------------------------------------------------------
 # Test code (fixtures, factories, assertions on the database) works across clinics, so
 # scopes are off around it, explicitly. Every request the test makes still starts with
@@ -203,7 +202,8 @@ def screenshot():
 def demo_data(transactional_db):
     from django.core.management import call_command
 
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", stdout=quiet)
 
 
 DEMO_PASSWORD = "Demo-Clinic-2025!"

@@ -59,6 +59,7 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         _end_tokens_of_deactivated(formset.forms)
+
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Person", {"fields": ("full_name", "phone")}),

@@ -23,7 +23,6 @@ from clinicos.dates import check_day, check_day_range
 from clinicos.errors import DomainError, field_problems, form_problems
 from clinicos.roles import Perm
 from clinicos.scoping import enter_clinic_scope
-from clinicos.text import NUL_MESSAGE
 from clinicos.tenancy import (
     MFA_ENROLMENT_MESSAGE,
     ClinicContext,
@@ -32,6 +31,8 @@ from clinicos.tenancy import (
     membership_for,
     needs_mfa_enrolment,
 )
+from clinicos.text import NUL_MESSAGE
+
 
 class BearerTokenAuth(HttpBearer):
     def authenticate(self, request, token):
@@ -115,7 +116,9 @@ class ClinicOsApi(NinjaAPI):
                     if code == "404" and "{" not in path:
                         continue
                     responses.setdefault(code, {"description": description, **problem_ref})
-        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
         return schema
 
 
@@ -124,7 +127,7 @@ api = ClinicOsApi(
     version="1",
     description="JSON API of ClinicOS. Authenticate with `POST /api/v1/auth/login` and send "
     "`Authorization: Bearer <token>`, or use a logged-in browser session. Errors are "
-    "`{\"detail\": …}` (the `Problem` schema).",
+    '`{"detail": …}` (the `Problem` schema).',
     urls_namespace="api",
     auth=[BearerTokenAuth(), django_auth],
     docs_decorator=_docs_without_strict_csp,
@@ -235,7 +238,7 @@ class LoginOut(Schema):
     memberships: list[MembershipOut]
 
 
-@api.post("/auth/login", auth=None, response={200: LoginOut, 401: Problem, 429: Problem}, tags=["auth"])
+@api.post("/auth/login", auth=None, response={200: LoginOut, 401: Problem, 403: Problem, 429: Problem}, tags=["auth"])
 def auth_login(request, payload: LoginIn):
     """Exchange email and password (and a two-factor code for users who turned it on)
     for a bearer token. Failed attempts count towards the same lockout as the login page."""
@@ -247,15 +250,17 @@ def auth_login(request, payload: LoginIn):
         return Status(429, {"detail": str(exc)})
     except services.LoginFailed as exc:
         return Status(401, {"detail": str(exc)})
-    return Status(200, {
-        "token": raw_token,
-        "expires_at": api_token.expires_at.isoformat(),
-        "user": user,
-        "memberships": [
-            {"clinic": membership.clinic.code, "roles": membership.roles}
-            for membership in selectors.memberships_for_user(user=user)
-        ],
-    })
+    return Status(
+        200,
+        {
+            "token": raw_token,
+            "expires_at": api_token.expires_at.isoformat(),
+            "user": user,
+            "memberships": [
+                {"clinic": membership.clinic.code, "roles": membership.roles} for membership in selectors.memberships_for_user(user=user)
+            ],
+        },
+    )
 
 
 @api.post("/auth/logout", response={200: Problem}, tags=["auth"])

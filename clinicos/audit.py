@@ -77,11 +77,7 @@ def _field_changes(history_instance) -> dict:
     """{field name: {label, old, new}} for the fields this history row changed."""
     model = history_instance.instance_type
     tracked = {field.name for field in history_instance.tracked_fields}
-    fields = {
-        field.name: field
-        for field in model._meta.concrete_fields
-        if field.name in tracked and field.name not in UNSHOWN_FIELDS
-    }
+    fields = {field.name: field for field in model._meta.concrete_fields if field.name in tracked and field.name not in UNSHOWN_FIELDS}
 
     def change(name, old, new):
         field = fields[name]

@@ -5,6 +5,7 @@ answers 500. Sessions also live in the database (``cached_db``), so nobody is lo
 
 import logging
 from functools import wraps
+from typing import Any
 
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
@@ -17,9 +18,19 @@ CACHE_ERRORS = (DatabaseError, RedisError, OSError)
 # method -> what it answers when the cache cannot be reached. ``add`` says "added": lock
 # holders (allauth's rate-limit lock) go ahead, so a cache outage suspends login rate
 # limits for its duration rather than refusing every login.
-FALLBACKS = {
-    "get": None, "get_many": {}, "has_key": False, "add": True, "set": None, "set_many": [],
-    "touch": False, "delete": False, "delete_many": None, "incr": None, "decr": None, "clear": None,
+FALLBACKS: dict[str, Any] = {
+    "get": None,
+    "get_many": {},
+    "has_key": False,
+    "add": True,
+    "set": None,
+    "set_many": [],
+    "touch": False,
+    "delete": False,
+    "delete_many": None,
+    "incr": None,
+    "decr": None,
+    "clear": None,
 }
 
 

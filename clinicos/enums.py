@@ -15,6 +15,5 @@ def register(name: str, choices: type[Choices]) -> None:
 
 def all_enums() -> dict[str, list[dict]]:
     return {
-        name: [{"value": str(value), "label": str(label)} for value, label in choices.choices]
-        for name, choices in sorted(_enums.items())
+        name: [{"value": str(value), "label": str(label)} for value, label in choices.choices] for name, choices in sorted(_enums.items())
     }

@@ -3,7 +3,6 @@ import zoneinfo
 from django import forms
 
 from clinicos.dates import DATE_ORDER_MESSAGE, DayField
-
 from clinicos.models import Clinic, User
 from clinicos.services import CLINIC_EDITABLE_FIELDS
 

@@ -67,9 +67,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(max_length=150)
     phone = models.CharField(max_length=32, blank=True)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(
-        default=False, help_text="Platform administrators: may use the Django admin."
-    )
+    is_staff = models.BooleanField(default=False, help_text="Platform administrators: may use the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
 
     history = audited_history(excluded_fields=["password", "last_login"])
@@ -143,9 +141,7 @@ class Clinic(models.Model):
         default=False,
         help_text="Administrators must set up an authenticator app before they can work in this clinic.",
     )
-    doctors_see_all_patients = models.BooleanField(
-        default=True, help_text="When off, doctors see only the patients of their care team."
-    )
+    doctors_see_all_patients = models.BooleanField(default=True, help_text="When off, doctors see only the patients of their care team.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -50,4 +50,4 @@ def register_search(url_name: str, perm: Perm) -> None:
 def search_url_for(membership) -> str | None:
     if membership is None or not _search or not membership.has_perm_in_clinic(_search["perm"]):
         return None
-    return reverse(_search["url_name"], args=[membership.clinic.code])
+    return reverse(str(_search["url_name"]), args=[membership.clinic.code])

@@ -58,16 +58,12 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.DASHBOARD_VIEW: ALL_ROLES,
     Perm.LEADS_WORK: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.CRO}),
     Perm.LEADS_REOPEN: frozenset({Role.ADMIN, Role.CRO}),
-    Perm.PATIENTS_VIEW: frozenset(
-        {Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST, Role.BILLING}
-    ),
+    Perm.PATIENTS_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST, Role.BILLING}),
     Perm.PATIENTS_EDIT: frozenset({Role.ADMIN, Role.FRONT_DESK}),
     # Doctors are missing on purpose: the clinic's "Doctors see all patients" setting
     # decides for them (patients.selectors.patients_visible_to).
     Perm.PATIENTS_VIEW_ALL: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.NURSE, Role.LAB, Role.PHARMACIST, Role.BILLING}),
-    Perm.SCHEDULE_VIEW: frozenset(
-        {Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.CRO, Role.BILLING}
-    ),
+    Perm.SCHEDULE_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.NURSE, Role.CRO, Role.BILLING}),
     # Opening the booking form; who may be booked is the two rows after it.
     Perm.SCHEDULE_BOOK: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR, Role.CRO}),
     Perm.SCHEDULE_BOOK_PATIENTS: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.DOCTOR}),

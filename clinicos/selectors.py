@@ -4,8 +4,8 @@ import datetime
 
 from django.db.models import QuerySet
 
-from clinicos.scoping import scopes_disabled
 from clinicos.models import AuditLog, Clinic, DoctorProfile, Membership, ReadAccessLog, User
+from clinicos.scoping import scopes_disabled
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:
@@ -64,12 +64,7 @@ def read_access_search(
 
 
 def audited_entity_types(*, clinic: Clinic) -> list[tuple[str, str]]:
-    return list(
-        AuditLog.objects.for_clinic(clinic)
-        .order_by("entity_type")
-        .values_list("entity_type", "entity_name")
-        .distinct()
-    )
+    return list(AuditLog.objects.for_clinic(clinic).order_by("entity_type").values_list("entity_type", "entity_name").distinct())
 
 
 def _in_clinic_days(queryset, clinic, date_from, date_to):

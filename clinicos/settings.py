@@ -173,9 +173,7 @@ API_TOKEN_LIFETIME = timedelta(hours=env.int("API_TOKEN_LIFETIME_HOURS", default
 # --- Email (Django 6.1 mailers): console in development, SMTP from the environment ------
 EMAIL_BACKEND_PATH = env.str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 _mailer_options = {}
 if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):

@@ -13,12 +13,12 @@ os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="clinicos-test-media-"))
 
-from clinicos.settings import *  # noqa: E402,F403
-from clinicos.settings import STORAGES  # noqa: E402
+from clinicos.settings import *  # noqa: F403
+from clinicos.settings import STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-STATIC_ROOT = None  # tests serve static files from the finders; nothing is collected
+STATIC_ROOT = None  # type: ignore[assignment]  # tests serve static files from the finders; nothing is collected
 DEMO_PATIENTS_PER_CLINIC = 41  # enough for a page and more, with a document or two

@@ -22,10 +22,7 @@ from clinicos.roles import Perm, Role
 from clinicos.scoping import scope, scopes_disabled
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SUSPENDED_MESSAGE = (
-    "This clinic is suspended: its records can be read but not changed. "
-    "Please contact the ClinicOS platform administrator."
-)
+SUSPENDED_MESSAGE = "This clinic is suspended: its records can be read but not changed. Please contact the ClinicOS platform administrator."
 
 
 class ClinicRequest(HttpRequest):
@@ -85,8 +82,7 @@ def check_write_allowed(clinic: Clinic, method: str) -> None:
 
 
 MFA_ENROLMENT_MESSAGE = (
-    "{clinic} requires administrators to use two-factor authentication. "
-    "Set up an authenticator app in your account to continue."
+    "{clinic} requires administrators to use two-factor authentication. Set up an authenticator app in your account to continue."
 )
 
 

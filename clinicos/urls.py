@@ -7,11 +7,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from clinicos import views
-from scheduling import views as scheduling_views
 from clinicos.api import api
 from leads.api import public_router as public_leads_router
 from leads.api import router as leads_router
 from patients.api import router as patients_router
+from scheduling import views as scheduling_views
 from scheduling.api import router as scheduling_router
 
 # Routers are mounted at /clinics; their paths start with "/{code}/…" (ninja reads path
@@ -22,7 +22,7 @@ api.add_router("/clinics", scheduling_router)
 api.add_router("/public", public_leads_router)
 
 # The admin's own login would bypass allauth's rate limits and two-factor step.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "ClinicOS administration"
 admin.site.site_title = "ClinicOS admin"
 admin.site.index_title = "Platform administration"

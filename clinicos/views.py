@@ -1,7 +1,9 @@
+from typing import Any, cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -11,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinicos import navigation, selectors, services
 from clinicos.forms import AuditFilterForm, ClinicSettingsForm
-from clinicos.models import Department, Resource
+from clinicos.models import Department, Resource, User
 from clinicos.roles import Perm, Role
 from clinicos.tenancy import ClinicRequest, clinic_view
 
@@ -27,7 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def clinic_picker(request: HttpRequest) -> HttpResponse:
     """After login: straight into the only clinic, or a choice between several."""
-    memberships = list(selectors.memberships_for_user(user=request.user))
+    memberships = list(selectors.memberships_for_user(user=cast(User, request.user)))
     if len(memberships) == 1 and "choose" not in request.GET:
         return redirect("dashboard", memberships[0].clinic.code)
     return render(request, "clinicos/clinic_picker.html", {"memberships": memberships})
@@ -48,15 +50,13 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
         context["doctor_profile"] = selectors.doctors_of_clinic(clinic=clinic).filter(user=request.user).first()
     if membership.has_perm_in_clinic(Perm.SETTINGS_MANAGE):
         staff = list(selectors.staff_of_clinic(clinic=clinic).filter(is_active=True))
-        context["staff_by_role"] = [
-            (role.label, sum(1 for member in staff if member.has_role(role))) for role in Role
-        ]
+        context["staff_by_role"] = [(role.label, sum(1 for member in staff if member.has_role(role))) for role in Role]
         context["doctors"] = list(selectors.doctors_of_clinic(clinic=clinic))
         context["department_count"] = Department.objects.for_clinic(clinic).count()
         context["resource_counts"] = dict(
             Resource.objects.for_clinic(clinic).filter(is_active=True).values_list("kind").annotate(n=Count("id"))
         )
-    context["doctor_colors"] = [d for d in [context["doctor_profile"], *context.get("doctors", [])] if d]
+    context["doctor_colors"] = [d for d in [context["doctor_profile"], *context.get("doctors", [])] if d]  # type: ignore[misc]
     if membership.has_perm_in_clinic(Perm.AUDIT_VIEW):
         context["recent_changes"] = selectors.audit_log_search(clinic=clinic)[:5]
     return render(request, "clinicos/dashboard.html", context)
@@ -89,11 +89,10 @@ def audit_log(request: ClinicRequest) -> HttpResponse:
     """Changes (field by field) and record reads in this clinic, filterable."""
     clinic = request.clinic
     show_reads = request.GET.get("view") == "reads"
-    form = AuditFilterForm(
-        request.GET or None, clinic=clinic, entity_types=selectors.audited_entity_types(clinic=clinic)
-    )
+    form = AuditFilterForm(request.GET or None, clinic=clinic, entity_types=selectors.audited_entity_types(clinic=clinic))
     filters = form.cleaned_data if form.is_valid() else {}
     user_id = filters["user"].pk if filters.get("user") else None
+    entries: QuerySet[Any]
     if show_reads:
         entries = selectors.read_access_search(
             clinic=clinic, user_id=user_id, date_from=filters.get("date_from"), date_to=filters.get("date_to")

@@ -14,8 +14,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ValidationError as PydanticValidationError
 
 from clinicos.api import Input, Problem, check_query_days, clinic_context, field_problem, form_error_detail
-from clinicos.scoping import enter_clinic_scope
 from clinicos.roles import Perm
+from clinicos.scoping import enter_clinic_scope
 from leads import selectors, services
 from leads.forms import LeadForm
 from leads.models import Lead, LeadApiKey, LeadStatus
@@ -115,7 +115,7 @@ def lead_out(lead: Lead) -> dict:
     return data
 
 
-def _lead_form(payload: LeadWrite, clinic, instance=None) -> LeadForm:
+def _lead_form(payload: Schema, clinic, instance=None) -> LeadForm:
     base = model_to_dict(instance, fields=LeadForm.Meta.fields) if instance else {}
     # A PATCH changes only what was sent; a create takes the schema's defaults too.
     sent = payload.dict(exclude_unset=instance is not None)
@@ -168,8 +168,14 @@ def lead_patch(request, code: str, lead_id: int, payload: LeadPatch):
         if cro is None:
             return field_problem("cro_id", "Choose an active CRO of this clinic.")
     lead = services.lead_change(
-        lead=lead, user=ctx.user, membership=ctx.membership, changes={f: form.cleaned_data[f] for f in form.changed_data},
-        to_status=payload.status, note=payload.note or "", lost_reason=payload.lost_reason or "", cro=cro,
+        lead=lead,
+        user=ctx.user,
+        membership=ctx.membership,
+        changes={f: form.cleaned_data[f] for f in form.changed_data},
+        to_status=payload.status,
+        note=payload.note or "",
+        lost_reason=payload.lost_reason or "",
+        cro=cro,
     )
     return Status(200, lead_out(selectors.lead_get(clinic=ctx.clinic, pk=lead.pk)))
 
@@ -190,8 +196,13 @@ def _optional_body(request, schema):
         raise NinjaValidationError(error.errors(include_url=False, include_context=False))
 
 
-@router.post("/{code}/leads/{lead_id}/convert", response={201: ConvertOut, 409: Problem, 422: Problem},
-             openapi_extra={"requestBody": {"required": False, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PatientCreate"}}}}})
+@router.post(
+    "/{code}/leads/{lead_id}/convert",
+    response={201: ConvertOut, 409: Problem, 422: Problem},
+    openapi_extra={
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PatientCreate"}}}}
+    },
+)
 def lead_convert(request, code: str, lead_id: int):
     """Register the lead as a patient and mark it Converted, in one transaction. The body
     (optional) holds registration fields (as for creating a patient) that complete or
@@ -206,8 +217,13 @@ def lead_convert(request, code: str, lead_id: int):
     form = PatientForm(data=data, clinic=ctx.clinic)
     if not form.is_valid():
         return Status(422, patient_form_errors(form))
-    result = services.lead_convert(lead=lead, user=ctx.user, registration=form.patient_data(),
-                                   national_id=form.cleaned_data.get("national_id"), membership=ctx.membership)
+    result = services.lead_convert(
+        lead=lead,
+        user=ctx.user,
+        registration=form.patient_data(),
+        national_id=form.cleaned_data.get("national_id"),
+        membership=ctx.membership,
+    )
     return Status(201, {"patient": {"id": result.patient.pk, "uhid": result.patient.uhid}, "lead": lead_out(result.lead)})
 
 

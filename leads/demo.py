@@ -12,12 +12,40 @@ from leads import services
 from leads.models import DEFAULT_INQUIRIES, DEFAULT_SOURCES, Lead, LeadStatus
 
 LEAD_COUNT = 60
-NAMES = ["Aarthi", "Bhargavi", "Chitra", "Durga", "Esha", "Fathima", "Girija", "Hamsa", "Indu", "Jyothi",
-         "Kamala", "Latha", "Madhuri", "Nalini", "Padma", "Rekha", "Sahana", "Tara", "Uma", "Vani"]
+NAMES = [
+    "Aarthi",
+    "Bhargavi",
+    "Chitra",
+    "Durga",
+    "Esha",
+    "Fathima",
+    "Girija",
+    "Hamsa",
+    "Indu",
+    "Jyothi",
+    "Kamala",
+    "Latha",
+    "Madhuri",
+    "Nalini",
+    "Padma",
+    "Rekha",
+    "Sahana",
+    "Tara",
+    "Uma",
+    "Vani",
+]
 SURNAMES = ["Rao", "Gowda", "Shetty", "Nair", "Iyengar", "Reddy", "Kumar", "Naik", "Acharya", "Hegde"]
-PROBLEMS = ["Trying to conceive for 3 years", "PCOS, irregular cycles", "Second opinion after failed IUI",
-            "Low AMH, asks about egg freezing", "Husband's semen analysis abnormal", "General fertility check"]
-PLAN = [LeadStatus.NEW] * 14 + [LeadStatus.CONTACTED] * 14 + [LeadStatus.STALLING] * 10 + [LeadStatus.CONVERTED] * 12 + [LeadStatus.LOST] * 10
+PROBLEMS = [
+    "Trying to conceive for 3 years",
+    "PCOS, irregular cycles",
+    "Second opinion after failed IUI",
+    "Low AMH, asks about egg freezing",
+    "Husband's semen analysis abnormal",
+    "General fertility check",
+]
+PLAN = (
+    [LeadStatus.NEW] * 14 + [LeadStatus.CONTACTED] * 14 + [LeadStatus.STALLING] * 10 + [LeadStatus.CONVERTED] * 12 + [LeadStatus.LOST] * 10
+)
 LOST_REASONS = ["Cost too high", "Chose another clinic", "Not ready yet", "Moved away"]
 
 
@@ -48,19 +76,24 @@ def seed(stdout=None) -> None:
             continue
         target = PLAN[n % len(PLAN)]
         follow_up = timezone.localdate(now, clinic.tzinfo) + datetime.timedelta(days=rng.randint(-2, 5)) if n % 3 == 0 else None
-        lead = services.lead_create(clinic=clinic, user=desk, data={
-            "name": f"{rng.choice(NAMES)} {rng.choice(SURNAMES)}",
-            "phone": phone,
-            "age": rng.randint(24, 42),
-            "gender": "female",
-            "source": DEFAULT_SOURCES[n % len(DEFAULT_SOURCES)],
-            "inquiry": DEFAULT_INQUIRIES[n % len(DEFAULT_INQUIRIES)],
-            "problem": rng.choice(PROBLEMS),
-        })
+        lead = services.lead_create(
+            clinic=clinic,
+            user=desk,
+            data={
+                "name": f"{rng.choice(NAMES)} {rng.choice(SURNAMES)}",
+                "phone": phone,
+                "age": rng.randint(24, 42),
+                "gender": "female",
+                "source": DEFAULT_SOURCES[n % len(DEFAULT_SOURCES)],
+                "inquiry": DEFAULT_INQUIRIES[n % len(DEFAULT_INQUIRIES)],
+                "problem": rng.choice(PROBLEMS),
+            },
+        )
         # Spread the enquiries over the last ten weeks, some follow-ups already overdue
         # (set directly: the service rightly refuses a follow-up in the past).
-        Lead.objects.filter(pk=lead.pk).update(date_added=now - datetime.timedelta(days=rng.randint(0, 70), hours=rng.randint(0, 10)),
-                                               next_follow_up=follow_up)
+        Lead.objects.filter(pk=lead.pk).update(
+            date_added=now - datetime.timedelta(days=rng.randint(0, 70), hours=rng.randint(0, 10)), next_follow_up=follow_up
+        )
         lead.refresh_from_db()
         if target == LeadStatus.NEW:
             continue
@@ -72,8 +105,9 @@ def seed(stdout=None) -> None:
             lead = services.lead_move(lead=lead, to_status=LeadStatus.STALLING, user=desk, note="Hesitant about cost.")
             Lead.objects.filter(pk=lead.pk).update(sent_to_cro_at=now - datetime.timedelta(hours=rng.randint(1, 96)))
         elif target == LeadStatus.LOST:
-            services.lead_move(lead=lead, to_status=LeadStatus.LOST, user=desk, membership=admin_membership,
-                               lost_reason=rng.choice(LOST_REASONS))
+            services.lead_move(
+                lead=lead, to_status=LeadStatus.LOST, user=desk, membership=admin_membership, lost_reason=rng.choice(LOST_REASONS)
+            )
     if stdout:
         cros = sum(1 for m in Membership.objects.for_clinic(clinic) if m.has_role(Role.CRO))
         stdout.write(f"  {Lead.objects.for_clinic(clinic).count()} leads at {clinic.name} ({cros} CRO)")

@@ -1,10 +1,8 @@
 from django import forms
-
-from clinicos.dates import DayField
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from clinicos.choices import MAX_AGE_YEARS
+from clinicos.dates import DayField
 from clinicos.forms import check_date_order
 from clinicos.models import Clinic, User
 from leads import services
@@ -21,8 +19,19 @@ class LeadForm(forms.ModelForm):
 
     class Meta:
         model = Lead
-        fields = ("name", "phone", "email", "age", "gender", "source", "inquiry", "problem",
-                  "treatment_doctor", "treatment_suggested", "next_follow_up")
+        fields = (
+            "name",
+            "phone",
+            "email",
+            "age",
+            "gender",
+            "source",
+            "inquiry",
+            "problem",
+            "treatment_doctor",
+            "treatment_suggested",
+            "next_follow_up",
+        )
         widgets = {
             "phone": forms.TextInput(attrs={"type": "tel"}),
             "problem": forms.Textarea(attrs={"rows": 3}),
@@ -32,14 +41,17 @@ class LeadForm(forms.ModelForm):
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
         self.clinic = clinic
-        self.fields["source"].choices = [("", "Choose…")] + [(o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.SOURCE)]
-        self.fields["inquiry"].choices = [("", "Choose…")] + [(o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.INQUIRY)]
+        self.fields["source"].choices = [("", "Choose…")] + [
+            (o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.SOURCE)
+        ]
+        self.fields["inquiry"].choices = [("", "Choose…")] + [
+            (o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.INQUIRY)
+        ]
         self.fields["age"].widget.attrs.update({"min": 0, "max": MAX_AGE_YEARS})
         self.fields["phone"].help_text = f"Local numbers are read as {clinic.country} numbers."
 
     def clean_phone(self):
         return identity.normalize_phone(self.cleaned_data["phone"], default_region=self.clinic.country)
-
 
 
 class LeadFilterForm(forms.Form):
@@ -50,7 +62,9 @@ class LeadFilterForm(forms.Form):
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Anyone", label="Assigned to")
     date_from = DayField(required=False, label="Added from")
     date_to = DayField(required=False, label="to")
-    sort = forms.ChoiceField(required=False, choices=[("newest", "Newest first"), ("oldest", "Oldest first"), ("name", "Name"), ("status", "Status")])
+    sort = forms.ChoiceField(
+        required=False, choices=[("newest", "Newest first"), ("oldest", "Oldest first"), ("name", "Name"), ("status", "Status")]
+    )
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,7 +109,8 @@ class ActivityForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Where it is used, e.g. “Main website”.")
     allowed_origins = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Browser origins allowed to send leads, one per line, e.g. https://sunrise-fertility.example",
     )
 

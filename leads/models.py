@@ -6,8 +6,8 @@ from django.db import models
 from django.utils import timezone
 
 from clinicos.choices import MAX_AGE_YEARS, Gender
-from clinicos.scoping import ClinicScopedManager
 from clinicos.models import Clinic, ClinicOwnedModel, audited_history
+from clinicos.scoping import ClinicScopedManager
 from patients.models import Patient
 
 DEFAULT_SOURCES = ("Walk-In", "Google Ads", "Facebook/Instagram", "Website", "Referral", "Sakhi App", "Camp", "Phone", "Other")
@@ -64,9 +64,7 @@ class Lead(ClinicOwnedModel):
     )
     lost_reason = models.CharField(max_length=250, blank=True)
     next_follow_up = models.DateField(null=True, blank=True)
-    converted_patient = models.OneToOneField(
-        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="source_lead"
-    )
+    converted_patient = models.OneToOneField(Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="source_lead")
     duplicate_of_lead = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     duplicate_of_patient = models.ForeignKey(Patient, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # When each stage was first reached: the funnel counts "reached", not only "is in".
@@ -142,6 +140,9 @@ class CroRotation(models.Model):
     last_assigned = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
 
     objects = ClinicScopedManager()
+
+    def __str__(self):
+        return f"CRO round-robin of clinic {self.clinic_id}"
 
 
 class LeadApiKey(ClinicOwnedModel):

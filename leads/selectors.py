@@ -3,6 +3,7 @@
 import datetime
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -79,14 +80,13 @@ def pipeline_board(*, clinic: Clinic, filters: dict) -> list[dict]:
     counts = dict(leads.order_by().values_list("status").annotate(n=Count("id")))
     cards: dict[str, list[Lead]] = {status: [] for status in LeadStatus.values}
     # One query for every column's newest cards: rank within status and keep the first N.
-    ranked = leads.annotate(
-        rank=Window(RowNumber(), partition_by=[F("status")], order_by=[F("date_added").desc(), F("id").desc()])
-    ).filter(rank__lte=BOARD_CARDS_PER_COLUMN)
+    ranked = leads.annotate(rank=Window(RowNumber(), partition_by=[F("status")], order_by=[F("date_added").desc(), F("id").desc()])).filter(
+        rank__lte=BOARD_CARDS_PER_COLUMN
+    )
     for lead in ranked.order_by("status", "-date_added"):
         cards[lead.status].append(lead)
     return [
-        {"status": status, "label": label, "count": counts.get(status, 0), "cards": cards[status]}
-        for status, label in LeadStatus.choices
+        {"status": status, "label": label, "count": counts.get(status, 0), "cards": cards[status]} for status, label in LeadStatus.choices
     ]
 
 
@@ -96,11 +96,10 @@ def cro_queue(*, clinic: Clinic) -> list[dict]:
 
     now = timezone.now()
     stalling = (
-        Lead.objects.for_clinic(clinic).filter(status=LeadStatus.STALLING)
-        .select_related("assigned_to").order_by("sent_to_cro_at", "id")
+        Lead.objects.for_clinic(clinic).filter(status=LeadStatus.STALLING).select_related("assigned_to").order_by("sent_to_cro_at", "id")
     )
     by_cro: dict = {cro.pk: {"cro": cro, "leads": []} for cro in active_cros(clinic=clinic)}
-    unassigned = {"cro": None, "leads": []}
+    unassigned: dict[str, Any] = {"cro": None, "leads": []}
     for lead in stalling:
         lead.waiting = now - (lead.sent_to_cro_at or lead.updated_at)
         (by_cro.get(lead.assigned_to_id) or unassigned)["leads"].append(lead)
@@ -161,7 +160,5 @@ def dashboard_funnel(*, clinic: Clinic, date_from=None, date_to=None) -> dict:
         "date_from": date_from,
         "date_to": date_to,
         "by_status": [{"status": s, "label": label, "count": current.get(s, 0)} for s, label in LeadStatus.choices],
-        "by_stage_reached": [
-            {"stage": s, "label": label, "count": reached[s]} for s, label in LeadStatus.choices
-        ],
+        "by_stage_reached": [{"stage": s, "label": label, "count": reached[s]} for s, label in LeadStatus.choices],
     }

@@ -111,14 +111,29 @@ def lead_create(*, clinic: Clinic, user: User | None, data: dict, created_via: s
     lead.full_clean(exclude=["assigned_to", "converted_patient", "duplicate_of_lead", "duplicate_of_patient"])
     lead.save()
     LeadActivity.objects.create(
-        clinic=clinic, lead=lead, kind=LeadActivity.Kind.STATUS, to_status=S.NEW, created_by=user,
+        clinic=clinic,
+        lead=lead,
+        kind=LeadActivity.Kind.STATUS,
+        to_status=S.NEW,
+        created_by=user,
         note=f"Added ({created_via}).",
     )
     return lead
 
 
-LEAD_EDITABLE_FIELDS = ("name", "phone", "email", "age", "gender", "source", "inquiry", "problem",
-                        "treatment_doctor", "treatment_suggested", "next_follow_up")
+LEAD_EDITABLE_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "age",
+    "gender",
+    "source",
+    "inquiry",
+    "problem",
+    "treatment_doctor",
+    "treatment_suggested",
+    "next_follow_up",
+)
 
 
 @transaction.atomic
@@ -163,8 +178,14 @@ def _next_cro(clinic: Clinic) -> User | None:
 
 @transaction.atomic
 def lead_move(
-    *, lead: Lead, to_status: str, user: User, membership: Membership | None = None,
-    note: str = "", lost_reason: str = "", cro: User | None = None,
+    *,
+    lead: Lead,
+    to_status: str,
+    user: User,
+    membership: Membership | None = None,
+    note: str = "",
+    lost_reason: str = "",
+    cro: User | None = None,
 ) -> Lead:
     """Move a lead along the flow. Sending to CRO assigns a CRO (round-robin unless one is
     chosen); Lost needs a reason; only an admin or a CRO may reopen a lost lead; moving to
@@ -203,23 +224,34 @@ def lead_move(
     if to_status == S.LOST:
         detail = f"Reason: {lead.lost_reason}. {detail}".strip()
     LeadActivity.objects.create(
-        clinic=lead.clinic, lead=lead, kind=LeadActivity.Kind.STATUS, from_status=previous, to_status=to_status,
-        note=detail, created_by=user,
+        clinic=lead.clinic,
+        lead=lead,
+        kind=LeadActivity.Kind.STATUS,
+        from_status=previous,
+        to_status=to_status,
+        note=detail,
+        created_by=user,
     )
     return lead
 
 
 @transaction.atomic
 def lead_change(
-    *, lead: Lead, user: User, membership: Membership | None, changes: dict, to_status: str | None = None,
-    note: str = "", lost_reason: str = "", cro: User | None = None,
+    *,
+    lead: Lead,
+    user: User,
+    membership: Membership | None,
+    changes: dict,
+    to_status: str | None = None,
+    note: str = "",
+    lost_reason: str = "",
+    cro: User | None = None,
 ) -> Lead:
     """Change a lead's details and move it, together or not at all (the API's PATCH)."""
     if changes:
         lead = lead_update(lead=lead, changes=changes)
     if to_status is not None and to_status != lead.status:
-        lead = lead_move(lead=lead, to_status=to_status, user=user, membership=membership, note=note,
-                         lost_reason=lost_reason, cro=cro)
+        lead = lead_move(lead=lead, to_status=to_status, user=user, membership=membership, note=note, lost_reason=lost_reason, cro=cro)
     return lead
 
 
@@ -233,7 +265,12 @@ def lead_log_activity(*, lead: Lead, user: User, kind: str, outcome: str = "", n
     _check_follow_up(lead.clinic, next_follow_up)
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     activity = LeadActivity.objects.create(
-        clinic=lead.clinic, lead=lead, kind=kind, outcome=outcome, note=note.strip(), next_follow_up=next_follow_up,
+        clinic=lead.clinic,
+        lead=lead,
+        kind=kind,
+        outcome=outcome,
+        note=note.strip(),
+        next_follow_up=next_follow_up,
         created_by=user,
     )
     if next_follow_up:
@@ -249,8 +286,12 @@ def registration_defaults(lead: Lead) -> dict:
     """What the patient registration form starts from."""
     first, _, last = lead.name.strip().partition(" ")
     return {
-        "first_name": first, "last_name": last, "mobile": lead.phone, "email": lead.email,
-        "gender": lead.gender, "age_years": lead.age,
+        "first_name": first,
+        "last_name": last,
+        "mobile": lead.phone,
+        "email": lead.email,
+        "gender": lead.gender,
+        "age_years": lead.age,
     }
 
 
@@ -282,7 +323,9 @@ def lead_convert(
     if not can_move(lead.status, S.CONVERTED):
         raise TransitionNotAllowed(move_refusal(lead.status, S.CONVERTED))
     if not registration:
-        form = PatientForm(data={k: v for k, v in registration_defaults(lead).items() if v not in (None, "")}, clinic=lead.clinic, quick=True)
+        form = PatientForm(
+            data={k: v for k, v in registration_defaults(lead).items() if v not in (None, "")}, clinic=lead.clinic, quick=True
+        )
         if not form.is_valid():
             raise ValidationError({field: list(messages) for field, messages in form.errors.items()})
         registration = form.patient_data()
@@ -296,8 +339,13 @@ def lead_convert(
     lead.sent_to_cro_at = None
     lead.save()
     LeadActivity.objects.create(
-        clinic=lead.clinic, lead=lead, kind=LeadActivity.Kind.STATUS, from_status=previous, to_status=S.CONVERTED,
-        note=f"Registered as patient {patient.uhid}.", created_by=user,
+        clinic=lead.clinic,
+        lead=lead,
+        kind=LeadActivity.Kind.STATUS,
+        from_status=previous,
+        to_status=S.CONVERTED,
+        note=f"Registered as patient {patient.uhid}.",
+        created_by=user,
     )
     lead_converted.send(sender=Lead, lead=lead, patient=patient)
     return ConversionResult(patient, lead)
@@ -317,8 +365,12 @@ def api_key_create(*, clinic: Clinic, user: User, name: str, allowed_origins: st
     """Make a key; the raw key is returned once and never stored."""
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = LeadApiKey(
-        clinic=clinic, name=name.strip(), prefix=raw[:10], key_hash=hash_api_key(raw),
-        allowed_origins=allowed_origins.strip(), created_by=user,
+        clinic=clinic,
+        name=name.strip(),
+        prefix=raw[:10],
+        key_hash=hash_api_key(raw),
+        allowed_origins=allowed_origins.strip(),
+        created_by=user,
     )
     key.full_clean()
     key.save()

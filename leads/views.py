@@ -31,9 +31,14 @@ def _filters(request: ClinicRequest) -> tuple[LeadFilterForm, dict]:
 def lead_board(request: ClinicRequest) -> HttpResponse:
     """The pipeline: a column per status, cards that move by drag and drop or "Move to…"."""
     form, filters = _filters(request)
-    context = {"form": form, "columns": selectors.pipeline_board(clinic=request.clinic, filters=filters),
-               "statuses": LeadStatus.choices, "query": request.GET.urlencode(), "now": timezone.now(),
-               "can_reopen": _can_reopen(request)}
+    context = {
+        "form": form,
+        "columns": selectors.pipeline_board(clinic=request.clinic, filters=filters),
+        "statuses": LeadStatus.choices,
+        "query": request.GET.urlencode(),
+        "now": timezone.now(),
+        "can_reopen": _can_reopen(request),
+    }
     template = "leads/board.html#board" if request.htmx else "leads/board.html"
     return render(request, template, context, status=400 if form.errors else 200)
 
@@ -86,8 +91,11 @@ def lead_detail(request: ClinicRequest, lead_id: int) -> HttpResponse:
     context = {
         "lead": lead,
         "activities": lead.activities.select_related("created_by")[:200],
-        "moves": [(s, LeadStatus(s).label) for s in services.ALLOWED_MOVES[lead.status]
-                  if s != LeadStatus.CONVERTED and (lead.status != LeadStatus.LOST or _can_reopen(request))],
+        "moves": [
+            (s, LeadStatus(s).label)
+            for s in services.ALLOWED_MOVES[lead.status]
+            if s != LeadStatus.CONVERTED and (lead.status != LeadStatus.LOST or _can_reopen(request))
+        ],
         "can_convert": services.can_move(lead.status, LeadStatus.CONVERTED),
         "move_form": MoveForm(clinic=request.clinic),
         "activity_form": ActivityForm(),
@@ -121,12 +129,17 @@ def lead_move(request: ClinicRequest, lead_id: int) -> HttpResponse:
     form = MoveForm(request.POST, clinic=request.clinic)
     problem = None
     if not form.is_valid():
-        problem = "; ".join(f"{msg}" for errors in form.errors.values() for msg in errors)
+        problem = "; ".join(str(msg) for errors in form.errors.values() for msg in errors)
     else:
         try:
             moved = services.lead_move(
-                lead=lead, to_status=form.cleaned_data["to_status"], user=request.user, membership=request.membership,
-                note=form.cleaned_data["note"], lost_reason=form.cleaned_data["lost_reason"], cro=form.cleaned_data["cro"],
+                lead=lead,
+                to_status=form.cleaned_data["to_status"],
+                user=request.user,
+                membership=request.membership,
+                note=form.cleaned_data["note"],
+                lost_reason=form.cleaned_data["lost_reason"],
+                cro=form.cleaned_data["cro"],
             )
         except REFUSALS as refused:
             problem = error_message(refused)
@@ -146,9 +159,13 @@ def _can_reopen(request: ClinicRequest) -> bool:
 def _board_partial(request: ClinicRequest, status: int) -> HttpResponse:
     filters_form = LeadFilterForm(request.GET or None, clinic=request.clinic)
     filters = filters_form.cleaned_data if filters_form.is_valid() else {}
-    context = {"columns": selectors.pipeline_board(clinic=request.clinic, filters=filters),
-               "statuses": LeadStatus.choices, "now": timezone.now(), "board_messages": True,
-               "can_reopen": _can_reopen(request)}
+    context = {
+        "columns": selectors.pipeline_board(clinic=request.clinic, filters=filters),
+        "statuses": LeadStatus.choices,
+        "now": timezone.now(),
+        "board_messages": True,
+        "can_reopen": _can_reopen(request),
+    }
     return render(request, "leads/board.html#board", context, status=status)
 
 
@@ -165,7 +182,7 @@ def lead_log_activity(request: ClinicRequest, lead_id: int) -> HttpResponse:
         else:
             messages.success(request, "Logged.")
     else:
-        messages.error(request, "Please check the call or note: " + "; ".join(m for e in form.errors.values() for m in e))
+        messages.error(request, "Please check the call or note: " + "; ".join(str(m) for e in form.errors.values() for m in e))
     return redirect("lead_detail", request.clinic.code, lead.pk)
 
 
@@ -185,8 +202,11 @@ def lead_convert(request: ClinicRequest, lead_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             result = services.lead_convert(
-                lead=lead, user=request.user, registration=form.patient_data(),
-                national_id=form.cleaned_data.get("national_id"), membership=request.membership,
+                lead=lead,
+                user=request.user,
+                registration=form.patient_data(),
+                national_id=form.cleaned_data.get("national_id"),
+                membership=request.membership,
             )
         except services.AlreadyConverted:
             lead.refresh_from_db()
@@ -224,8 +244,13 @@ def lead_dashboard(request: ClinicRequest) -> HttpResponse:
     stats = selectors.dashboard_stats(clinic=request.clinic, date_from=dates.get("date_from"), date_to=dates.get("date_to"))
     funnel = selectors.dashboard_funnel(clinic=request.clinic, date_from=dates.get("date_from"), date_to=dates.get("date_to"))
     widest = max([row["count"] for row in funnel["by_stage_reached"]] + [1])
-    context = {"form": form, "stats": stats, "funnel": funnel, "widest": widest,
-               "widest_source": max([row["count"] for row in stats["by_source"]] + [1])}
+    context = {
+        "form": form,
+        "stats": stats,
+        "funnel": funnel,
+        "widest": widest,
+        "widest_source": max([row["count"] for row in stats["by_source"]] + [1]),
+    }
     return render(request, "leads/dashboard.html", context, status=400 if form.errors else 200)
 
 
@@ -249,7 +274,9 @@ def lead_settings(request: ClinicRequest) -> HttpResponse:
             key, new_key = services.api_key_create(clinic=request.clinic, user=request.user, **key_form.cleaned_data)
             key_form = ApiKeyForm()
     context = {
-        "option_form": option_form, "key_form": key_form, "new_key": new_key,
+        "option_form": option_form,
+        "key_form": key_form,
+        "new_key": new_key,
         "sources": services.lead_options(clinic=request.clinic, kind=LeadOption.Kind.SOURCE),
         "inquiries": services.lead_options(clinic=request.clinic, kind=LeadOption.Kind.INQUIRY),
         "keys": LeadApiKey.objects.for_clinic(request.clinic).select_related("created_by"),

@@ -179,8 +179,11 @@ def patient_create(request, code: str, payload: PatientCreate):
     if not form.is_valid():
         return Status(422, patient_form_errors(form))
     patient = services.patient_register(
-        clinic=ctx.clinic, user=ctx.user, data=form.patient_data(),
-        national_id=form.cleaned_data.get("national_id"), allow_duplicate=payload.allow_duplicate,
+        clinic=ctx.clinic,
+        user=ctx.user,
+        data=form.patient_data(),
+        national_id=form.cleaned_data.get("national_id"),
+        allow_duplicate=payload.allow_duplicate,
     )
     return Status(201, patient_out(patient, ctx=ctx))
 
@@ -219,9 +222,7 @@ def document_list(request, code: str, patient_id: int):
 
 
 @router.post("/{code}/patients/{patient_id}/documents", response={201: DocumentOut, 422: Problem})
-def document_create(
-    request, code: str, patient_id: int, file: File[UploadedFile], document_type: Form[str], name: Form[str] = ""
-):
+def document_create(request, code: str, patient_id: int, file: File[UploadedFile], document_type: Form[str], name: Form[str] = ""):
     """Upload a PDF, JPEG, PNG or WebP (multipart: ``file``, ``name``, ``document_type``)."""
     ctx = clinic_context(request, code, Perm.DOCUMENTS_UPLOAD)
     patient = selectors.patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
@@ -229,14 +230,18 @@ def document_create(
     return Status(201, document_out(document))
 
 
-@router.get("/{code}/patients/{patient_id}/documents/{document_id}/download",
-            openapi_extra={"responses": {"200": {"description": "The file", "content": {"application/octet-stream": {}}}}})
+@router.get(
+    "/{code}/patients/{patient_id}/documents/{document_id}/download",
+    openapi_extra={"responses": {"200": {"description": "The file", "content": {"application/octet-stream": {}}}}},
+)
 def document_download(request, code: str, patient_id: int, document_id: int):
     ctx = clinic_context(request, code, Perm.DOCUMENTS_VIEW)
     patient = selectors.patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
     document = selectors.document_get_for_patient(patient=patient, pk=document_id)
     record_read(request, clinic=ctx.clinic, obj=document, action="api_download", patient_id=patient.pk)
-    response = FileResponse(document.file.open("rb"), as_attachment=True, filename=document.original_name, content_type=document.content_type)
+    response = FileResponse(
+        document.file.open("rb"), as_attachment=True, filename=document.original_name, content_type=document.content_type
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -4,12 +4,11 @@ through these forms, so a rule is written once)."""
 import datetime
 
 from django import forms
-
-from clinicos.dates import DayField
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinicos.choices import MAX_AGE_YEARS
+from clinicos.dates import DayField
 from clinicos.forms import check_date_order
 from clinicos.models import Clinic, DoctorProfile
 from patients import identity
@@ -17,12 +16,27 @@ from patients.models import Document, InsuranceProvider, Patient
 
 QUICK_FIELDS = ("first_name", "last_name", "mobile", "gender", "date_of_birth")
 FULL_SECTIONS = (
-    ("Identity", ("first_name", "last_name", "gender", "date_of_birth", "age_years", "relation", "relative_name",
-                  "marital_status", "blood_group", "national_id")),
+    (
+        "Identity",
+        (
+            "first_name",
+            "last_name",
+            "gender",
+            "date_of_birth",
+            "age_years",
+            "relation",
+            "relative_name",
+            "marital_status",
+            "blood_group",
+            "national_id",
+        ),
+    ),
     ("Contact", ("mobile", "email", "house", "street", "area", "city", "district", "state", "postal_code", "country")),
     ("Emergency contact", ("emergency_contact_name", "emergency_contact_phone", "emergency_contact_relation")),
-    ("Care and insurance", ("assigned_doctor", "referring_doctor", "hospital_address", "insurance_provider",
-                            "insurance_policy_number", "external_reference")),
+    (
+        "Care and insurance",
+        ("assigned_doctor", "referring_doctor", "hospital_address", "insurance_provider", "insurance_policy_number", "external_reference"),
+    ),
 )
 
 
@@ -31,7 +45,10 @@ class PatientForm(forms.ModelForm):
     to register someone standing at the desk."""
 
     age_years = forms.IntegerField(
-        required=False, min_value=0, max_value=MAX_AGE_YEARS, label="Age (years)",
+        required=False,
+        min_value=0,
+        max_value=MAX_AGE_YEARS,
+        label="Age (years)",
         help_text="When the birth date is not known.",
     )
     national_id = forms.CharField(required=False, max_length=20, label="National ID (e.g. Aadhaar)")
@@ -39,11 +56,33 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = (
-            "first_name", "last_name", "relation", "relative_name", "marital_status", "gender", "date_of_birth",
-            "blood_group", "mobile", "email", "house", "street", "area", "city", "district", "state",
-            "postal_code", "country", "emergency_contact_name", "emergency_contact_phone",
-            "emergency_contact_relation", "assigned_doctor", "referring_doctor", "hospital_address",
-            "insurance_provider", "insurance_policy_number", "external_reference",
+            "first_name",
+            "last_name",
+            "relation",
+            "relative_name",
+            "marital_status",
+            "gender",
+            "date_of_birth",
+            "blood_group",
+            "mobile",
+            "email",
+            "house",
+            "street",
+            "area",
+            "city",
+            "district",
+            "state",
+            "postal_code",
+            "country",
+            "emergency_contact_name",
+            "emergency_contact_phone",
+            "emergency_contact_relation",
+            "assigned_doctor",
+            "referring_doctor",
+            "hospital_address",
+            "insurance_provider",
+            "insurance_policy_number",
+            "external_reference",
         )
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -131,9 +170,7 @@ class PatientFilterForm(forms.Form):
         "uhid": ("uhid",),
     }
     q = forms.CharField(required=False, label="Search", max_length=100)
-    status = forms.ChoiceField(
-        required=False, choices=[("active", "Active"), ("archived", "Archived"), ("all", "All")], initial="active"
-    )
+    status = forms.ChoiceField(required=False, choices=[("active", "Active"), ("archived", "Archived"), ("all", "All")], initial="active")
     doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none(), required=False, empty_label="Any doctor")
     registered_from = DayField(required=False, label="Registered from")
     registered_to = DayField(required=False, label="to")

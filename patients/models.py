@@ -9,8 +9,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from clinicos.choices import Gender
-from clinicos.scoping import ClinicScopedManager
 from clinicos.models import Clinic, ClinicOwnedModel, DoctorProfile, audited_history
+from clinicos.scoping import ClinicScopedManager
 
 
 class InsuranceProvider(ClinicOwnedModel):
@@ -63,6 +63,9 @@ class UhidSequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["clinic", "year"], name="uhid_sequence_per_clinic_year")]
 
+    def __str__(self):
+        return f"UHIDs {self.year} of clinic {self.clinic_id}: last {self.last_number}"
+
 
 class Patient(ClinicOwnedModel):
     class Status(models.TextChoices):
@@ -101,9 +104,7 @@ class Patient(ClinicOwnedModel):
     marital_status = models.CharField(max_length=10, choices=MaritalStatus, blank=True)
     gender = models.CharField(max_length=10, choices=Gender)
     date_of_birth = models.DateField(null=True, blank=True)
-    date_of_birth_is_estimated = models.BooleanField(
-        default=False, help_text="Only the age was known; the birth date is approximate."
-    )
+    date_of_birth_is_estimated = models.BooleanField(default=False, help_text="Only the age was known; the birth date is approximate.")
     blood_group = models.CharField(max_length=3, choices=BloodGroup, blank=True)
     # National ID (e.g. Aadhaar): encrypted at rest, findable by exact match through a keyed hash.
     national_id_encrypted = models.TextField(blank=True, editable=False)
@@ -123,14 +124,10 @@ class Patient(ClinicOwnedModel):
     emergency_contact_name = models.CharField(max_length=150, blank=True)
     emergency_contact_phone = models.CharField(max_length=20, blank=True)
     emergency_contact_relation = models.CharField(max_length=60, blank=True)
-    assigned_doctor = models.ForeignKey(
-        DoctorProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_patients"
-    )
+    assigned_doctor = models.ForeignKey(DoctorProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_patients")
     referring_doctor = models.CharField(max_length=150, blank=True)
     hospital_address = models.TextField(blank=True)
-    insurance_provider = models.ForeignKey(
-        InsuranceProvider, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients"
-    )
+    insurance_provider = models.ForeignKey(InsuranceProvider, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients")
     insurance_policy_number = models.CharField(max_length=60, blank=True)
     external_reference = models.CharField(max_length=100, blank=True, help_text="ID of this patient in another system.")
     registration_date = models.DateField(default=timezone.localdate)
@@ -165,9 +162,7 @@ class Patient(ClinicOwnedModel):
             models.Index(
                 fields=["clinic", "search_name_last_first"], opclasses=["", "varchar_pattern_ops"], name="patient_lastname_prefix"
             ),
-            models.Index(
-                fields=["clinic", "mobile_digits_reversed"], opclasses=["", "varchar_pattern_ops"], name="patient_phone_suffix"
-            ),
+            models.Index(fields=["clinic", "mobile_digits_reversed"], opclasses=["", "varchar_pattern_ops"], name="patient_phone_suffix"),
             models.Index(fields=["clinic", "uhid"], opclasses=["", "varchar_pattern_ops"], name="patient_uhid_prefix"),
             models.Index(fields=["clinic", "national_id_hash"], name="patient_national_id"),
             models.Index(fields=["clinic", "status", "registration_date"], name="patient_status_registered"),

@@ -14,19 +14,42 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from clinicos.errors import Conflict
-from clinicos.text import check_no_nul
 from clinicos.models import Clinic, User
+from clinicos.text import check_no_nul
 from patients import identity
 from patients.models import Document, InsuranceProvider, Patient, Person, UhidSequence
 from patients.signals import patient_registered
 
 PATIENT_FIELDS = (
-    "first_name", "last_name", "relation", "relative_name", "marital_status", "gender",
-    "date_of_birth", "date_of_birth_is_estimated", "blood_group", "mobile", "email",
-    "house", "street", "area", "city", "district", "state", "postal_code", "country",
-    "emergency_contact_name", "emergency_contact_phone", "emergency_contact_relation",
-    "assigned_doctor", "referring_doctor", "hospital_address", "insurance_provider",
-    "insurance_policy_number", "external_reference", "registration_date",
+    "first_name",
+    "last_name",
+    "relation",
+    "relative_name",
+    "marital_status",
+    "gender",
+    "date_of_birth",
+    "date_of_birth_is_estimated",
+    "blood_group",
+    "mobile",
+    "email",
+    "house",
+    "street",
+    "area",
+    "city",
+    "district",
+    "state",
+    "postal_code",
+    "country",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relation",
+    "assigned_doctor",
+    "referring_doctor",
+    "hospital_address",
+    "insurance_provider",
+    "insurance_policy_number",
+    "external_reference",
+    "registration_date",
 )
 
 
@@ -92,15 +115,16 @@ def _person_for(mobile: str) -> Person:
 
 
 @transaction.atomic
-def patient_register(
-    *, clinic: Clinic, user: User, data: dict, national_id: str | None = None, allow_duplicate: bool = False
-) -> Patient:
+def patient_register(*, clinic: Clinic, user: User, data: dict, national_id: str | None = None, allow_duplicate: bool = False) -> Patient:
     """Register a patient from validated data (``PatientForm.cleaned_data``), giving them
     the clinic's next UHID. Refuses a likely duplicate unless ``allow_duplicate``."""
     if not allow_duplicate:
         matches = find_duplicates(
-            clinic=clinic, mobile=data["mobile"], first_name=data["first_name"],
-            last_name=data.get("last_name", ""), date_of_birth=data.get("date_of_birth"),
+            clinic=clinic,
+            mobile=data["mobile"],
+            first_name=data["first_name"],
+            last_name=data.get("last_name", ""),
+            date_of_birth=data.get("date_of_birth"),
         )
         if matches:
             raise DuplicatePatient(matches)
@@ -187,9 +211,10 @@ class UploadCheck:
 
 def document_check(upload: UploadedFile) -> UploadCheck:
     limit = settings.DOCUMENT_MAX_UPLOAD_BYTES
-    if upload.size > limit:
-        raise ValidationError({"file": f"The file is {upload.size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."})
-    if upload.size == 0:
+    size = upload.size or 0
+    if size > limit:
+        raise ValidationError({"file": f"The file is {size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."})
+    if size == 0:
         raise ValidationError({"file": "The file is empty."})
     upload.seek(0)
     content_type = sniff_content_type(upload.read(16))
@@ -200,7 +225,7 @@ def document_check(upload: UploadedFile) -> UploadCheck:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    return UploadCheck(content_type=content_type, size=upload.size, checksum=digest.hexdigest())
+    return UploadCheck(content_type=content_type, size=size, checksum=digest.hexdigest())
 
 
 @transaction.atomic

@@ -110,9 +110,11 @@ def patient_tab_documents(request: ClinicRequest, patient_id: int) -> HttpRespon
 def patient_tab_history(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     record_read(request, clinic=request.clinic, obj=patient, action="view_history", patient_id=patient.pk)
-    changes = AuditLog.objects.for_clinic(request.clinic).filter(
-        entity_type="patients.patient", entity_id=str(patient.pk)
-    ).select_related("user")[:100]
+    changes = (
+        AuditLog.objects.for_clinic(request.clinic)
+        .filter(entity_type="patients.patient", entity_id=str(patient.pk))
+        .select_related("user")[:100]
+    )
     return render(request, "patients/tabs/history.html", {"patient": patient, "changes": changes})
 
 
@@ -153,8 +155,11 @@ def document_upload(request: ClinicRequest, patient_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             document = services.document_upload(
-                patient=patient, user=request.user, upload=form.cleaned_data["file"],
-                name=form.cleaned_data["name"], document_type=form.cleaned_data["document_type"],
+                patient=patient,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                name=form.cleaned_data["name"],
+                document_type=form.cleaned_data["document_type"],
             )
         except REFUSALS as error:
             add_error_to_form(form, error)  # {"file": …} or {"document_type": …}: shown on those fields

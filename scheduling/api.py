@@ -92,11 +92,20 @@ def _local(moment: datetime.datetime, clinic) -> datetime.datetime:
 def appointment_out(appointment: Appointment) -> dict:
     clinic = appointment.clinic
     return {
-        "id": appointment.pk, "reference": appointment.reference, "start": _local(appointment.starts_at, clinic),
-        "end": _local(appointment.ends_at, clinic), "duration_minutes": appointment.duration_minutes,
-        "status": appointment.status, "type": appointment.type, "reason": appointment.reason,
-        "doctor_id": appointment.doctor_id, "resource_id": appointment.resource_id, "patient_id": appointment.patient_id,
-        "lead_id": appointment.lead_id, "who": appointment.who, "booked_via": appointment.booked_via,
+        "id": appointment.pk,
+        "reference": appointment.reference,
+        "start": _local(appointment.starts_at, clinic),
+        "end": _local(appointment.ends_at, clinic),
+        "duration_minutes": appointment.duration_minutes,
+        "status": appointment.status,
+        "type": appointment.type,
+        "reason": appointment.reason,
+        "doctor_id": appointment.doctor_id,
+        "resource_id": appointment.resource_id,
+        "patient_id": appointment.patient_id,
+        "lead_id": appointment.lead_id,
+        "who": appointment.who,
+        "booked_via": appointment.booked_via,
     }
 
 
@@ -105,15 +114,21 @@ def _scoped(model, clinic, pk):
 
 
 @router.get("/{code}/appointments", response=list[AppointmentOut])
-def appointment_list(request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None, doctor_id: int | None = None):
+def appointment_list(
+    request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None, doctor_id: int | None = None
+):
     """Appointments starting between ``date_from`` and ``date_to`` (clinic days, inclusive; today by default)."""
     ctx = clinic_context(request, code, Perm.SCHEDULE_VIEW)
     check_query_days(date_from=date_from, date_to=date_to)
     today = timezone.localdate(timezone.now(), ctx.clinic.tzinfo)
     start, _ = selectors.day_bounds(ctx.clinic, date_from or today)
     _, end = selectors.day_bounds(ctx.clinic, date_to or date_from or today)
-    appointments = (Appointment.objects.for_clinic(ctx.clinic).filter(starts_at__gte=start, starts_at__lt=end)
-                    .select_related("clinic", "patient", "lead").order_by("starts_at", "id"))
+    appointments = (
+        Appointment.objects.for_clinic(ctx.clinic)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .select_related("clinic", "patient", "lead")
+        .order_by("starts_at", "id")
+    )
     if doctor_id is not None:
         appointments = appointments.filter(doctor_id=doctor_id)
     return [appointment_out(a) for a in appointments[:2000]]
@@ -140,9 +155,20 @@ def appointment_create(request, code: str, payload: AppointmentCreate):
         return field_problem("lead_id", "No such lead in this clinic.")
     walk_in = payload.walk_in.dict() if payload.walk_in else None
     booking = services.appointment_book(
-        clinic=clinic, user=ctx.user, membership=ctx.membership, doctor=doctor, start=payload.start,
-        duration_minutes=payload.duration_minutes, type=payload.type, reason=payload.reason, notes=payload.notes,
-        patient=patient, lead=lead, walk_in=walk_in, resource=resource, override_reason=payload.override_reason,
+        clinic=clinic,
+        user=ctx.user,
+        membership=ctx.membership,
+        doctor=doctor,
+        start=payload.start,
+        duration_minutes=payload.duration_minutes,
+        type=payload.type,
+        reason=payload.reason,
+        notes=payload.notes,
+        patient=patient,
+        lead=lead,
+        walk_in=walk_in,
+        resource=resource,
+        override_reason=payload.override_reason,
         booked_via=Appointment.BookedVia.API,
     )
     out = appointment_out(booking.appointment)
@@ -171,8 +197,14 @@ def appointment_patch(request, code: str, appointment_id: int, payload: Appointm
         if payload.resource_id is not None and resource is None:
             return field_problem("resource_id", "No such room or machine in this clinic.")
     booking = services.appointment_reschedule(
-        appointment=appointment, user=ctx.user, membership=ctx.membership, start=payload.start or appointment.starts_at,
-        duration_minutes=payload.duration_minutes, doctor=doctor, resource=resource, override_reason=payload.override_reason,
+        appointment=appointment,
+        user=ctx.user,
+        membership=ctx.membership,
+        start=payload.start or appointment.starts_at,
+        duration_minutes=payload.duration_minutes,
+        doctor=doctor,
+        resource=resource,
+        override_reason=payload.override_reason,
     )
     return Status(200, appointment_out(booking.appointment))
 

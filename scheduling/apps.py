@@ -23,10 +23,12 @@ class SchedulingConfig(AppConfig):
         enums.register("availability_exception_kinds", AvailabilityException.Kind)
         # Walk-ins who register, and leads who convert, keep their appointments.
         patient_registered.connect(
-            lambda sender, patient, **kwargs: services.attach_to_patient(patient=patient), weak=False,
+            lambda sender, patient, **kwargs: services.attach_to_patient(patient=patient),
+            weak=False,
             dispatch_uid="scheduling.attach_walk_ins",
         )
         lead_converted.connect(
-            lambda sender, lead, patient, **kwargs: services.attach_to_patient(patient=patient, lead=lead), weak=False,
+            lambda sender, lead, patient, **kwargs: services.attach_to_patient(patient=patient, lead=lead),
+            weak=False,
             dispatch_uid="scheduling.attach_lead",
         )

@@ -3,6 +3,7 @@ fortnight of appointments around today in every status. Idempotent."""
 
 import datetime
 import random
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,12 +14,21 @@ from patients.models import Patient
 from scheduling import services
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType, WorkingHours
 
-HOURS = {
+HOURS: dict[str, dict[str, Any]] = {
     "ABC01": {"days": range(0, 6), "blocks": [(datetime.time(9, 0), datetime.time(13, 0)), (datetime.time(14, 0), datetime.time(18, 0))]},
-    "XYZ02": {"days": range(0, 5), "blocks": [(datetime.time(8, 30), datetime.time(12, 30)), (datetime.time(13, 30), datetime.time(17, 30))]},
+    "XYZ02": {
+        "days": range(0, 5),
+        "blocks": [(datetime.time(8, 30), datetime.time(12, 30)), (datetime.time(13, 30), datetime.time(17, 30))],
+    },
 }
 TYPES = {
-    "ABC01": [AppointmentType.CONSULTATION, AppointmentType.IVF_CONSULT, AppointmentType.SCAN, AppointmentType.FOLLOW_UP, AppointmentType.IUI_PROCEDURE],
+    "ABC01": [
+        AppointmentType.CONSULTATION,
+        AppointmentType.IVF_CONSULT,
+        AppointmentType.SCAN,
+        AppointmentType.FOLLOW_UP,
+        AppointmentType.IUI_PROCEDURE,
+    ],
     "XYZ02": [AppointmentType.CONSULTATION, AppointmentType.FOLLOW_UP, AppointmentType.ROUTINE_CHECKUP, AppointmentType.PROCEDURE],
 }
 REASONS = ["Review of scan results", "First consultation", "Follow-up after treatment", "Blood test review", "Routine check"]
@@ -76,9 +86,18 @@ def _one(clinic, doctor, start, now, rng, desk, patients, leads, room):
     for_lead = bool(leads) and rng.random() < 0.08 and start > now
     status = _status_for(start, now, rng, for_lead)
     appointment = Appointment(
-        clinic=clinic, doctor=doctor, department=doctor.department, starts_at=start, ends_at=start + datetime.timedelta(minutes=30),
-        duration_minutes=30, type=rng.choice(TYPES[clinic.code]), reason=rng.choice(REASONS), status=status, booked_by=desk,
-        resource=room if rng.random() < 0.3 else None, reference=services._next_reference(clinic),
+        clinic=clinic,
+        doctor=doctor,
+        department=doctor.department,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30),
+        duration_minutes=30,
+        type=rng.choice(TYPES[clinic.code]),
+        reason=rng.choice(REASONS),
+        status=status,
+        booked_by=desk,
+        resource=room if rng.random() < 0.3 else None,
+        reference=services._next_reference(clinic),
     )
     if for_lead:
         lead = rng.choice(leads)
@@ -95,6 +114,9 @@ def _one(clinic, doctor, start, now, rng, desk, patients, leads, room):
     if status == AppointmentStatus.CANCELLED:
         appointment.cancel_reason, appointment.cancelled_by = "Patient called to cancel", desk
     # Resource clashes are skipped rather than double booked.
-    if appointment.resource and services._clashing(Appointment.objects.filter(resource=appointment.resource), start, appointment.ends_at).exists():
+    if (
+        appointment.resource
+        and services._clashing(Appointment.objects.filter(resource=appointment.resource), start, appointment.ends_at).exists()
+    ):
         appointment.resource = None
     appointment.save()

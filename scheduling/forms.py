@@ -1,8 +1,7 @@
 from django import forms
 
-from clinicos.dates import DayField
-
 from clinicos.choices import Gender
+from clinicos.dates import DayField
 from clinicos.models import Clinic, DoctorProfile, Resource
 from leads.models import Lead
 from patients.models import Patient
@@ -25,10 +24,16 @@ class BookingForm(forms.Form):
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
     duration_minutes = forms.IntegerField(min_value=MIN_MINUTES, max_value=MAX_MINUTES, initial=DEFAULT_MINUTES, label="Minutes")
     type = forms.ChoiceField(choices=AppointmentType.choices, initial=AppointmentType.CONSULTATION)
-    resource = forms.ModelChoiceField(queryset=Resource.objects.none(), required=False, empty_label="No room or machine", label="Room / machine")
+    resource = forms.ModelChoiceField(
+        queryset=Resource.objects.none(), required=False, empty_label="No room or machine", label="Room / machine"
+    )
     reason = forms.CharField(required=False, max_length=250, label="Reason for visit")
-    override_reason = forms.CharField(required=False, max_length=200, label="Reason to book outside availability",
-                                      help_text="Only for emergencies: admins and front desk.")
+    override_reason = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Reason to book outside availability",
+        help_text="Only for emergencies: admins and front desk.",
+    )
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,8 +58,12 @@ class BookingForm(forms.Form):
             cleaned["lead_obj"] = lead
         elif who == "walk_in":
             # Checked and normalised by the booking service (scheduling.services.walk_in_clean).
-            cleaned["walk_in"] = {"name": cleaned.get("walk_in_name") or "", "phone": cleaned.get("walk_in_phone") or "",
-                                  "dob": cleaned.get("walk_in_dob"), "sex": cleaned.get("walk_in_sex") or ""}
+            cleaned["walk_in"] = {
+                "name": cleaned.get("walk_in_name") or "",
+                "phone": cleaned.get("walk_in_phone") or "",
+                "dob": cleaned.get("walk_in_dob"),
+                "sex": cleaned.get("walk_in_sex") or "",
+            }
         if cleaned.get("date") and cleaned.get("time"):
             cleaned["start"] = clinic_wall_time(self.clinic, cleaned["date"], cleaned["time"])
         return cleaned
@@ -96,6 +105,8 @@ class ExceptionForm(forms.ModelForm):
     class Meta:
         model = AvailabilityException
         fields = ("kind", "date", "start_time", "end_time", "reason")
-        widgets = {"date": forms.DateInput(attrs={"type": "date"}), "start_time": forms.TimeInput(attrs={"type": "time"}),
-                   "end_time": forms.TimeInput(attrs={"type": "time"})}
-
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "start_time": forms.TimeInput(attrs={"type": "time"}),
+            "end_time": forms.TimeInput(attrs={"type": "time"}),
+        }

@@ -5,8 +5,8 @@ from django.db import models
 from django.db.models import Q
 
 from clinicos.choices import Gender
-from clinicos.scoping import ClinicScopedManager
 from clinicos.models import Clinic, ClinicOwnedModel, Department, DoctorProfile, Resource, audited_history
+from clinicos.scoping import ClinicScopedManager
 from leads.models import Lead
 from patients.models import Patient
 
@@ -159,9 +159,9 @@ class Appointment(ClinicOwnedModel):
 
     @property
     def who(self) -> str:
-        if self.patient_id:
+        if self.patient is not None:
             return self.patient.full_name
-        if self.lead_id and not self.walk_in_name:
+        if self.lead is not None and not self.walk_in_name:
             return self.lead.name
         return self.walk_in_name or "—"
 
@@ -178,6 +178,9 @@ class ReferenceSequence(models.Model):
 
     objects = ClinicScopedManager()
 
+    def __str__(self):
+        return f"Appointment references of clinic {self.clinic_id}: last {self.last_number}"
+
 
 class CalendarFeed(ClinicOwnedModel):
     """A doctor's secret iCal URL. Only the token's hash is stored; a new token revokes the old."""
@@ -186,3 +189,6 @@ class CalendarFeed(ClinicOwnedModel):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Calendar feed of {self.doctor}"

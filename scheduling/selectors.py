@@ -3,6 +3,7 @@ the day's arrivals and waiting room, a doctor's schedule."""
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
@@ -23,7 +24,8 @@ def appointment_get(*, clinic: Clinic, pk) -> Appointment:
     appointment = (
         Appointment.objects.for_clinic(clinic)
         .select_related("doctor__user", "patient", "lead", "resource", "booked_by")
-        .filter(pk=pk).first()
+        .filter(pk=pk)
+        .first()
     )
     if appointment is None:
         raise Http404("No such appointment.")
@@ -38,8 +40,10 @@ def doctor_get(*, clinic: Clinic, pk) -> DoctorProfile:
 
 
 def day_bounds(clinic: Clinic, day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    return (services.clinic_datetime(clinic, day, datetime.time.min),
-            services.clinic_datetime(clinic, day + datetime.timedelta(days=1), datetime.time.min))
+    return (
+        services.clinic_datetime(clinic, day, datetime.time.min),
+        services.clinic_datetime(clinic, day + datetime.timedelta(days=1), datetime.time.min),
+    )
 
 
 @dataclass
@@ -71,8 +75,9 @@ def _card(appointment: Appointment, origin: datetime.datetime, tz) -> dict:
     }
 
 
-def calendar(*, clinic: Clinic, days: list[datetime.date], doctors: list[DoctorProfile] | None = None,
-             resources: list[Resource] | None = None) -> dict:
+def calendar(
+    *, clinic: Clinic, days: list[datetime.date], doctors: list[DoctorProfile] | None = None, resources: list[Resource] | None = None
+) -> dict:
     """Columns (a doctor per column for a day; a day per column for one doctor's week; a
     room or machine per column) with positioned cards and shaded availability, in a fixed
     number of queries whatever the number of appointments."""
@@ -80,8 +85,11 @@ def calendar(*, clinic: Clinic, days: list[datetime.date], doctors: list[DoctorP
     first, _ = day_bounds(clinic, days[0])
     _, last = day_bounds(clinic, days[-1])
     appointments = (
-        Appointment.objects.for_clinic(clinic).filter(starts_at__lt=last, ends_at__gt=first)
-        .exclude(status__in=RELEASED_STATUSES).select_related("patient", "lead").order_by("starts_at")
+        Appointment.objects.for_clinic(clinic)
+        .filter(starts_at__lt=last, ends_at__gt=first)
+        .exclude(status__in=RELEASED_STATUSES)
+        .select_related("patient", "lead")
+        .order_by("starts_at")
     )
     if doctors is not None:
         appointments = appointments.filter(doctor__in=doctors)
@@ -96,7 +104,8 @@ def calendar(*, clinic: Clinic, days: list[datetime.date], doctors: list[DoctorP
     columns = []
     for day in days:
         origin = services.clinic_datetime(clinic, day, day_start)
-        for owner in (doctors if doctors is not None else resources):
+        owners: list[Any] = doctors if doctors is not None else (resources or [])
+        for owner in owners:
             if doctors is not None:
                 blocks = services.availability_blocks(doctor=owner, day=day, exceptions=exceptions, hours=hours)
                 mine = [a for a in appointments if a.doctor_id == owner.pk and a.starts_at.astimezone(tz).date() == day]
@@ -107,13 +116,24 @@ def calendar(*, clinic: Clinic, days: list[datetime.date], doctors: list[DoctorP
                 title, subtitle, color, doctor_id = owner.name, owner.get_kind_display(), "resource-color", None
             if len(days) > 1:
                 title, subtitle = f"{day:%a %d}", ""
-            columns.append(Column(
-                key=f"{owner.pk}-{day.isoformat()}", title=title, subtitle=subtitle, color_class=color, day=day,
-                doctor_id=doctor_id,
-                blocks=[{"top": round((s.astimezone(tz) - origin).total_seconds() / 60 * PX_PER_MINUTE),
-                         "height": round((e - s).total_seconds() / 60 * PX_PER_MINUTE)} for s, e in blocks],
-                cards=[_card(a, origin, tz) for a in mine],
-            ))
+            columns.append(
+                Column(
+                    key=f"{owner.pk}-{day.isoformat()}",
+                    title=title,
+                    subtitle=subtitle,
+                    color_class=color,
+                    day=day,
+                    doctor_id=doctor_id,
+                    blocks=[
+                        {
+                            "top": round((s.astimezone(tz) - origin).total_seconds() / 60 * PX_PER_MINUTE),
+                            "height": round((e - s).total_seconds() / 60 * PX_PER_MINUTE),
+                        }
+                        for s, e in blocks
+                    ],
+                    cards=[_card(a, origin, tz) for a in mine],
+                )
+            )
     minutes = (datetime.datetime.combine(days[0], day_end) - datetime.datetime.combine(days[0], day_start)).seconds // 60
     rows = []
     for step in range(0, minutes, 30):
@@ -125,8 +145,10 @@ def calendar(*, clinic: Clinic, days: list[datetime.date], doctors: list[DoctorP
 def day_list(*, clinic: Clinic, day: datetime.date, doctor: DoctorProfile | None = None):
     start, end = day_bounds(clinic, day)
     appointments = (
-        Appointment.objects.for_clinic(clinic).filter(starts_at__gte=start, starts_at__lt=end)
-        .select_related("patient", "lead", "doctor__user", "resource").order_by("starts_at", "id")
+        Appointment.objects.for_clinic(clinic)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .select_related("patient", "lead", "doctor__user", "resource")
+        .order_by("starts_at", "id")
     )
     return appointments.filter(doctor=doctor) if doctor else appointments
 
@@ -135,8 +157,10 @@ def waiting_room(*, clinic: Clinic, doctor: DoctorProfile | None = None) -> list
     """Checked-in patients, longest waiting first, with how long they have waited."""
     now = timezone.now()
     waiting = (
-        Appointment.objects.for_clinic(clinic).filter(status=AppointmentStatus.CHECKED_IN)
-        .select_related("patient", "lead", "doctor__user").order_by("checked_in_at", "starts_at")
+        Appointment.objects.for_clinic(clinic)
+        .filter(status=AppointmentStatus.CHECKED_IN)
+        .select_related("patient", "lead", "doctor__user")
+        .order_by("checked_in_at", "starts_at")
     )
     if doctor:
         waiting = waiting.filter(doctor=doctor)

@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from types import EllipsisType
 
 import icalendar
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,8 +25,8 @@ from clinicos.models import Clinic, DoctorProfile, Membership, Resource, User
 from clinicos.roles import Perm
 from clinicos.scoping import scopes_disabled
 from clinicos.text import check_no_nul
-from patients import identity
 from leads.models import Lead
+from patients import identity
 from patients.models import Patient
 from scheduling.models import (
     RELEASED_STATUSES,
@@ -55,8 +56,13 @@ ALLOWED_MOVES: dict[str, frozenset[str]] = {
     A.NO_SHOW: frozenset(),
 }
 STATUS_TIMESTAMPS = {
-    A.CONFIRMED: "confirmed_at", A.ARRIVED: "arrived_at", A.CHECKED_IN: "checked_in_at",
-    A.IN_PROGRESS: "started_at", A.COMPLETED: "completed_at", A.CANCELLED: "cancelled_at", A.NO_SHOW: "no_show_at",
+    A.CONFIRMED: "confirmed_at",
+    A.ARRIVED: "arrived_at",
+    A.CHECKED_IN: "checked_in_at",
+    A.IN_PROGRESS: "started_at",
+    A.COMPLETED: "completed_at",
+    A.CANCELLED: "cancelled_at",
+    A.NO_SHOW: "no_show_at",
 }
 
 
@@ -71,8 +77,12 @@ class SlotTaken(Conflict):
 
     def problem_fields(self) -> dict:
         tz = self.clinic.tzinfo if self.clinic else datetime.UTC
-        return {"next_free": [{"start": slot["start"].astimezone(tz).isoformat(), "end": slot["end"].astimezone(tz).isoformat()}
-                              for slot in self.next_free]}
+        return {
+            "next_free": [
+                {"start": slot["start"].astimezone(tz).isoformat(), "end": slot["end"].astimezone(tz).isoformat()}
+                for slot in self.next_free
+            ]
+        }
 
 
 SLOT_TAKEN_MESSAGE = "That slot was just taken."
@@ -112,13 +122,17 @@ def check_wall_time_exists(clinic: Clinic, moment: datetime.datetime) -> None:
 # --- Availability -------------------------------------------------------------------------
 
 
-def availability_blocks(*, doctor: DoctorProfile, day: datetime.date, exceptions=None, hours=None) -> list[tuple[datetime.datetime, datetime.datetime]]:
+def availability_blocks(
+    *, doctor: DoctorProfile, day: datetime.date, exceptions=None, hours=None
+) -> list[tuple[datetime.datetime, datetime.datetime]]:
     """The doctor's working time on ``day`` in the clinic's timezone: weekly hours plus
     extra sessions, less leave and clinic holidays. ``exceptions``/``hours`` may be passed
     in pre-fetched (the calendar does) to avoid a query per doctor."""
     clinic = doctor.clinic
     if exceptions is None:
-        exceptions = list(AvailabilityException.objects.for_clinic(clinic).filter(date=day).filter(Q(doctor=doctor) | Q(doctor__isnull=True)))
+        exceptions = list(
+            AvailabilityException.objects.for_clinic(clinic).filter(date=day).filter(Q(doctor=doctor) | Q(doctor__isnull=True))
+        )
     else:
         exceptions = [e for e in exceptions if e.date == day and e.doctor_id in (doctor.pk, None)]
     if hours is None:
@@ -128,7 +142,8 @@ def availability_blocks(*, doctor: DoctorProfile, day: datetime.date, exceptions
     blocks = [(clinic_datetime(clinic, day, h.start_time), clinic_datetime(clinic, day, h.end_time)) for h in hours]
     blocks += [
         (clinic_datetime(clinic, day, e.start_time), clinic_datetime(clinic, day, e.end_time))
-        for e in exceptions if e.kind == AvailabilityException.Kind.EXTRA and e.start_time and e.end_time
+        for e in exceptions
+        if e.kind == AvailabilityException.Kind.EXTRA and e.start_time and e.end_time
     ]
     for away in (e for e in exceptions if e.kind in (AvailabilityException.Kind.LEAVE, AvailabilityException.Kind.HOLIDAY)):
         if away.start_time is None or away.end_time is None:
@@ -166,17 +181,26 @@ def _clashing(queryset, start, end, exclude_pk=None):
 
 
 def free_slots(
-    *, clinic: Clinic, day: datetime.date, doctor: DoctorProfile | None = None, duration_minutes: int | None = None,
-    limit: int = 50, exclude_appointment_pk=None,
+    *,
+    clinic: Clinic,
+    day: datetime.date,
+    doctor: DoctorProfile | None = None,
+    duration_minutes: int | None = None,
+    limit: int = 50,
+    exclude_appointment_pk=None,
 ) -> list[dict]:
     """Free slots on ``day`` (never in the past), for one doctor or any active doctor."""
     doctors = [doctor] if doctor else list(DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user", "clinic"))
     now = timezone.now()
     booked = list(
-        Appointment.objects.for_clinic(clinic).filter(doctor__in=doctors)
-        .filter(starts_at__lt=clinic_datetime(clinic, day + datetime.timedelta(days=1), datetime.time.min),
-                ends_at__gt=clinic_datetime(clinic, day, datetime.time.min))
-        .exclude(status__in=RELEASED_STATUSES).exclude(pk=exclude_appointment_pk)
+        Appointment.objects.for_clinic(clinic)
+        .filter(doctor__in=doctors)
+        .filter(
+            starts_at__lt=clinic_datetime(clinic, day + datetime.timedelta(days=1), datetime.time.min),
+            ends_at__gt=clinic_datetime(clinic, day, datetime.time.min),
+        )
+        .exclude(status__in=RELEASED_STATUSES)
+        .exclude(pk=exclude_appointment_pk)
         .values_list("doctor_id", "starts_at", "ends_at")
     )
     exceptions = list(AvailabilityException.objects.for_clinic(clinic).filter(date=day))
@@ -195,11 +219,13 @@ def free_slots(
                 if start >= now and not taken:
                     slots.append({"start": start, "end": end, "doctor": candidate})
                 start += step
-    slots.sort(key=lambda slot: (slot["start"], slot["doctor"].pk))
+    slots.sort(key=lambda slot: (slot["start"], slot["doctor"].pk))  # type: ignore[union-attr]
     return slots[:limit]
 
 
-def next_free_slots(*, clinic: Clinic, doctor: DoctorProfile | None, after: datetime.datetime, duration_minutes: int, count: int = 5, days: int = 14) -> list[dict]:
+def next_free_slots(
+    *, clinic: Clinic, doctor: DoctorProfile | None, after: datetime.datetime, duration_minutes: int, count: int = 5, days: int = 14
+) -> list[dict]:
     found = []
     day = after.astimezone(clinic.tzinfo).date()
     for offset in range(days):
@@ -242,8 +268,12 @@ def _validate_slot(*, clinic, doctor, start, duration_minutes, membership, overr
     if not within_availability(doctor=doctor, start=start, end=end):
         may_override = membership is not None and membership.has_perm_in_clinic(Perm.SCHEDULE_OVERRIDE)
         if not override_reason.strip():
-            raise ValidationError({"start": "This time is outside the doctor's availability."
-                                   + (" Give a reason to book it anyway (e.g. an emergency)." if may_override else "")})
+            raise ValidationError(
+                {
+                    "start": "This time is outside the doctor's availability."
+                    + (" Give a reason to book it anyway (e.g. an emergency)." if may_override else "")
+                }
+            )
         if not may_override:
             raise PermissionDenied("Only an administrator or the front desk may book outside a doctor's availability.")
     return start, end
@@ -251,13 +281,17 @@ def _validate_slot(*, clinic, doctor, start, duration_minutes, membership, overr
 
 def _raise_if_taken(*, clinic, doctor, resource, start, end, duration_minutes, exclude_pk=None):
     doctor_clash = _clashing(Appointment.objects.for_clinic(clinic).filter(doctor=doctor), start, end, exclude_pk).exists()
-    resource_clash = resource is not None and _clashing(
-        Appointment.objects.for_clinic(clinic).filter(resource=resource), start, end, exclude_pk
-    ).exists()
+    resource_clash = (
+        resource is not None
+        and _clashing(Appointment.objects.for_clinic(clinic).filter(resource=resource), start, end, exclude_pk).exists()
+    )
     if doctor_clash or resource_clash:
         what = "the doctor" if doctor_clash else str(resource)
-        raise SlotTaken(f"{SLOT_TAKEN_MESSAGE} ({what} is busy then.)",
-                        next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes), clinic)
+        raise SlotTaken(
+            f"{SLOT_TAKEN_MESSAGE} ({what} is busy then.)",
+            next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes),
+            clinic,
+        )
 
 
 def _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes):
@@ -268,7 +302,9 @@ def _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes):
     except IntegrityError as error:
         if "overlap" not in str(error):
             raise
-        raise SlotTaken(SLOT_TAKEN_MESSAGE, next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes), clinic)
+        raise SlotTaken(
+            SLOT_TAKEN_MESSAGE, next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes), clinic
+        )
 
 
 BOOKING_REFUSALS = {
@@ -321,10 +357,22 @@ def walk_in_clean(*, clinic: Clinic, walk_in: dict) -> dict:
 
 @transaction.atomic
 def appointment_book(
-    *, clinic: Clinic, user: User, membership: Membership | None, doctor: DoctorProfile, start: datetime.datetime,
-    duration_minutes: int = DEFAULT_MINUTES, type: str = AppointmentType.CONSULTATION, reason: str = "", notes: str = "",
-    patient: Patient | None = None, lead: Lead | None = None, walk_in: dict | None = None, resource: Resource | None = None,
-    override_reason: str = "", booked_via: str = Appointment.BookedVia.DESK,
+    *,
+    clinic: Clinic,
+    user: User,
+    membership: Membership | None,
+    doctor: DoctorProfile,
+    start: datetime.datetime,
+    duration_minutes: int = DEFAULT_MINUTES,
+    type: str = AppointmentType.CONSULTATION,
+    reason: str = "",
+    notes: str = "",
+    patient: Patient | None = None,
+    lead: Lead | None = None,
+    walk_in: dict | None = None,
+    resource: Resource | None = None,
+    override_reason: str = "",
+    booked_via: str = Appointment.BookedVia.DESK,
 ) -> Booking:
     """Book a patient, a lead or a walk-in with a doctor (and optionally a room or machine)."""
     if sum(x is not None and x != {} for x in (patient, lead, walk_in)) != 1:
@@ -340,13 +388,32 @@ def appointment_book(
     if walk_in is not None:
         walk_in = walk_in_clean(clinic=clinic, walk_in=walk_in)
     DoctorProfile.objects.select_for_update().get(pk=doctor.pk)  # bookings for one doctor queue here
-    start, end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
-                                membership=membership, override_reason=override_reason, resource=resource)
+    start, end = _validate_slot(
+        clinic=clinic,
+        doctor=doctor,
+        start=start,
+        duration_minutes=duration_minutes,
+        membership=membership,
+        override_reason=override_reason,
+        resource=resource,
+    )
     _raise_if_taken(clinic=clinic, doctor=doctor, resource=resource, start=start, end=end, duration_minutes=duration_minutes)
     appointment = Appointment(
-        clinic=clinic, doctor=doctor, resource=resource, department=doctor.department, starts_at=start, ends_at=end,
-        duration_minutes=duration_minutes, type=type, reason=reason.strip()[:250], notes=notes, booked_by=user,
-        booked_via=booked_via, availability_override_reason=override_reason.strip()[:200], patient=patient, lead=lead,
+        clinic=clinic,
+        doctor=doctor,
+        resource=resource,
+        department=doctor.department,
+        starts_at=start,
+        ends_at=end,
+        duration_minutes=duration_minutes,
+        type=type,
+        reason=reason.strip()[:250],
+        notes=notes,
+        booked_by=user,
+        booked_via=booked_via,
+        availability_override_reason=override_reason.strip()[:200],
+        patient=patient,
+        lead=lead,
         status=A.SCHEDULED if patient else A.EXPECTED,
     )
     if lead is not None:
@@ -360,15 +427,24 @@ def appointment_book(
     appointment.reference = _next_reference(clinic)
     _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes)
     warnings = []
-    if patient is not None and _clashing(Appointment.objects.for_clinic(clinic).filter(patient=patient), start, end, appointment.pk).exists():
+    if (
+        patient is not None
+        and _clashing(Appointment.objects.for_clinic(clinic).filter(patient=patient), start, end, appointment.pk).exists()
+    ):
         warnings.append(f"{patient.full_name} has another appointment at the same time.")
     return Booking(appointment, warnings)
 
 
 @transaction.atomic
 def appointment_reschedule(
-    *, appointment: Appointment, user: User, membership: Membership | None, start: datetime.datetime,
-    duration_minutes: int | None = None, doctor: DoctorProfile | None = None, resource: Resource | None = ...,
+    *,
+    appointment: Appointment,
+    user: User,
+    membership: Membership | None,
+    start: datetime.datetime,
+    duration_minutes: int | None = None,
+    doctor: DoctorProfile | None = None,
+    resource: Resource | None | EllipsisType = ...,
     override_reason: str = "",
 ) -> Booking:
     """Move an appointment under the same rules as booking; history keeps the old time."""
@@ -381,10 +457,18 @@ def appointment_reschedule(
     resource = appointment.resource if resource is ... else resource
     duration_minutes = duration_minutes or appointment.duration_minutes
     DoctorProfile.objects.select_for_update().get(pk=doctor.pk)
-    start, end = _validate_slot(clinic=clinic, doctor=doctor, start=start, duration_minutes=duration_minutes,
-                                membership=membership, override_reason=override_reason, resource=resource)
-    _raise_if_taken(clinic=clinic, doctor=doctor, resource=resource, start=start, end=end,
-                    duration_minutes=duration_minutes, exclude_pk=appointment.pk)
+    start, end = _validate_slot(
+        clinic=clinic,
+        doctor=doctor,
+        start=start,
+        duration_minutes=duration_minutes,
+        membership=membership,
+        override_reason=override_reason,
+        resource=resource,
+    )
+    _raise_if_taken(
+        clinic=clinic, doctor=doctor, resource=resource, start=start, end=end, duration_minutes=duration_minutes, exclude_pk=appointment.pk
+    )
     appointment.doctor, appointment.resource = doctor, resource
     appointment.starts_at, appointment.ends_at, appointment.duration_minutes = start, end, duration_minutes
     if override_reason.strip():
@@ -406,7 +490,7 @@ def appointment_set_status(*, appointment: Appointment, to_status: str, user: Us
         appointment.cancel_reason = reason.strip()[:250]
         appointment.cancelled_by = user
     appointment.status = to_status
-    setattr(appointment, STATUS_TIMESTAMPS[to_status], timezone.now())
+    setattr(appointment, STATUS_TIMESTAMPS[A(to_status)], timezone.now())
     appointment.save()
     return appointment
 
@@ -436,7 +520,9 @@ def working_hours_add(*, doctor: DoctorProfile, weekday: int, start_time, end_ti
     clash = WorkingHours.objects.filter(doctor=doctor, weekday=weekday, start_time__lt=end_time, end_time__gt=start_time).exists()
     if clash:
         raise ValidationError({"start_time": "This block overlaps another block on the same day."})
-    block = WorkingHours(clinic_id=doctor.clinic_id, doctor=doctor, weekday=weekday, start_time=start_time, end_time=end_time, slot_minutes=slot_minutes)
+    block = WorkingHours(
+        clinic_id=doctor.clinic_id, doctor=doctor, weekday=weekday, start_time=start_time, end_time=end_time, slot_minutes=slot_minutes
+    )
     block.full_clean()
     block.save()
     return block
@@ -448,7 +534,9 @@ def working_hours_remove(*, block: WorkingHours) -> None:
 
 
 @transaction.atomic
-def exception_add(*, clinic: Clinic, doctor: DoctorProfile | None, kind: str, date, start_time=None, end_time=None, reason="") -> AvailabilityException:
+def exception_add(
+    *, clinic: Clinic, doctor: DoctorProfile | None, kind: str, date, start_time=None, end_time=None, reason=""
+) -> AvailabilityException:
     if kind == AvailabilityException.Kind.EXTRA and not (start_time and end_time):
         raise ValidationError({"start_time": "An extra session needs its start and end."})
     if (start_time is None) != (end_time is None) or (start_time and end_time and end_time <= start_time):
@@ -457,7 +545,9 @@ def exception_add(*, clinic: Clinic, doctor: DoctorProfile | None, kind: str, da
         doctor = None
     elif doctor is None:
         raise ValidationError({"doctor": "Choose the doctor."})
-    exception = AvailabilityException(clinic=clinic, doctor=doctor, kind=kind, date=date, start_time=start_time, end_time=end_time, reason=reason)
+    exception = AvailabilityException(
+        clinic=clinic, doctor=doctor, kind=kind, date=date, start_time=start_time, end_time=end_time, reason=reason
+    )
     exception.full_clean()
     exception.save()
     return exception
@@ -488,8 +578,11 @@ def calendar_feed_doctor(*, raw: str) -> DoctorProfile | None:
     """The doctor whose feed this token opens, found across clinics: the token is what
     tells the clinic (the caller then enters that clinic's scope)."""
     with scopes_disabled():
-        feed = (CalendarFeed.objects.select_related("doctor__clinic", "doctor__user")
-                .filter(token_hash=_hash_token(raw), revoked_at__isnull=True).first())
+        feed = (
+            CalendarFeed.objects.select_related("doctor__clinic", "doctor__user")
+            .filter(token_hash=_hash_token(raw), revoked_at__isnull=True)
+            .first()
+        )
     return feed.doctor if feed and feed.doctor.is_active else None
 
 

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from clinicos.models import DoctorProfile, Resource
 from clinicos.dates import parse_day
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
+from clinicos.models import DoctorProfile, Resource
 from clinicos.redirects import next_url
 from clinicos.roles import Perm, Role
 from clinicos.scoping import enter_clinic_scope
@@ -39,8 +39,15 @@ def calendar_day(request: ClinicRequest) -> HttpResponse:
     """The day: a column per doctor, in the doctor's colour, availability shaded."""
     day, date_problem = _day_asked(request)
     doctors = list(DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic"))
-    context = {"view": "day", "date_problem": date_problem, "day": day, "today": _today(request), "nav": _nav(day, 1), "doctors": doctors,
-               **selectors.calendar(clinic=request.clinic, days=[day], doctors=doctors)}
+    context = {
+        "view": "day",
+        "date_problem": date_problem,
+        "day": day,
+        "today": _today(request),
+        "nav": _nav(day, 1),
+        "doctors": doctors,
+        **selectors.calendar(clinic=request.clinic, days=[day], doctors=doctors),
+    }
     return _calendar_page(request, context)
 
 
@@ -53,12 +60,21 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
     doctors = list(DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic"))
     if not doctors:
         raise Http404("No doctors yet.")
-    chosen = request.GET.get("doctor") or (request.membership.has_role(Role.DOCTOR) and next(
-        (str(d.pk) for d in doctors if d.user_id == request.user.pk), None))
+    chosen = request.GET.get("doctor") or (
+        request.membership.has_role(Role.DOCTOR) and next((str(d.pk) for d in doctors if d.user_id == request.user.pk), None)
+    )
     doctor = next((d for d in doctors if str(d.pk) == str(chosen)), doctors[0])
     days = [monday + datetime.timedelta(days=n) for n in range(7)]
-    context = {"view": "week", "date_problem": date_problem, "day": day, "today": _today(request), "nav": _nav(day, 7), "doctor": doctor, "doctors": doctors,
-               **selectors.calendar(clinic=request.clinic, days=days, doctors=[doctor])}
+    context = {
+        "view": "week",
+        "date_problem": date_problem,
+        "day": day,
+        "today": _today(request),
+        "nav": _nav(day, 7),
+        "doctor": doctor,
+        "doctors": doctors,
+        **selectors.calendar(clinic=request.clinic, days=days, doctors=[doctor]),
+    }
     return _calendar_page(request, context)
 
 
@@ -67,8 +83,15 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
 def calendar_resources(request: ClinicRequest) -> HttpResponse:
     day, date_problem = _day_asked(request)
     resources = list(Resource.objects.for_clinic(request.clinic).filter(is_active=True))
-    context = {"view": "resources", "date_problem": date_problem, "day": day, "today": _today(request), "nav": _nav(day, 1), "doctors": [],
-               **selectors.calendar(clinic=request.clinic, days=[day], resources=resources)}
+    context = {
+        "view": "resources",
+        "date_problem": date_problem,
+        "day": day,
+        "today": _today(request),
+        "nav": _nav(day, 1),
+        "doctors": [],
+        **selectors.calendar(clinic=request.clinic, days=[day], resources=resources),
+    }
     return _calendar_page(request, context)
 
 
@@ -85,10 +108,18 @@ def _calendar_page(request: ClinicRequest, context: dict) -> HttpResponse:
 @clinic_view(Perm.SCHEDULE_BOOK)
 def appointment_new(request: ClinicRequest) -> HttpResponse:
     """Book: from an empty calendar slot (a modal), a patient's chart or a lead's page."""
-    initial = {"date": request.GET.get("date") or _today(request).isoformat(), "time": request.GET.get("time"),
-               "doctor": request.GET.get("doctor"), "duration_minutes": services.DEFAULT_MINUTES}
+    initial = {
+        "date": request.GET.get("date") or _today(request).isoformat(),
+        "time": request.GET.get("time"),
+        "doctor": request.GET.get("doctor"),
+        "duration_minutes": services.DEFAULT_MINUTES,
+    }
     if request.GET.get("patient"):
-        patient = Patient.objects.for_clinic(request.clinic).filter(pk=request.GET["patient"]).first() if request.GET["patient"].isdigit() else None
+        patient = (
+            Patient.objects.for_clinic(request.clinic).filter(pk=request.GET["patient"]).first()
+            if request.GET["patient"].isdigit()
+            else None
+        )
         if patient:
             initial.update(who="patient", patient_uhid=patient.uhid)
     if request.GET.get("lead", "").isdigit():
@@ -101,9 +132,18 @@ def appointment_new(request: ClinicRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             booking = services.appointment_book(
-                clinic=request.clinic, user=request.user, membership=request.membership, doctor=data["doctor"],
-                start=data["start"], duration_minutes=data["duration_minutes"], type=data["type"], reason=data["reason"],
-                patient=data["patient"], lead=data["lead_obj"], walk_in=data["walk_in"], resource=data["resource"],
+                clinic=request.clinic,
+                user=request.user,
+                membership=request.membership,
+                doctor=data["doctor"],
+                start=data["start"],
+                duration_minutes=data["duration_minutes"],
+                type=data["type"],
+                reason=data["reason"],
+                patient=data["patient"],
+                lead=data["lead_obj"],
+                walk_in=data["walk_in"],
+                resource=data["resource"],
                 override_reason=data["override_reason"],
             )
         except services.SlotTaken as taken:
@@ -113,8 +153,11 @@ def appointment_new(request: ClinicRequest) -> HttpResponse:
             add_error_to_form(form, error)
         else:
             appointment = booking.appointment
-            messages.success(request, f"Booked {appointment.reference}: {appointment.who}, "
-                                      f"{timezone.localtime(appointment.starts_at):%a %d %b %H:%M} with {appointment.doctor}.")
+            messages.success(
+                request,
+                f"Booked {appointment.reference}: {appointment.who}, "
+                f"{timezone.localtime(appointment.starts_at):%a %d %b %H:%M} with {appointment.doctor}.",
+            )
             for warning in booking.warnings:
                 messages.warning(request, warning)
             target = reverse("calendar_day", args=[request.clinic.code]) + f"?date={data['date'].isoformat()}"
@@ -133,8 +176,15 @@ def appointment_detail(request: ClinicRequest, appointment_id: int) -> HttpRespo
     context = {
         "appointment": appointment,
         "moves": [(s, AppointmentStatus(s).label) for s in services.ALLOWED_MOVES[appointment.status]],
-        "reschedule_form": RescheduleForm(clinic=request.clinic, initial={
-            "doctor": appointment.doctor_id, "date": local.date(), "time": local.time(), "duration_minutes": appointment.duration_minutes}),
+        "reschedule_form": RescheduleForm(
+            clinic=request.clinic,
+            initial={
+                "doctor": appointment.doctor_id,
+                "date": local.date(),
+                "time": local.time(),
+                "duration_minutes": appointment.duration_minutes,
+            },
+        ),
         "can_reschedule": appointment.status in services.PRE_ARRIVAL,
     }
     template = "scheduling/appointment_detail.html#detail" if request.htmx else "scheduling/appointment_detail.html"
@@ -149,13 +199,19 @@ def appointment_move(request: ClinicRequest, appointment_id: int) -> HttpRespons
     form = RescheduleForm(request.POST, clinic=request.clinic)
     problem = None
     if not form.is_valid():
-        problem = "; ".join(m for errors in form.errors.values() for m in errors)
+        problem = "; ".join(str(m) for errors in form.errors.values() for m in errors)
     else:
         data = form.cleaned_data
         try:
-            services.appointment_reschedule(appointment=appointment, user=request.user, membership=request.membership,
-                                            start=data["start"], duration_minutes=data["duration_minutes"],
-                                            doctor=data["doctor"], override_reason=data["override_reason"])
+            services.appointment_reschedule(
+                appointment=appointment,
+                user=request.user,
+                membership=request.membership,
+                start=data["start"],
+                duration_minutes=data["duration_minutes"],
+                doctor=data["doctor"],
+                override_reason=data["override_reason"],
+            )
         except services.SlotTaken as taken:
             free = ", ".join(f"{timezone.localtime(s['start']):%H:%M}" for s in taken.next_free[:3])
             problem = f"{taken} Next free: {free or 'none in the next two weeks'}."
@@ -175,8 +231,9 @@ def appointment_status(request: ClinicRequest, appointment_id: int) -> HttpRespo
     """One tap: Confirmed, Arrived, Checked-in, No-show… (Cancelled needs a reason)."""
     appointment = selectors.appointment_get(clinic=request.clinic, pk=appointment_id)
     try:
-        updated = services.appointment_set_status(appointment=appointment, to_status=request.POST.get("status", ""),
-                                                  user=request.user, reason=request.POST.get("reason", ""))
+        updated = services.appointment_set_status(
+            appointment=appointment, to_status=request.POST.get("status", ""), user=request.user, reason=request.POST.get("reason", "")
+        )
     except REFUSALS as refused:
         messages.error(request, error_message(refused))
     else:
@@ -191,8 +248,12 @@ def appointment_status(request: ClinicRequest, appointment_id: int) -> HttpRespo
 def front_desk_today(request: ClinicRequest) -> HttpResponse:
     """Arrivals with one-tap actions, and the waiting room; refreshes itself."""
     today = _today(request)
-    context = {"today": today, "appointments": selectors.day_list(clinic=request.clinic, day=today),
-               "waiting": selectors.waiting_room(clinic=request.clinic), "now": timezone.now()}
+    context = {
+        "today": today,
+        "appointments": selectors.day_list(clinic=request.clinic, day=today),
+        "waiting": selectors.waiting_room(clinic=request.clinic),
+        "now": timezone.now(),
+    }
     template = "scheduling/today.html#board" if request.htmx else "scheduling/today.html"
     return render(request, template, context)
 
@@ -206,8 +267,14 @@ def my_schedule(request: ClinicRequest) -> HttpResponse:
     today = _today(request)
     appointments = list(selectors.day_list(clinic=request.clinic, day=today, doctor=doctor)) if doctor else []
     waiting = selectors.waiting_room(clinic=request.clinic, doctor=doctor) if doctor else []
-    context = {"doctor": doctor, "today": today, "appointments": appointments, "waiting": waiting,
-               "next_patient": waiting[0] if waiting else None, "now": timezone.now()}
+    context = {
+        "doctor": doctor,
+        "today": today,
+        "appointments": appointments,
+        "waiting": waiting,
+        "next_patient": waiting[0] if waiting else None,
+        "now": timezone.now(),
+    }
     template = "scheduling/my_schedule.html#mine" if request.htmx else "scheduling/my_schedule.html"
     return render(request, template, context)
 
@@ -260,8 +327,11 @@ def availability(request: ClinicRequest) -> HttpResponse:
         "doctor": doctor,
         "doctors": DoctorProfile.objects.for_clinic(request.clinic).select_related("user") if is_admin else [doctor],
         "hours": WorkingHours.objects.for_clinic(request.clinic).filter(doctor=doctor),
-        "exceptions": AvailabilityException.objects.for_clinic(request.clinic).filter(date__gte=_today(request)).select_related("doctor__user"),
-        "hours_form": hours_form, "exception_form": exception_form,
+        "exceptions": AvailabilityException.objects.for_clinic(request.clinic)
+        .filter(date__gte=_today(request))
+        .select_related("doctor__user"),
+        "hours_form": hours_form,
+        "exception_form": exception_form,
     }
     return render(request, "scheduling/availability.html", context, status=400 if hours_form.errors or exception_form.errors else 200)
 
@@ -293,11 +363,14 @@ def calendar_feed(request, token: str) -> HttpResponse:
     enter_clinic_scope(request, clinic)  # the token decided the clinic
     since = timezone.now() - datetime.timedelta(days=30)
     appointments = (
-        Appointment.objects.for_clinic(clinic).filter(doctor=doctor, starts_at__gte=since)
-        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)).select_related("patient", "lead")
+        Appointment.objects.for_clinic(clinic)
+        .filter(doctor=doctor, starts_at__gte=since)
+        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
+        .select_related("patient", "lead")
     )
-    response = HttpResponse(services.ical_feed_text(clinic=clinic, doctor=doctor, appointments=appointments),
-                            content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(
+        services.ical_feed_text(clinic=clinic, doctor=doctor, appointments=appointments), content_type="text/calendar; charset=utf-8"
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -307,11 +380,18 @@ def calendar_feed(request, token: str) -> HttpResponse:
 def patient_tab_appointments(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """The chart's Appointments tab (registered through the patients' tab slots)."""
     patient = patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
-    appointments = list(Appointment.objects.for_clinic(request.clinic).filter(patient=patient)
-                        .select_related("doctor__user", "resource").order_by("-starts_at"))
+    appointments = list(
+        Appointment.objects.for_clinic(request.clinic)
+        .filter(patient=patient)
+        .select_related("doctor__user", "resource")
+        .order_by("-starts_at")
+    )
     now = timezone.now()
-    context = {"patient": patient, "upcoming": sorted([a for a in appointments if a.starts_at >= now], key=lambda a: a.starts_at),
-               "past": [a for a in appointments if a.starts_at < now]}
+    context = {
+        "patient": patient,
+        "upcoming": sorted([a for a in appointments if a.starts_at >= now], key=lambda a: a.starts_at),
+        "past": [a for a in appointments if a.starts_at < now],
+    }
     return render(request, "scheduling/tab_appointments.html", context)
 
 
@@ -322,23 +402,37 @@ def lead_instant_booking(request: ClinicRequest, lead_id: int) -> HttpResponse:
     from leads.selectors import lead_get
 
     lead = lead_get(clinic=request.clinic, pk=lead_id)
-    booked = Appointment.objects.for_clinic(request.clinic).filter(lead=lead, starts_at__gte=timezone.now()).exclude(
-        status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)).select_related("doctor__user").first()
+    booked = (
+        Appointment.objects.for_clinic(request.clinic)
+        .filter(lead=lead, starts_at__gte=timezone.now())
+        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
+        .select_related("doctor__user")
+        .first()
+    )
     if request.method == "POST" and booked is None and lead.is_open:
         doctor = selectors.doctor_get(clinic=request.clinic, pk=request.POST.get("doctor", ""))
         try:
             start = datetime.datetime.fromisoformat(request.POST.get("start", ""))
             booking = services.appointment_book(
-                clinic=request.clinic, user=request.user, membership=request.membership, doctor=doctor, start=start,
-                lead=lead, type="consultation", reason=f"Enquiry: {lead.inquiry}", booked_via=Appointment.BookedVia.LEAD_INSTANT,
+                clinic=request.clinic,
+                user=request.user,
+                membership=request.membership,
+                doctor=doctor,
+                start=start,
+                lead=lead,
+                type="consultation",
+                reason=f"Enquiry: {lead.inquiry}",
+                booked_via=Appointment.BookedVia.LEAD_INSTANT,
             )
         except ValueError:
             messages.error(request, "That time could not be read: pick the slot again.")
         except REFUSALS as problem:
             messages.error(request, error_message(problem))
         else:
-            messages.success(request, f"Booked {booking.appointment.reference} today at "
-                                      f"{timezone.localtime(booking.appointment.starts_at):%H:%M} with {doctor}.")
+            messages.success(
+                request,
+                f"Booked {booking.appointment.reference} today at {timezone.localtime(booking.appointment.starts_at):%H:%M} with {doctor}.",
+            )
         return redirect("lead_detail", request.clinic.code, lead.pk)
     slot = None
     if booked is None and lead.is_open:

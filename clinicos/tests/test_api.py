@@ -104,9 +104,7 @@ def test_doctors_metadata_lists_only_this_clinics_active_doctors(api_client, fro
     DoctorProfileFactory(clinic=clinic, specialization="Retired", is_active=False)
     response = api_client(front_desk).get(f"/api/v1/clinics/{clinic.code}/metadata/doctors")
     profile = clinician.doctor_profiles.get()
-    assert response.json() == [
-        {"id": profile.pk, "full_name": "Kavya Rao", "specialization": "Reproductive Medicine", "color": "#2F6FDE"}
-    ]
+    assert response.json() == [{"id": profile.pk, "full_name": "Kavya Rao", "specialization": "Reproductive Medicine", "color": "#2F6FDE"}]
 
 
 def test_enums_metadata_lists_every_choice_set(api_client, front_desk, clinic):
@@ -126,5 +124,9 @@ def test_session_api_writes_need_the_csrf_token(front_desk):
 
 def test_openapi_schema_documents_the_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    assert {"/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/clinics/{code}/metadata/doctors",
-            "/api/v1/clinics/{code}/metadata/enums"} <= set(paths)
+    assert {
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/clinics/{code}/metadata/doctors",
+        "/api/v1/clinics/{code}/metadata/enums",
+    } <= set(paths)

@@ -116,9 +116,7 @@ def test_inside_a_clinic_scope_another_clinics_rows_do_not_exist(clinic, other_c
 
 def test_a_lead_patch_commits_together_or_not_at_all(api_client, clinic, front_desk):
     lead = LeadFactory(clinic=clinic, problem="Before")
-    response = api_client(front_desk).patch(
-        f"/api/v1/clinics/{clinic.code}/leads/{lead.pk}", {"problem": "After", "status": "stalling"}
-    )
+    response = api_client(front_desk).patch(f"/api/v1/clinics/{clinic.code}/leads/{lead.pk}", {"problem": "After", "status": "stalling"})
     assert response.status_code == 409  # New → Stalling is not a move the flow allows
     lead.refresh_from_db()
     assert (lead.problem, lead.status) == ("Before", "new")
@@ -216,15 +214,18 @@ def test_a_broken_multipart_body_under_the_api_is_a_json_400(api_client, clinic,
     patient = PatientFactory(clinic=clinic)
     api = api_client(front_desk)
     response = api.client.post(
-        patients_url(clinic, f"/{patient.pk}/documents"), data=b"--xx\r\nContent-Disposition: form-data; name=\"file\"\r\n",
-        content_type="multipart/form-data; boundary=", HTTP_AUTHORIZATION=f"Bearer {api.token}",
+        patients_url(clinic, f"/{patient.pk}/documents"),
+        data=b'--xx\r\nContent-Disposition: form-data; name="file"\r\n',
+        content_type="multipart/form-data; boundary=",
+        HTTP_AUTHORIZATION=f"Bearer {api.token}",
     )
     assert response.status_code == 400 and "detail" in response.json()
 
 
 def test_a_password_reset_when_mail_cannot_be_sent_shows_the_usual_page(client, front_desk, settings, caplog):
-    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                                    "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 2}}}
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 2}}
+    }
     with caplog.at_level(logging.ERROR, logger="clinicos.adapters"):
         response = client.post("/accounts/password/reset/", {"email": front_desk.email})
     assert response.status_code == 302 and response.url.endswith("/accounts/password/reset/done/")
@@ -250,8 +251,10 @@ def test_a_broken_cache_never_turns_a_login_into_a_500(client, front_desk, setti
     settings.CACHES = {"default": {"BACKEND": "clinicos.cache.FailSoftDatabaseCache", "LOCATION": "no_such_cache_table"}}
     from django.core.cache import caches
 
-    caches._settings = None  # noqa: SLF001  (settings changed: rebuild the cache handler)
-    response = client.post("/api/v1/auth/login", {"email": front_desk.email, "password": "Wrong-Password-1!"}, content_type="application/json")
+    caches._settings = None
+    response = client.post(
+        "/api/v1/auth/login", {"email": front_desk.email, "password": "Wrong-Password-1!"}, content_type="application/json"
+    )
     assert response.status_code == 401
     response = client.post("/api/v1/auth/login", {"email": front_desk.email, "password": TEST_PASSWORD}, content_type="application/json")
     assert response.status_code == 200
@@ -290,9 +293,7 @@ def restricted_clinic(clinic):
     return clinic
 
 
-def test_doctors_see_only_their_care_teams_patients_when_the_clinic_says_so(
-    restricted_clinic, clinician, login, api_client, front_desk
-):
+def test_doctors_see_only_their_care_teams_patients_when_the_clinic_says_so(restricted_clinic, clinician, login, api_client, front_desk):
     from scheduling.tests.factories import AppointmentFactory
 
     clinic = restricted_clinic

@@ -136,7 +136,11 @@ def test_record_read_logs_who_opened_what_from_where(rf, clinic, front_desk):
     entry = record_read(request, clinic=clinic, obj=clinic, action="view", patient_id=7)
     stored = ReadAccessLog.objects.get(pk=entry.pk)
     assert (stored.user, stored.patient_id, stored.ip_address, stored.user_agent, stored.path) == (
-        front_desk, 7, "192.0.2.5", "Safari iPad", "/c/ABC01/patients/7/"
+        front_desk,
+        7,
+        "192.0.2.5",
+        "Safari iPad",
+        "/c/ABC01/patients/7/",
     )
 
 

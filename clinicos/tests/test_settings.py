@@ -12,8 +12,17 @@ from django.db.backends.sqlite3.base import DatabaseWrapper
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the test settings (or a developer's shell) set, which production would not.
 TEST_ONLY_VARIABLES = {
-    "DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-    "ALLOWED_HOSTS", "MEDIA_ROOT", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "DEBUG",
+    "SECRET_KEY",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "ALLOWED_HOSTS",
+    "MEDIA_ROOT",
+    "DATABASE_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "REDIS_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 
@@ -42,8 +51,13 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path, django_db
     )
     assert options == "IMMEDIATE True"
     wrapper = DatabaseWrapper(
-        {**settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "wal.sqlite3"),
-         "OPTIONS": {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}, "TEST": {}},
+        {
+            **settings.DATABASES["default"],
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(tmp_path / "wal.sqlite3"),
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+            "TEST": {},
+        },
         alias="wal_check",
     )
     try:
@@ -70,7 +84,10 @@ def test_production_settings_pass_check_deploy():
             ALLOWED_HOSTS="clinic.example.com",
             DATABASE_URL="sqlite:////tmp/clinicos-deploy-check.sqlite3",
         ),
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -78,18 +95,26 @@ def test_production_settings_pass_check_deploy():
 
 def test_ssl_redirect_is_on_by_default_and_can_be_turned_off_behind_a_proxy():
     assert run_settings({"SECRET_KEY": "s" * 50}, "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT)") == "True"
-    assert run_settings({"SECRET_KEY": "s" * 50, "SECURE_SSL_REDIRECT": "0"},
-                        "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT)") == "False"
+    assert (
+        run_settings(
+            {"SECRET_KEY": "s" * 50, "SECURE_SSL_REDIRECT": "0"}, "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT)"
+        )
+        == "False"
+    )
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    result = subprocess.run([sys.executable, "manage.py", "check"], env=production_env(), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=production_env(), cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
 
 def test_redis_cache_when_redis_url_is_set():
-    backend = run_settings({"DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/1"},
-                           "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])")
+    backend = run_settings(
+        {"DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/1"},
+        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
+    )
     assert backend == "clinicos.cache.FailSoftRedisCache"
 
 

@@ -1,5 +1,6 @@
 import pytest
 from allauth.mfa.models import Authenticator
+
 from clinicos.models import Clinic, Membership
 from clinicos.roles import Role
 from clinicos.tests.factories import MembershipFactory

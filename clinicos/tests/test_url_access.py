@@ -114,12 +114,21 @@ REQUIRED_QUERIES = {"free_slots": "?date=2030-01-07"}
 # Pages that need a login but no clinic.
 LOGGED_IN_PAGES = {"clinic_picker"}
 # Open to everybody.
-PUBLIC_PAGES = {"home", "api_not_found",
-                # A doctor's iCal feed: its secret token is the credential (tested in scheduling).
-                "calendar_feed"}
-PUBLIC_API = {"openapi-json", "openapi-view", "api-root", "auth_login",
-              # Website lead capture: authenticated by the clinic's X-Api-Key (tested in leads).
-              "public_lead_preflight", "public_lead_create"}
+PUBLIC_PAGES = {
+    "home",
+    "api_not_found",
+    # A doctor's iCal feed: its secret token is the credential (tested in scheduling).
+    "calendar_feed",
+}
+PUBLIC_API = {
+    "openapi-json",
+    "openapi-view",
+    "api-root",
+    "auth_login",
+    # Website lead capture: authenticated by the clinic's X-Api-Key (tested in leads).
+    "public_lead_preflight",
+    "public_lead_create",
+}
 # API endpoints that need a token or session but no clinic.
 AUTHENTICATED_API = {"auth_logout"}
 # django-allauth's own pages (login, password reset, two-factor): tested by allauth;
@@ -162,8 +171,11 @@ def classify(namespace, pattern) -> str:
 
 
 def test_every_url_pattern_is_classified():
-    unknown = [f"{route} (name={pattern.name!r}, namespace={namespace!r})"
-               for route, namespace, pattern in all_url_patterns() if classify(namespace, pattern) == "unknown"]
+    unknown = [
+        f"{route} (name={pattern.name!r}, namespace={namespace!r})"
+        for route, namespace, pattern in all_url_patterns()
+        if classify(namespace, pattern) == "unknown"
+    ]
     assert not unknown, "Classify these URLs in clinicos/tests/test_url_access.py:\n" + "\n".join(unknown)
 
 
@@ -189,16 +201,20 @@ def staff_by_role(make_member):
 
 def sample_kwargs(clinic) -> dict:
     """Real objects of ``clinic`` for the ids in URLs (new ones each call: some calls delete)."""
-    from patients.tests.factories import DocumentFactory, InsuranceProviderFactory
-
     from leads.tests.factories import LeadApiKeyFactory, LeadFactory
+    from patients.tests.factories import DocumentFactory, InsuranceProviderFactory
     from scheduling.tests.factories import AppointmentFactory
 
     document = DocumentFactory(clinic=clinic, patient__clinic=clinic)
     insurer = InsuranceProviderFactory(clinic=clinic)
-    return {"patient_id": document.patient_id, "document_id": document.pk, "insurer_id": insurer.pk,
-            "lead_id": LeadFactory(clinic=clinic).pk, "key_id": LeadApiKeyFactory(clinic=clinic).pk,
-            "appointment_id": AppointmentFactory(clinic=clinic).pk}
+    return {
+        "patient_id": document.patient_id,
+        "document_id": document.pk,
+        "insurer_id": insurer.pk,
+        "lead_id": LeadFactory(clinic=clinic).pk,
+        "key_id": LeadApiKeyFactory(clinic=clinic).pk,
+        "appointment_id": AppointmentFactory(clinic=clinic).pk,
+    }
 
 
 def concrete_url(route: str, kwargs: dict) -> str:
@@ -247,8 +263,9 @@ def test_clinic_pages_answer_each_role_as_the_matrix_says(client, clinic, staff_
 @pytest.mark.django_db
 def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_by_role, outsider):
     """Every operation, with a bearer token of every role (never a session)."""
-    from conftest import ApiClient
     from django.core.cache import cache
+
+    from conftest import ApiClient
 
     cache.clear()
     tokens = {role: ApiClient(client, user, None) for role, user in staff_by_role.items()}
@@ -256,7 +273,7 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_b
     routes = {pattern.name: route for route, ns, pattern in all_url_patterns() if ns == "api"}
     for name, (method, *perms) in CLINIC_API.items():
 
-        def call(api, url):
+        def call(api, url, name=name):
             return call_api(api, name, url)
 
         url = concrete_url(routes[name], {"code": clinic.code, **sample_kwargs(clinic)})
@@ -308,10 +325,10 @@ def test_another_clinics_ids_under_my_clinics_url_are_404(client, clinic, other_
     """A member of A (holding every role) puts clinic B's ids into A's own URLs: every
     page and API operation that takes an id answers 404 and changes nothing. Mixed too:
     A's patient with B's document."""
-    from conftest import ApiClient
     from django.core.cache import cache
 
     from clinicos.models import AuditLog
+    from conftest import ApiClient
 
     cache.clear()
     member_of_a = make_member(*Role)
@@ -367,7 +384,7 @@ def test_allauth_pages_answer_without_error(client, staff_by_role):
         client.logout()
         if user:
             client.force_login(user)
-        for route, pattern in patterns:
+        for _route, pattern in patterns:
             kwargs = {key: sample[key] for key in pattern.pattern.regex.groupindex}
             url = reverse(pattern.name, kwargs=kwargs)
             response = client.get(url)

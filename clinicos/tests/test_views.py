@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from clinicos.audit import record_read
-from clinicos.models import AuditLog, Clinic, ReadAccessLog
+from clinicos.models import AuditLog
 from clinicos.roles import Role
 from clinicos.tests.factories import AuditLogFactory, DepartmentFactory, MembershipFactory, UserFactory
 
@@ -29,7 +29,15 @@ def nav_labels(response):
 
 
 def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, clinic):
-    assert nav_labels(login(make_member(Role.ADMIN)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Patients", "Schedule", "Insurers", "Settings", "Audit"]
+    assert nav_labels(login(make_member(Role.ADMIN)).get(f"/c/{clinic.code}/")) == [
+        "Dashboard",
+        "Leads",
+        "Patients",
+        "Schedule",
+        "Insurers",
+        "Settings",
+        "Audit",
+    ]
     assert nav_labels(login(make_member(Role.FRONT_DESK)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Patients", "Schedule"]
     assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule"]
     assert nav_labels(login(make_member(Role.BILLING)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Insurers"]
@@ -66,9 +74,7 @@ def test_dashboard_query_count_is_bounded(login, clinic_admin, clinic, django_as
 
 def test_settings_are_saved_and_audited_with_ip_and_user_agent(login, clinic_admin, clinic):
     client = login(clinic_admin)
-    response = client.post(
-        f"/c/{clinic.code}/settings/", VALID_SETTINGS, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Tablet/1.0"
-    )
+    response = client.post(f"/c/{clinic.code}/settings/", VALID_SETTINGS, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Tablet/1.0")
     assert response.status_code == 302
     clinic.refresh_from_db()
     assert clinic.name == "Sunrise Fertility & IVF Centre"
@@ -93,11 +99,16 @@ def test_settings_with_bad_input_show_field_errors_and_store_nothing(login, clin
 
 
 def test_audit_page_shows_field_changes_and_filters_by_user_model_and_date(login, clinic_admin, front_desk, clinic):
-    AuditLogFactory(clinic=clinic, user=front_desk, entity_type="clinicos.department", entity_name="Department",
-                    entity_repr="Embryology")
-    AuditLogFactory(clinic=clinic, user=clinic_admin, entity_type="clinicos.resource", entity_name="Resource",
-                    entity_repr="Ultrasound",
-                    changes={"name": {"label": "name", "old": "Scanner", "new": "Ultrasound"}}, created_at=timezone.now() - datetime.timedelta(days=10))
+    AuditLogFactory(clinic=clinic, user=front_desk, entity_type="clinicos.department", entity_name="Department", entity_repr="Embryology")
+    AuditLogFactory(
+        clinic=clinic,
+        user=clinic_admin,
+        entity_type="clinicos.resource",
+        entity_name="Resource",
+        entity_repr="Ultrasound",
+        changes={"name": {"label": "name", "old": "Scanner", "new": "Ultrasound"}},
+        created_at=timezone.now() - datetime.timedelta(days=10),
+    )
     client = login(clinic_admin)
     body = client.get(f"/c/{clinic.code}/audit/").content.decode()
     assert "Embryology" in body and "Ultrasound" in body

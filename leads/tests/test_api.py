@@ -64,7 +64,9 @@ def test_patch_moves_and_refuses_forbidden_moves_with_409(api, clinic, make_memb
 
 def test_convert_answers_201_with_the_patient_then_409(api, clinic):
     lead = LeadFactory(clinic=clinic, status=LeadStatus.CONTACTED, name="Neha Gupta", gender="female", age=30)
-    response = api.post(url(clinic, f"/{lead.pk}/convert"), {"date_of_birth": "1995-04-02", "city": "Pune"}, content_type="application/json")
+    response = api.post(
+        url(clinic, f"/{lead.pk}/convert"), {"date_of_birth": "1995-04-02", "city": "Pune"}, content_type="application/json"
+    )
     assert response.status_code == 201
     patient = Patient.objects.get()
     assert response.json()["patient"] == {"id": patient.pk, "uhid": patient.uhid}
@@ -114,8 +116,13 @@ def website_key(clinic, clinic_admin):
 
 
 def public_post(client, raw_key, body=None, **headers):
-    return client.post("/api/v1/public/leads", body or {"name": "Web Visitor", "phone": "9845000001", "inquiry": "IVF"},
-                       content_type="application/json", HTTP_X_API_KEY=raw_key, **headers)
+    return client.post(
+        "/api/v1/public/leads",
+        body or {"name": "Web Visitor", "phone": "9845000001", "inquiry": "IVF"},
+        content_type="application/json",
+        HTTP_X_API_KEY=raw_key,
+        **headers,
+    )
 
 
 def test_website_posts_a_lead_with_its_key(client, clinic, website_key):

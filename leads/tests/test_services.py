@@ -7,7 +7,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from clinicos.roles import Role
 from leads import selectors, services
@@ -19,9 +21,15 @@ from patients.tests.factories import PatientFactory
 pytestmark = pytest.mark.django_db
 S = LeadStatus
 EXPECTED_MOVES = {
-    (S.NEW, S.CONTACTED), (S.NEW, S.CONVERTED), (S.NEW, S.LOST),
-    (S.CONTACTED, S.STALLING), (S.CONTACTED, S.CONVERTED), (S.CONTACTED, S.LOST),
-    (S.STALLING, S.CONTACTED), (S.STALLING, S.CONVERTED), (S.STALLING, S.LOST),
+    (S.NEW, S.CONTACTED),
+    (S.NEW, S.CONVERTED),
+    (S.NEW, S.LOST),
+    (S.CONTACTED, S.STALLING),
+    (S.CONTACTED, S.CONVERTED),
+    (S.CONTACTED, S.LOST),
+    (S.STALLING, S.CONTACTED),
+    (S.STALLING, S.CONVERTED),
+    (S.STALLING, S.LOST),
     (S.LOST, S.CONTACTED),  # reopen, by an admin or a CRO
 }
 
@@ -114,9 +122,13 @@ def test_a_phone_matching_an_open_lead_or_a_patient_is_flagged_and_linked(clinic
 
 def test_unknown_source_is_refused(clinic, front_desk):
     with pytest.raises(ValidationError):
-        services.lead_create(clinic=clinic, user=front_desk, data={"name": "X", "phone": "+919900000003", "source": "Billboard", "inquiry": "IVF"})
+        services.lead_create(
+            clinic=clinic, user=front_desk, data={"name": "X", "phone": "+919900000003", "source": "Billboard", "inquiry": "IVF"}
+        )
     services.lead_option_add(clinic=clinic, kind="source", label="Billboard")
-    assert services.lead_create(clinic=clinic, user=front_desk, data={"name": "X", "phone": "+919900000003", "source": "Billboard", "inquiry": "IVF"})
+    assert services.lead_create(
+        clinic=clinic, user=front_desk, data={"name": "X", "phone": "+919900000003", "source": "Billboard", "inquiry": "IVF"}
+    )
 
 
 def test_conversion_creates_the_patient_and_marks_the_lead_in_one_go(clinic, front_desk):
@@ -167,9 +179,14 @@ def test_dashboard_arithmetic_on_known_data(clinic, other_clinic):
     day = datetime.datetime(2026, 3, 10, 12, 0, tzinfo=clinic.tzinfo)
     for status, count in ((S.NEW, 3), (S.CONTACTED, 2), (S.STALLING, 1), (S.CONVERTED, 3), (S.LOST, 1)):
         for _ in range(count):
-            lead_in(clinic, status, date_added=day, source="Referral" if status == S.CONVERTED else "Website",
-                    contacted_at=day if status in (S.CONTACTED, S.STALLING) else None,
-                    reached_cro_at=day if status == S.STALLING else None)
+            lead_in(
+                clinic,
+                status,
+                date_added=day,
+                source="Referral" if status == S.CONVERTED else "Website",
+                contacted_at=day if status in (S.CONTACTED, S.STALLING) else None,
+                reached_cro_at=day if status == S.STALLING else None,
+            )
     lead_in(clinic, S.CONVERTED, date_added=day - datetime.timedelta(days=40))  # outside the range
     lead_in(clinic, S.STALLING, date_added=day - datetime.timedelta(days=40))  # outside, but queued now
     lead_in(other_clinic, S.CONVERTED, date_added=day)  # another clinic
@@ -186,8 +203,13 @@ def test_dashboard_range_uses_the_clinics_days(clinic):
     # 23:30 on 31 March in Kolkata is still March there, though 18:00 UTC.
     late = datetime.datetime(2026, 3, 31, 23, 30, tzinfo=clinic.tzinfo)
     lead_in(clinic, S.NEW, date_added=late)
-    assert selectors.dashboard_stats(clinic=clinic, date_from=datetime.date(2026, 3, 31), date_to=datetime.date(2026, 3, 31))["total_leads"] == 1
-    assert selectors.dashboard_stats(clinic=clinic, date_from=datetime.date(2026, 4, 1), date_to=datetime.date(2026, 4, 1))["total_leads"] == 0
+    assert (
+        selectors.dashboard_stats(clinic=clinic, date_from=datetime.date(2026, 3, 31), date_to=datetime.date(2026, 3, 31))["total_leads"]
+        == 1
+    )
+    assert (
+        selectors.dashboard_stats(clinic=clinic, date_from=datetime.date(2026, 4, 1), date_to=datetime.date(2026, 4, 1))["total_leads"] == 0
+    )
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the double-click race is settled by PostgreSQL row locks")
@@ -237,4 +259,6 @@ def test_leads_sent_to_cro_at_the_same_moment_go_to_different_cros(clinic, front
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(Lead.objects.filter(pk__in=[l.pk for l in leads]).values_list("assigned_to", flat=True)) == sorted(c.pk for c in cros)
+    assert sorted(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("assigned_to", flat=True)) == sorted(
+        c.pk for c in cros
+    )

@@ -61,10 +61,15 @@ def test_a_forbidden_move_is_refused_with_a_clear_message(login, front_desk, cli
 def test_log_a_call_with_a_follow_up(login, front_desk, clinic):
     lead = LeadFactory(clinic=clinic)
     client = login(front_desk)
-    client.post(f"/c/{clinic.code}/leads/{lead.pk}/activity/", {"kind": "call", "outcome": "call_back", "note": "Evening", "next_follow_up": "2099-01-01"})
+    client.post(
+        f"/c/{clinic.code}/leads/{lead.pk}/activity/",
+        {"kind": "call", "outcome": "call_back", "note": "Evening", "next_follow_up": "2099-01-01"},
+    )
     assert LeadActivity.objects.filter(lead=lead, kind="call", outcome="call_back").exists()
     assert str(Lead.objects.get(pk=lead.pk).next_follow_up) == "2099-01-01"
-    past = client.post(f"/c/{clinic.code}/leads/{lead.pk}/activity/", {"kind": "call", "note": "x", "next_follow_up": "2000-01-01"}, follow=True)
+    past = client.post(
+        f"/c/{clinic.code}/leads/{lead.pk}/activity/", {"kind": "call", "note": "x", "next_follow_up": "2000-01-01"}, follow=True
+    )
     assert "cannot be in the past" in past.content.decode()
 
 
@@ -84,7 +89,9 @@ def test_convert_page_is_prefilled_and_converts_once(login, front_desk, clinic):
 
 def test_convert_page_with_bad_input_converts_nothing(login, front_desk, clinic):
     lead = LeadFactory(clinic=clinic, status="contacted")
-    response = login(front_desk).post(f"/c/{clinic.code}/leads/{lead.pk}/convert/", {"first_name": "A", "mobile": "1", "gender": "female", "date_of_birth": "2999-01-01"})
+    response = login(front_desk).post(
+        f"/c/{clinic.code}/leads/{lead.pk}/convert/", {"first_name": "A", "mobile": "1", "gender": "female", "date_of_birth": "2999-01-01"}
+    )
     assert response.status_code == 400 and not Patient.objects.exists()
     assert Lead.objects.get(pk=lead.pk).status == "contacted"
 
@@ -102,7 +109,9 @@ def test_cro_queue_follow_ups_and_dashboard_pages(login, make_member, clinic):
 
 def test_admin_creates_a_website_key_shown_once_and_revokes_it(login, clinic_admin, clinic):
     client = login(clinic_admin)
-    response = client.post(f"/c/{clinic.code}/leads/settings/", {"form": "key", "name": "Main site", "allowed_origins": "https://sunrise.example/"})
+    response = client.post(
+        f"/c/{clinic.code}/leads/settings/", {"form": "key", "name": "Main site", "allowed_origins": "https://sunrise.example/"}
+    )
     raw = response.context["new_key"]
     assert raw.startswith("lk_") and raw in response.content.decode()
     assert raw not in client.get(f"/c/{clinic.code}/leads/settings/").content.decode()

@@ -65,10 +65,14 @@ def test_detail_is_logged_and_other_clinics_patients_are_404(api, clinic, other_
 
 def test_patch_changes_fields_and_archives(api, clinic):
     patient = PatientFactory(clinic=clinic, city="Pune")
-    response = api.patch(f"/api/v1/clinics/{clinic.code}/patients/{patient.pk}", {"city": "Nagpur", "status": "archived"}, content_type="application/json")
+    response = api.patch(
+        f"/api/v1/clinics/{clinic.code}/patients/{patient.pk}", {"city": "Nagpur", "status": "archived"}, content_type="application/json"
+    )
     assert response.status_code == 200
     assert (response.json()["city"], response.json()["status"]) == ("Nagpur", "archived")
-    bad = api.patch(f"/api/v1/clinics/{clinic.code}/patients/{patient.pk}", {"date_of_birth": "2999-01-01"}, content_type="application/json")
+    bad = api.patch(
+        f"/api/v1/clinics/{clinic.code}/patients/{patient.pk}", {"date_of_birth": "2999-01-01"}, content_type="application/json"
+    )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "date_of_birth"]
     assert Patient.objects.get(pk=patient.pk).date_of_birth.year == 1990
 

@@ -84,8 +84,7 @@ def test_name_searches_read_their_indexes_in_order(clinic, front_desk, people):
 
     # Enough rows for the planner's choice to mean something, then fresh statistics.
     Patient.objects.bulk_create(
-        PatientFactory.build(clinic=clinic, first_name=f"Name{n:04d}", last_name=f"Family{n % 97}", uhid=f"BULK-{n}")
-        for n in range(3000)
+        PatientFactory.build(clinic=clinic, first_name=f"Name{n:04d}", last_name=f"Family{n % 97}", uhid=f"BULK-{n}") for n in range(3000)
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE patients_patient")

@@ -18,8 +18,14 @@ WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
 
 
 def register(clinic, user, **overrides):
-    data = {"first_name": "Lakshmi", "last_name": "Iyer", "gender": "female", "mobile": "+919876543210",
-            "date_of_birth": datetime.date(1991, 3, 4), **overrides}
+    data = {
+        "first_name": "Lakshmi",
+        "last_name": "Iyer",
+        "gender": "female",
+        "mobile": "+919876543210",
+        "date_of_birth": datetime.date(1991, 3, 4),
+        **overrides,
+    }
     return services.patient_register(clinic=clinic, user=user, data=data, national_id=overrides.pop("national_id", None))
 
 
@@ -51,9 +57,16 @@ def test_duplicates_by_phone_or_name_and_birth_date_are_refused_unless_confirmed
     with pytest.raises(services.DuplicatePatient):
         register(clinic, front_desk, mobile="+919811111111", first_name="LAKSHMI", last_name="iyer")
     confirmed = services.patient_register(
-        clinic=clinic, user=front_desk, allow_duplicate=True,
-        data={"first_name": "Lakshmi", "last_name": "Iyer", "gender": "female", "mobile": "+919876543210",
-              "date_of_birth": datetime.date(1991, 3, 4)},
+        clinic=clinic,
+        user=front_desk,
+        allow_duplicate=True,
+        data={
+            "first_name": "Lakshmi",
+            "last_name": "Iyer",
+            "gender": "female",
+            "mobile": "+919876543210",
+            "date_of_birth": datetime.date(1991, 3, 4),
+        },
     )
     assert confirmed.uhid != existing.uhid
 
@@ -100,7 +113,9 @@ def upload(patient, user, content, name="scan.pdf", document_type="lab_report"):
     )
 
 
-@pytest.mark.parametrize("content, content_type", [(MINIMAL_PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")])
+@pytest.mark.parametrize(
+    "content, content_type", [(MINIMAL_PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")]
+)
 def test_accepted_files_are_typed_from_their_content(clinic, front_desk, content, content_type):
     patient = PatientFactory(clinic=clinic)
     document = upload(patient, front_desk, content, name="whatever.bin")

@@ -49,10 +49,23 @@ def test_age_only_gives_an_estimated_birth_date(login, front_desk, clinic):
 
 def test_full_form_takes_every_section(login, front_desk, clinic, clinician):
     doctor = clinician.doctor_profiles.get()
-    data = {**QUICK, "relation": "W/o", "relative_name": "Suresh Nair", "marital_status": "married", "blood_group": "B+",
-            "national_id": "2345 6789 0123", "email": "anjali@example.test", "city": "Kochi", "state": "Kerala",
-            "postal_code": "682001", "emergency_contact_name": "Suresh Nair", "emergency_contact_phone": "9811122233",
-            "emergency_contact_relation": "Husband", "assigned_doctor": doctor.pk, "referring_doctor": "Dr. Menon"}
+    data = {
+        **QUICK,
+        "relation": "W/o",
+        "relative_name": "Suresh Nair",
+        "marital_status": "married",
+        "blood_group": "B+",
+        "national_id": "2345 6789 0123",
+        "email": "anjali@example.test",
+        "city": "Kochi",
+        "state": "Kerala",
+        "postal_code": "682001",
+        "emergency_contact_name": "Suresh Nair",
+        "emergency_contact_phone": "9811122233",
+        "emergency_contact_relation": "Husband",
+        "assigned_doctor": doctor.pk,
+        "referring_doctor": "Dr. Menon",
+    }
     response = login(front_desk).post(f"/c/{clinic.code}/patients/new/full/", data)
     assert response.status_code == 302
     patient = Patient.objects.get()

@@ -50,12 +50,15 @@ def test_a_taken_slot_answers_409_with_the_next_free_slots(api, clinic, doctor, 
     assert "just taken" in data["detail"] and data["next_free"][0]["start"] >= at(10, 30).isoformat()[:16]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"duration_minutes": 5}, "duration_minutes"),
-    ({"patient_id": None}, "patient"),
-    ({"doctor_id": 999999}, "doctor_id"),
-    ({"type": "massage"}, "type"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"duration_minutes": 5}, "duration_minutes"),
+        ({"patient_id": None}, "patient"),
+        ({"doctor_id": 999999}, "doctor_id"),
+        ({"type": "massage"}, "type"),
+    ],
+)
 def test_bad_bookings_answer_422(api, clinic, doctor, at, change, field):
     data = {**body(doctor, at(10), patient_id=PatientFactory(clinic=clinic).pk), **change}
     response = api.post(url(clinic), data, content_type="application/json")
@@ -80,7 +83,9 @@ def test_list_by_date_range_and_doctor(api, clinic, doctor, at):
 
 
 def test_patch_reschedules_and_status_moves(api, clinic, doctor, at):
-    created = api.post(url(clinic), body(doctor, at(10), patient_id=PatientFactory(clinic=clinic).pk), content_type="application/json").json()
+    created = api.post(
+        url(clinic), body(doctor, at(10), patient_id=PatientFactory(clinic=clinic).pk), content_type="application/json"
+    ).json()
     moved = api.patch(url(clinic, f"/{created['id']}"), {"start": at(12).isoformat()}, content_type="application/json")
     assert moved.status_code == 200 and moved.json()["start"].startswith(at(12).strftime("%Y-%m-%dT12:00"))
     arrived = api.post(url(clinic, f"/{created['id']}/status"), {"status": "arrived"}, content_type="application/json")

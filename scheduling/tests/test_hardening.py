@@ -27,14 +27,17 @@ def walk_in_booking(doctor, start, **walk_in):
     return {"doctor_id": doctor.pk, "start": start.isoformat(), "walk_in": {"name": "Meera", **walk_in}}
 
 
-@pytest.mark.parametrize("walk_in, field", [
-    ({"phone": "9" * 10000}, "walk_in_phone"),
-    ({"phone": "<b>call"}, "walk_in_phone"),
-    ({"sex": "zz"}, "walk_in_sex"),
-    ({"dob": "2999-01-01"}, "walk_in_dob"),
-    ({"name": "x" * 151}, "walk_in_name"),
-    ({"name": "Me\x00era"}, "name"),
-])
+@pytest.mark.parametrize(
+    "walk_in, field",
+    [
+        ({"phone": "9" * 10000}, "walk_in_phone"),
+        ({"phone": "<b>call"}, "walk_in_phone"),
+        ({"sex": "zz"}, "walk_in_sex"),
+        ({"dob": "2999-01-01"}, "walk_in_dob"),
+        ({"name": "x" * 151}, "walk_in_name"),
+        ({"name": "Me\x00era"}, "name"),
+    ],
+)
 def test_bad_walk_in_details_are_refused_by_the_api_and_nothing_is_stored(api_client, front_desk, clinic, doctor, at, walk_in, field):
     response = api_client(front_desk).post(url(clinic), walk_in_booking(doctor, at(10), **walk_in))
     assert response.status_code == 422, response.content
@@ -47,15 +50,18 @@ def test_an_api_walk_in_attaches_to_the_patient_they_become(api_client, front_de
     booked = api.post(url(clinic), walk_in_booking(doctor, at(10), phone="98765 01234", sex="female"))
     assert booked.status_code == 201
     assert Appointment.objects.get().walk_in_phone == "+919876501234"
-    registered = api.post(f"/api/v1/clinics/{clinic.code}/patients",
-                          {"first_name": "Meera", "gender": "female", "date_of_birth": "1990-01-01", "mobile": "+91 98765 01234"})
+    registered = api.post(
+        f"/api/v1/clinics/{clinic.code}/patients",
+        {"first_name": "Meera", "gender": "female", "date_of_birth": "1990-01-01", "mobile": "+91 98765 01234"},
+    )
     assert registered.status_code == 201
     assert Appointment.objects.get().patient_id == registered.json()["id"]
 
 
 def test_booking_at_the_calendars_edge_is_a_422(api_client, front_desk, clinic, doctor):
-    response = api_client(front_desk).post(url(clinic), {"doctor_id": doctor.pk, "start": "9999-12-31T23:00:00+00:00",
-                                                         "patient_id": PatientFactory(clinic=clinic).pk})
+    response = api_client(front_desk).post(
+        url(clinic), {"doctor_id": doctor.pk, "start": "9999-12-31T23:00:00+00:00", "patient_id": PatientFactory(clinic=clinic).pk}
+    )
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "start"]
 
 
@@ -75,8 +81,9 @@ def test_a_non_numeric_block_id_is_a_400(login, clinic_admin, clinic, doctor):
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
 def test_a_next_that_leaves_the_site_is_ignored(login, front_desk, clinic, target):
     appointment = AppointmentFactory(clinic=clinic)
-    response = login(front_desk).post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/",
-                                      {"status": "confirmed", "next": target})
+    response = login(front_desk).post(
+        f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "confirmed", "next": target}
+    )
     assert response.status_code == 302 and response.url == f"/c/{clinic.code}/schedule/today/"
     lead = LeadFactory(clinic=clinic)
     response = login(front_desk).post(f"/c/{clinic.code}/leads/{lead.pk}/move/", {"to_status": "contacted", "next": target})
@@ -85,15 +92,23 @@ def test_a_next_that_leaves_the_site_is_ignored(login, front_desk, clinic, targe
 
 def test_a_local_next_is_followed(login, front_desk, clinic):
     appointment = AppointmentFactory(clinic=clinic)
-    response = login(front_desk).post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/",
-                                      {"status": "confirmed", "next": f"/c/{clinic.code}/schedule/"})
+    response = login(front_desk).post(
+        f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "confirmed", "next": f"/c/{clinic.code}/schedule/"}
+    )
     assert response.url == f"/c/{clinic.code}/schedule/"
 
 
 def test_the_ical_feed_escapes_line_breaks_and_is_never_cached(client, clinic, doctor, at):
     patient = PatientFactory(clinic=clinic, first_name="Asha")
-    services.appointment_book(clinic=clinic, user=doctor.user, membership=None, doctor=doctor, start=at(10), patient=patient,
-                              reason="Line one\r\nX-INJECTED:yes; with, commas")
+    services.appointment_book(
+        clinic=clinic,
+        user=doctor.user,
+        membership=None,
+        doctor=doctor,
+        start=at(10),
+        patient=patient,
+        reason="Line one\r\nX-INJECTED:yes; with, commas",
+    )
     token = services.calendar_feed_renew(doctor=doctor)
     response = client.get(f"/ical/{token}.ics")
     assert response.status_code == 200

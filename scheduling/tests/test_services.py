@@ -6,7 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from clinicos.models import Clinic
 from clinicos.tests.factories import ClinicFactory, DoctorProfileFactory, MembershipFactory, ResourceFactory, UserFactory
@@ -23,8 +25,9 @@ A = AppointmentStatus
 def book(clinic, desk, doctor, start, minutes=30, **extra):
     user, membership = desk
     extra.setdefault("patient", PatientFactory(clinic=clinic))
-    return services.appointment_book(clinic=clinic, user=user, membership=membership, doctor=doctor, start=start,
-                                     duration_minutes=minutes, **extra).appointment
+    return services.appointment_book(
+        clinic=clinic, user=user, membership=membership, doctor=doctor, start=start, duration_minutes=minutes, **extra
+    ).appointment
 
 
 def test_booking_gets_a_reference_and_times(clinic, desk, doctor, at):
@@ -89,8 +92,15 @@ def test_outside_availability_needs_an_override_by_admin_or_front_desk(clinic, d
     assert book(clinic, desk, doctor, at(20), override_reason="Emergency").availability_override_reason == "Emergency"
     doctor_user = make_member(__import__("clinicos.roles", fromlist=["Role"]).Role.DOCTOR)
     with pytest.raises(PermissionDenied):
-        services.appointment_book(clinic=clinic, user=doctor_user, membership=doctor_user.memberships.get(), doctor=doctor,
-                                  start=at(21), patient=PatientFactory(clinic=clinic), override_reason="Please")
+        services.appointment_book(
+            clinic=clinic,
+            user=doctor_user,
+            membership=doctor_user.memberships.get(),
+            doctor=doctor,
+            start=at(21),
+            patient=PatientFactory(clinic=clinic),
+            override_reason="Please",
+        )
 
 
 def test_leave_and_clinic_holidays_close_the_day(clinic, desk, doctor, at):
@@ -101,8 +111,9 @@ def test_leave_and_clinic_holidays_close_the_day(clinic, desk, doctor, at):
 
 
 def test_an_extra_session_opens_time(clinic, desk, doctor, at):
-    services.exception_add(clinic=clinic, doctor=doctor, kind="extra", date=at(19).date(),
-                           start_time=datetime.time(19), end_time=datetime.time(21))
+    services.exception_add(
+        clinic=clinic, doctor=doctor, kind="extra", date=at(19).date(), start_time=datetime.time(19), end_time=datetime.time(21)
+    )
     assert book(clinic, desk, doctor, at(19, 30))
 
 
@@ -164,8 +175,11 @@ def test_walk_ins_and_leads_attach_to_the_patient_they_become(clinic, desk, doct
 
     walk_in = book(clinic, desk, doctor, at(10), patient=None, walk_in={"name": "Kiran", "phone": "+919812300000"})
     assert walk_in.status == A.EXPECTED
-    patient = patient_services.patient_register(clinic=clinic, user=desk[0], data={
-        "first_name": "Kiran", "gender": "male", "mobile": "+919812300000", "date_of_birth": datetime.date(1990, 1, 1)})
+    patient = patient_services.patient_register(
+        clinic=clinic,
+        user=desk[0],
+        data={"first_name": "Kiran", "gender": "male", "mobile": "+919812300000", "date_of_birth": datetime.date(1990, 1, 1)},
+    )
     walk_in.refresh_from_db()
     assert walk_in.patient == patient and walk_in.status == A.SCHEDULED
     lead = LeadFactory(clinic=clinic, status="contacted", name="Lead Person", age=30)
@@ -180,8 +194,9 @@ def test_cros_book_for_leads_only(clinic, doctor, at, make_member):
 
     cro = make_member(Role.CRO)
     with pytest.raises(PermissionDenied):
-        services.appointment_book(clinic=clinic, user=cro, membership=cro.memberships.get(), doctor=doctor, start=at(10),
-                                  patient=PatientFactory(clinic=clinic))
+        services.appointment_book(
+            clinic=clinic, user=cro, membership=cro.memberships.get(), doctor=doctor, start=at(10), patient=PatientFactory(clinic=clinic)
+        )
     lead = LeadFactory(clinic=clinic)
     assert services.appointment_book(clinic=clinic, user=cro, membership=cro.memberships.get(), doctor=doctor, start=at(10), lead=lead)
 
@@ -207,16 +222,35 @@ def test_london_clinic_across_the_spring_daylight_saving_change(db):
     services.working_hours_add(doctor=doctor, weekday=spring.weekday(), start_time=datetime.time(0, 0), end_time=datetime.time(12))
     tz = zoneinfo.ZoneInfo("Europe/London")
     patient = PatientFactory(clinic=london)
-    before = services.appointment_book(clinic=london, user=desk_user, membership=membership, doctor=doctor,
-                                       start=datetime.datetime(2027, 3, 28, 0, 30, tzinfo=tz), duration_minutes=30, patient=patient).appointment
+    before = services.appointment_book(
+        clinic=london,
+        user=desk_user,
+        membership=membership,
+        doctor=doctor,
+        start=datetime.datetime(2027, 3, 28, 0, 30, tzinfo=tz),
+        duration_minutes=30,
+        patient=patient,
+    ).appointment
     # 00:30 GMT + 60 minutes of real time ends at 02:30 BST: the hour in between does not exist.
     assert before.ends_at - before.starts_at == datetime.timedelta(minutes=30)
     with pytest.raises(ValidationError) as missing:
-        services.appointment_book(clinic=london, user=desk_user, membership=membership, doctor=doctor,
-                                  start=datetime.datetime(2027, 3, 28, 1, 30, tzinfo=tz), patient=PatientFactory(clinic=london))
+        services.appointment_book(
+            clinic=london,
+            user=desk_user,
+            membership=membership,
+            doctor=doctor,
+            start=datetime.datetime(2027, 3, 28, 1, 30, tzinfo=tz),
+            patient=PatientFactory(clinic=london),
+        )
     assert "does not exist" in str(missing.value)
-    after = services.appointment_book(clinic=london, user=desk_user, membership=membership, doctor=doctor,
-                                      start=datetime.datetime(2027, 3, 28, 9, 0, tzinfo=tz), patient=PatientFactory(clinic=london)).appointment
+    after = services.appointment_book(
+        clinic=london,
+        user=desk_user,
+        membership=membership,
+        doctor=doctor,
+        start=datetime.datetime(2027, 3, 28, 9, 0, tzinfo=tz),
+        patient=PatientFactory(clinic=london),
+    ).appointment
     assert after.starts_at.astimezone(datetime.UTC).time() == datetime.time(8, 0)  # BST is UTC+1
     slots = services.free_slots(clinic=london, day=spring, doctor=doctor)
     assert all(slot["start"].astimezone(tz).hour != 1 for slot in slots)
@@ -242,9 +276,15 @@ def test_overlap_is_symmetric_and_matches_minute_sets(a_start, a_len, b_start, b
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraints are PostgreSQL's")
 def test_the_database_itself_refuses_overlap(clinic):
     first = AppointmentFactory(clinic=clinic)
-    clash = Appointment(clinic=clinic, doctor=first.doctor, patient=first.patient, reference="X-A1",
-                        starts_at=first.starts_at + datetime.timedelta(minutes=10),
-                        ends_at=first.ends_at + datetime.timedelta(minutes=10), duration_minutes=30)
+    clash = Appointment(
+        clinic=clinic,
+        doctor=first.doctor,
+        patient=first.patient,
+        reference="X-A1",
+        starts_at=first.starts_at + datetime.timedelta(minutes=10),
+        ends_at=first.ends_at + datetime.timedelta(minutes=10),
+        duration_minutes=30,
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         clash.save()
     clash.status = A.CANCELLED  # released slots do not count
@@ -262,8 +302,9 @@ def test_twenty_concurrent_bookings_of_one_slot_one_wins(clinic, doctor, desk, a
     def attempt(patient):
         try:
             barrier.wait()
-            services.appointment_book(clinic=Clinic.objects.get(pk=clinic.pk), user=desk[0], membership=desk[1],
-                                      doctor=doctor, start=at(10), patient=patient)
+            services.appointment_book(
+                clinic=Clinic.objects.get(pk=clinic.pk), user=desk[0], membership=desk[1], doctor=doctor, start=at(10), patient=patient
+            )
             results.append("booked")
         except services.SlotTaken:
             results.append("taken")

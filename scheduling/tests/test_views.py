@@ -33,20 +33,38 @@ def test_week_and_resource_views(login, clinician, clinic, at):
 def test_booking_from_an_empty_slot(login, front_desk, clinic, doctor, at):
     patient = PatientFactory(clinic=clinic)
     client = login(front_desk)
-    form = client.get(f"/c/{clinic.code}/schedule/appointments/new/?doctor={doctor.pk}&date={at(10).date()}&time=10:00", HTTP_HX_REQUEST="true")
+    form = client.get(
+        f"/c/{clinic.code}/schedule/appointments/new/?doctor={doctor.pk}&date={at(10).date()}&time=10:00", HTTP_HX_REQUEST="true"
+    )
     assert form.status_code == 200 and "<html" not in form.content.decode()
-    data = {"who": "patient", "patient_uhid": patient.uhid.lower(), "doctor": doctor.pk, "date": at(10).date().isoformat(),
-            "time": "10:00", "duration_minutes": 30, "type": "consultation"}
+    data = {
+        "who": "patient",
+        "patient_uhid": patient.uhid.lower(),
+        "doctor": doctor.pk,
+        "date": at(10).date().isoformat(),
+        "time": "10:00",
+        "duration_minutes": 30,
+        "type": "consultation",
+    }
     response = client.post(f"/c/{clinic.code}/schedule/appointments/new/", data, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "HX-Redirect" in response
     assert Appointment.objects.get().patient == patient
-    again = client.post(f"/c/{clinic.code}/schedule/appointments/new/", {**data, "patient_uhid": PatientFactory(clinic=clinic).uhid}, HTTP_HX_REQUEST="true")
+    again = client.post(
+        f"/c/{clinic.code}/schedule/appointments/new/", {**data, "patient_uhid": PatientFactory(clinic=clinic).uhid}, HTTP_HX_REQUEST="true"
+    )
     assert again.status_code == 409 and "just taken" in again.content.decode() and "Next free" in again.content.decode()
 
 
 def test_booking_with_bad_input_shows_errors(login, front_desk, clinic, doctor, at):
-    data = {"who": "patient", "patient_uhid": "NOPE-1", "doctor": doctor.pk, "date": at(10).date().isoformat(),
-            "time": "10:00", "duration_minutes": 600, "type": "consultation"}
+    data = {
+        "who": "patient",
+        "patient_uhid": "NOPE-1",
+        "doctor": doctor.pk,
+        "date": at(10).date().isoformat(),
+        "time": "10:00",
+        "duration_minutes": 600,
+        "type": "consultation",
+    }
     response = login(front_desk).post(f"/c/{clinic.code}/schedule/appointments/new/", data)
     assert response.status_code == 400
     errors = response.context["form"].errors
@@ -60,8 +78,9 @@ def test_front_desk_marks_arrival_and_checks_in_then_the_doctor_sees_the_patient
 
     doctor = DoctorProfileFactory(clinic=clinic, user=doctor_user)
     now = timezone.now()
-    appointment = AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=now + datetime.timedelta(minutes=5),
-                                     ends_at=now + datetime.timedelta(minutes=35))
+    appointment = AppointmentFactory(
+        clinic=clinic, doctor=doctor, starts_at=now + datetime.timedelta(minutes=5), ends_at=now + datetime.timedelta(minutes=35)
+    )
     client = login(front_desk)
     today = client.get(f"/c/{clinic.code}/schedule/today/")
     assert appointment in today.context["appointments"]
@@ -74,14 +93,18 @@ def test_front_desk_marks_arrival_and_checks_in_then_the_doctor_sees_the_patient
 
 def test_a_forbidden_status_move_shows_a_message(login, front_desk, clinic):
     appointment = AppointmentFactory(clinic=clinic, status="completed")
-    response = login(front_desk).post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "arrived"}, follow=True)
+    response = login(front_desk).post(
+        f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "arrived"}, follow=True
+    )
     assert "cannot go from" in response.content.decode()
 
 
 def test_dragging_reschedules(login, front_desk, clinic, doctor, at):
     appointment = AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=at(10), ends_at=at(10, 30))
-    login(front_desk).post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/move/",
-                           {"doctor": doctor.pk, "date": at(11).date().isoformat(), "time": "11:00", "duration_minutes": 30})
+    login(front_desk).post(
+        f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/move/",
+        {"doctor": doctor.pk, "date": at(11).date().isoformat(), "time": "11:00", "duration_minutes": 30},
+    )
     appointment.refresh_from_db()
     assert appointment.starts_at == at(11)
 
@@ -92,9 +115,15 @@ def test_doctor_edits_own_availability(login, make_member, clinic):
     user = make_member(Role.DOCTOR)
     doctor = DoctorProfileFactory(clinic=clinic, user=user)
     client = login(user)
-    client.post(f"/c/{clinic.code}/schedule/availability/", {"form": "hours", "weekday": 0, "start_time": "09:00", "end_time": "12:00", "slot_minutes": 20})
+    client.post(
+        f"/c/{clinic.code}/schedule/availability/",
+        {"form": "hours", "weekday": 0, "start_time": "09:00", "end_time": "12:00", "slot_minutes": 20},
+    )
     assert doctor.working_hours.get().slot_minutes == 20
-    bad = client.post(f"/c/{clinic.code}/schedule/availability/", {"form": "hours", "weekday": 0, "start_time": "11:00", "end_time": "10:00", "slot_minutes": 20})
+    bad = client.post(
+        f"/c/{clinic.code}/schedule/availability/",
+        {"form": "hours", "weekday": 0, "start_time": "11:00", "end_time": "10:00", "slot_minutes": 20},
+    )
     assert bad.status_code == 400
     leave = client.post(f"/c/{clinic.code}/schedule/availability/", {"form": "exception", "kind": "leave", "date": "2030-01-07"})
     assert leave.status_code == 302 and doctor.exceptions.count() == 1

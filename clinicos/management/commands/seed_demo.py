@@ -6,14 +6,13 @@ import importlib.util
 from decimal import Decimal
 
 from django.apps import apps
-
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from clinicos import services
-from clinicos.scoping import scopes_disabled
 from clinicos.models import Clinic, Department, Resource, User
 from clinicos.roles import Role
+from clinicos.scoping import scopes_disabled
 
 DEMO_PASSWORD = "Demo-Clinic-2025!"
 
@@ -119,9 +118,7 @@ class Command(BaseCommand):
         shared_doctor = self._user(SHARED_DOCTOR["email"], SHARED_DOCTOR["full_name"])
         for spec in CLINICS:
             clinic = self._clinic(spec)
-            departments = {
-                name: Department.objects.get_or_create(clinic=clinic, name=name)[0] for name in spec["departments"]
-            }
+            departments = {name: Department.objects.get_or_create(clinic=clinic, name=name)[0] for name in spec["departments"]}
             for name, kind in spec["resources"]:
                 Resource.objects.get_or_create(clinic=clinic, name=name, defaults={"kind": kind})
             for role, full_name in spec["people"].items():

@@ -1,8 +1,6 @@
 """End to end in Chromium: front desk adds a lead in the modal, moves it to Contacted and
 sends it to a CRO; the CRO finds it in the queue and converts it."""
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 

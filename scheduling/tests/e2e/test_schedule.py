@@ -83,8 +83,15 @@ def test_the_doctors_schedule_updates_by_itself_when_a_patient_checks_in(open_pa
     clinic, doctor, patient = morning_clinic
     start = timezone.now() + datetime.timedelta(minutes=20)
     appointment = Appointment.objects.create(
-        clinic=clinic, doctor=doctor, patient=patient, reference="E2E01-A9", starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=30), duration_minutes=30, status="arrived")
+        clinic=clinic,
+        doctor=doctor,
+        patient=patient,
+        reference="E2E01-A9",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30),
+        duration_minutes=30,
+        status="arrived",
+    )
     doc = open_page("tablet")
     browser_login(doc, "doc@e2e.example", PASSWORD)
     doc.goto("/c/E2E01/schedule/mine/")
@@ -117,8 +124,15 @@ def test_an_appointment_is_moved_by_touch_on_a_tablet(open_page, screenshot, mor
     clinic, doctor, patient = morning_clinic
     day = timezone.localdate(timezone.now(), clinic.tzinfo) + datetime.timedelta(days=1)
     start = services.clinic_datetime(clinic, day, datetime.time(10))
-    appointment = Appointment.objects.create(clinic=clinic, doctor=doctor, patient=patient, reference="E2E01-A7",
-                                             starts_at=start, ends_at=start + datetime.timedelta(minutes=30), duration_minutes=30)
+    appointment = Appointment.objects.create(
+        clinic=clinic,
+        doctor=doctor,
+        patient=patient,
+        reference="E2E01-A7",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30),
+        duration_minutes=30,
+    )
     page = open_page("tablet")
     browser_login(page, "desk@e2e.example", PASSWORD)
     page.goto(f"/c/E2E01/schedule/?date={day.isoformat()}")

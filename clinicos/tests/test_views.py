@@ -69,7 +69,9 @@ def test_dashboard_query_count_is_bounded(login, clinic_admin, clinic, django_as
     for _ in range(10):
         DepartmentFactory(clinic=clinic)
     with django_assert_max_num_queries(14):
-        client.get(f"/c/{clinic.code}/")
+        response = client.get(f"/c/{clinic.code}/")
+    assert response.status_code == 200
+    assert "10 departments" in response.content.decode()
 
 
 def test_settings_are_saved_and_audited_with_ip_and_user_agent(login, clinic_admin, clinic):

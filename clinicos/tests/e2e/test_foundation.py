@@ -101,12 +101,23 @@ def test_admin_switches_clinic_edits_settings_and_reads_the_audit_trail(open_pag
     expect(page.locator(".clinic-name")).to_have_text("Lakeside Family Clinic")
 
 
+def fits_the_width(page) -> bool:
+    """Nothing makes the page scroll sideways (a tablet user cannot see it)."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
 def test_audit_and_settings_on_a_tablet(open_page, screenshot, demo_data):
     page = open_page("tablet")
     browser_login(page, "admin@abc01.example")
     page.goto("/c/ABC01/settings/")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Sunrise Fertility Centre")
+    expect(page.get_by_role("button", name=re.compile("Save"))).to_be_visible()
+    assert fits_the_width(page), "the settings page scrolls sideways on a tablet"
     screenshot(page, "settings-tablet")
     page.goto("/c/ABC01/audit/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Audit")
+    expect(page.locator("table tbody tr").first).to_be_visible()
+    assert fits_the_width(page), "the audit page scrolls sideways on a tablet"
     screenshot(page, "audit-tablet")
 
 

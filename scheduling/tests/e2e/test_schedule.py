@@ -118,6 +118,11 @@ def test_demo_clinic_day_and_resource_views(open_page, screenshot, demo_data):
     browser_login(tablet, "doctor@abc01.example")
     tablet.goto(f"/c/ABC01/schedule/?date={day.isoformat()}")
     screenshot(tablet, "schedule-demo-day-tablet")
+    # A date the calendar cannot show: today's day, and a message saying why.
+    tablet.goto("/c/ABC01/schedule/?date=9999-12-31")
+    expect(tablet.get_by_role("alert")).to_contain_text("Showing today instead")
+    expect(tablet.locator(".cal-col")).to_have_count(2)
+    screenshot(tablet, "schedule-date-out-of-range-tablet")
 
 
 def test_an_appointment_is_moved_by_touch_on_a_tablet(open_page, screenshot, morning_clinic):

@@ -4,12 +4,13 @@ holds login rate limits and cached sessions; losing them for a while beats a log
 answers 500. Sessions also live in the database (``cached_db``), so nobody is logged out."""
 
 import logging
+from contextlib import nullcontext
 from functools import wraps
 from typing import Any
 
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -34,11 +35,12 @@ FALLBACKS: dict[str, Any] = {
 }
 
 
-def _fail_soft(method_name, method, fallback):
+def _fail_soft(method_name, method, fallback, guard):
     @wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
+            with guard():
+                return method(self, *args, **kwargs)
         except CACHE_ERRORS as error:
             logger.error("Cache %s failed (%s): carrying on without the cache.", method_name, error)
             if method_name == "get":
@@ -50,10 +52,12 @@ def _fail_soft(method_name, method, fallback):
     return wrapper
 
 
-def fail_soft(cache_class):
-    namespace = {name: _fail_soft(name, getattr(cache_class, name), fallback) for name, fallback in FALLBACKS.items()}
+def fail_soft(cache_class, guard=nullcontext):
+    namespace = {name: _fail_soft(name, getattr(cache_class, name), fallback, guard) for name, fallback in FALLBACKS.items()}
     return type(f"FailSoft{cache_class.__name__}", (cache_class,), namespace)
 
 
-FailSoftDatabaseCache = fail_soft(DatabaseCache)
+# A failed query inside a transaction would abort it on PostgreSQL: each database cache
+# call gets its own savepoint, so a cache failure never spoils the request's transaction.
+FailSoftDatabaseCache = fail_soft(DatabaseCache, guard=transaction.atomic)
 FailSoftRedisCache = fail_soft(RedisCache)

@@ -34,6 +34,18 @@ def pytest_runtest_teardown(item, nextitem):
         return (yield)
 
 
+def in_clinic_scope(clinic, function):
+    """``function`` to run in a new thread, inside ``clinic``'s scope: a thread starts
+    with no scope, as a background task does, and must enter one explicitly."""
+    from django_scopes import scope
+
+    def run(*args, **kwargs):
+        with scope(clinic=clinic):
+            return function(*args, **kwargs)
+
+    return run
+
+
 @pytest.fixture
 def clinic(db):
     return ClinicFactory(code="ABC01", name="Sunrise Fertility Centre", uhid_prefix="JAN", timezone="Asia/Kolkata")

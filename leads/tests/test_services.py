@@ -12,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from clinicos.roles import Role
+from conftest import in_clinic_scope
 from leads import selectors, services
 from leads.models import Lead, LeadActivity, LeadStatus
 from leads.tests.factories import LeadFactory
@@ -230,7 +231,7 @@ def test_two_concurrent_conversions_make_one_patient(clinic, front_desk):
         finally:
             close_old_connections()
 
-    threads = [threading.Thread(target=convert) for _ in range(2)]
+    threads = [threading.Thread(target=in_clinic_scope(clinic, convert)) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -254,7 +255,7 @@ def test_leads_sent_to_cro_at_the_same_moment_go_to_different_cros(clinic, front
         finally:
             close_old_connections()
 
-    threads = [threading.Thread(target=send, args=(lead,)) for lead in leads]
+    threads = [threading.Thread(target=in_clinic_scope(clinic, send), args=(lead,)) for lead in leads]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from clinicos.models import AuditLog
+from conftest import in_clinic_scope
 from patients import identity, services
 from patients.models import Document, Patient, Person, UhidSequence
 from patients.tests.factories import MINIMAL_PDF, PatientFactory
@@ -180,7 +181,7 @@ def test_concurrent_registrations_get_distinct_gap_free_uhids(clinic, front_desk
         finally:
             close_old_connections()
 
-    threads = [threading.Thread(target=register_one, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=in_clinic_scope(clinic, register_one), args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

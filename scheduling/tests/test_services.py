@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from clinicos.models import Clinic
 from clinicos.tests.factories import ClinicFactory, DoctorProfileFactory, MembershipFactory, ResourceFactory, UserFactory
+from conftest import in_clinic_scope
 from leads.tests.factories import LeadFactory
 from patients.tests.factories import PatientFactory
 from scheduling import services
@@ -313,7 +314,7 @@ def test_twenty_concurrent_bookings_of_one_slot_one_wins(clinic, doctor, desk, a
         finally:
             close_old_connections()
 
-    threads = [threading.Thread(target=attempt, args=(patient,)) for patient in patients]
+    threads = [threading.Thread(target=in_clinic_scope(clinic, attempt), args=(patient,)) for patient in patients]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -19,19 +19,7 @@ class LeadForm(forms.ModelForm):
 
     class Meta:
         model = Lead
-        fields = (
-            "name",
-            "phone",
-            "email",
-            "age",
-            "gender",
-            "source",
-            "inquiry",
-            "problem",
-            "treatment_doctor",
-            "treatment_suggested",
-            "next_follow_up",
-        )
+        fields = services.LEAD_EDITABLE_FIELDS  # what the service lets a person change
         widgets = {
             "phone": forms.TextInput(attrs={"type": "tel"}),
             "problem": forms.Textarea(attrs={"rows": 3}),

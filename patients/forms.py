@@ -11,7 +11,7 @@ from clinicos.choices import MAX_AGE_YEARS
 from clinicos.dates import DayField
 from clinicos.forms import check_date_order
 from clinicos.models import Clinic, DoctorProfile
-from patients import identity
+from patients import identity, services
 from patients.models import Document, InsuranceProvider, Patient
 
 QUICK_FIELDS = ("first_name", "last_name", "mobile", "gender", "date_of_birth")
@@ -55,35 +55,9 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = (
-            "first_name",
-            "last_name",
-            "relation",
-            "relative_name",
-            "marital_status",
-            "gender",
-            "date_of_birth",
-            "blood_group",
-            "mobile",
-            "email",
-            "house",
-            "street",
-            "area",
-            "city",
-            "district",
-            "state",
-            "postal_code",
-            "country",
-            "emergency_contact_name",
-            "emergency_contact_phone",
-            "emergency_contact_relation",
-            "assigned_doctor",
-            "referring_doctor",
-            "hospital_address",
-            "insurance_provider",
-            "insurance_policy_number",
-            "external_reference",
-        )
+        # What the service lets a person change, less what it derives (estimated birth
+        # date, registration date).
+        fields = tuple(field for field in services.PATIENT_FIELDS if field not in services.DERIVED_PATIENT_FIELDS)
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "hospital_address": forms.Textarea(attrs={"rows": 2}),

@@ -53,6 +53,10 @@ PATIENT_FIELDS = (
 )
 
 
+# Set by the service, never typed into a form.
+DERIVED_PATIENT_FIELDS = ("date_of_birth_is_estimated", "registration_date")
+
+
 class DuplicatePatient(Conflict):
     """A patient with the same phone, or the same name and birth date, already exists."""
 

@@ -41,6 +41,7 @@ class MembershipForm(forms.ModelForm):
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    fk_name = "user"
     form = MembershipForm
     extra = 0
     autocomplete_fields = ("clinic",)

@@ -24,11 +24,11 @@ from clinicos.errors import DomainError, field_problems, form_problems
 from clinicos.roles import Perm
 from clinicos.scoping import enter_clinic_scope
 from clinicos.tenancy import (
-    MFA_ENROLMENT_MESSAGE,
     ClinicContext,
     ClinicSuspended,
     check_write_allowed,
     membership_for,
+    mfa_enrolment_message,
     needs_mfa_enrolment,
 )
 from clinicos.text import NUL_MESSAGE
@@ -203,7 +203,7 @@ def clinic_context(request, code: str, perm: Perm) -> ClinicContext:
     user = request.auth
     membership = membership_for(user, code)
     if needs_mfa_enrolment(membership):
-        raise PermissionDenied(MFA_ENROLMENT_MESSAGE.format(clinic=membership.clinic.name))
+        raise PermissionDenied(mfa_enrolment_message(membership))
     if not membership.has_perm_in_clinic(perm):
         raise PermissionDenied("Your role in this clinic does not allow this.")
     check_write_allowed(membership.clinic, request.method)

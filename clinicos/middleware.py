@@ -22,3 +22,22 @@ class PrivateCachingMiddleware:
             add_never_cache_headers(response)
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+class OutOfRangeIdMiddleware:
+    """An id beyond 64 bits in a URL or body names no row. PostgreSQL simply finds
+    nothing; SQLite cannot even compare it and raises OverflowError, which must not be a
+    500: answer 404 (JSON under /api/)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OverflowError):
+            from clinicos.views import page_not_found
+
+            return page_not_found(request)
+        return None

@@ -1,6 +1,8 @@
 """Core models: users, clinics (the tenants), memberships and roles, doctors, departments,
 resources, and the audit records."""
 
+import datetime
+import uuid
 import zoneinfo
 from decimal import Decimal
 
@@ -10,6 +12,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 
 from clinicos.roles import Role, permissions_for_roles, roles_have_permission
@@ -69,8 +72,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Platform administrators: may use the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # Raised by ``services.user_sign_out_everywhere``: it is part of the session hash,
+    # so every session and API token issued before it stops working at once.
+    sign_out_generation = models.PositiveIntegerField(default=0, editable=False)
 
-    history = audited_history(excluded_fields=["password", "last_login"])
+    history = audited_history(excluded_fields=["password", "last_login", "sign_out_generation"])
 
     objects = UserManager()
 
@@ -95,6 +101,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash covers the password only; ours also covers the sign-out
+        # generation (left out while 0, so that existing sessions survive its arrival).
+        if not self.sign_out_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        key_salt = "clinicos.models.User.get_session_auth_hash"
+        value = f"{self.password}|{self.sign_out_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
+
+    @property
+    def has_pending_invitation(self) -> bool:
+        """Invited by a clinic and has not yet set a password."""
+        return not self.has_usable_password()
+
 
 # --- Clinics and tenancy ---------------------------------------------------------------
 
@@ -102,6 +122,26 @@ class User(AbstractBaseUser, PermissionsMixin):
 def validate_timezone(value):
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"“{value}” is not a known time zone (e.g. Asia/Kolkata).")
+
+
+def clinic_logo_path(clinic, filename):
+    # Unguessable and free of anything the uploader chose.
+    return f"clinics/{clinic.pk}/logo-{uuid.uuid4().hex}"
+
+
+class Month(models.IntegerChoices):
+    JANUARY = 1, "January"
+    FEBRUARY = 2, "February"
+    MARCH = 3, "March"
+    APRIL = 4, "April"
+    MAY = 5, "May"
+    JUNE = 6, "June"
+    JULY = 7, "July"
+    AUGUST = 8, "August"
+    SEPTEMBER = 9, "September"
+    OCTOBER = 10, "October"
+    NOVEMBER = 11, "November"
+    DECEMBER = 12, "December"
 
 
 class Clinic(models.Model):
@@ -136,10 +176,34 @@ class Clinic(models.Model):
         help_text="Start of every patient's UHID, e.g. JAN → JAN-2026-001.",
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE, db_index=True)
+    # Letterhead: printed at the top of prescriptions, receipts and reports.
+    logo = models.FileField(upload_to=clinic_logo_path, max_length=255, blank=True)
+    logo_content_type = models.CharField(max_length=60, blank=True, editable=False)
+    registration_details = models.TextField(
+        blank=True,
+        help_text="Clinical establishment registration and licences, as printed on the letterhead.",
+    )
+    tax_id = models.CharField(
+        "tax registration",
+        max_length=20,
+        blank=True,
+        help_text="GSTIN in India (15 characters, e.g. 29ABCDE1234F1Z5), VAT number in the United Kingdom.",
+    )
+    financial_year_start_month = models.PositiveSmallIntegerField(
+        "financial year starts in",
+        choices=Month,
+        default=Month.APRIL,
+        help_text="April in India, April in the UK (tax year), January elsewhere. Invoice numbers restart each year.",
+    )
     require_admin_mfa = models.BooleanField(
         "require two-factor authentication for administrators",
         default=False,
         help_text="Administrators must set up an authenticator app before they can work in this clinic.",
+    )
+    require_clinical_mfa = models.BooleanField(
+        "require two-factor authentication for clinical roles",
+        default=False,
+        help_text="Doctors, nurses, lab technicians and pharmacists must set up an authenticator app before they can work in this clinic.",
     )
     doctors_see_all_patients = models.BooleanField(default=True, help_text="When off, doctors see only the patients of their care team.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -169,6 +233,19 @@ class Clinic(models.Model):
     @property
     def is_read_only(self) -> bool:
         return self.status == self.Status.SUSPENDED
+
+    def financial_year_of(self, day: datetime.date) -> tuple[datetime.date, datetime.date]:
+        """The first and last day of the clinic's financial year that holds ``day``."""
+        first_month = self.financial_year_start_month
+        start_year = day.year if day.month >= first_month else day.year - 1
+        start = datetime.date(start_year, first_month, 1)
+        next_start = datetime.date(start_year + 1, first_month, 1)
+        return start, next_start - datetime.timedelta(days=1)
+
+    def financial_year_label(self, day: datetime.date) -> str:
+        """``2026–27`` for a year that spans two calendar years, ``2026`` otherwise."""
+        start, end = self.financial_year_of(day)
+        return str(start.year) if start.year == end.year else f"{start.year}–{str(end.year)[2:]}"
 
 
 class ClinicOwnedModel(models.Model):
@@ -200,6 +277,8 @@ class Membership(ClinicOwnedModel):
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
     roles = models.JSONField(default=list, validators=[validate_roles])
     is_active = models.BooleanField(default=True)
+    invited_at = models.DateTimeField(null=True, blank=True, help_text="When the last invitation email was sent.")
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -235,8 +314,12 @@ color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2F6FD
 
 
 class Department(ClinicOwnedModel):
+    """A clinical department (healthcare-management-system): doctors, rooms and services
+    belong to one. A department in use is deactivated, never deleted."""
+
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -250,26 +333,42 @@ class Department(ClinicOwnedModel):
         return self.name
 
 
+def doctor_signature_path(profile, filename):
+    return f"clinics/{profile.clinic_id}/signatures/{uuid.uuid4().hex}"
+
+
 class DoctorProfile(ClinicOwnedModel):
     """A doctor's professional details in one clinic (a doctor may work in several)."""
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="doctor_profiles")
-    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True)
+    # PROTECT: a department that still has doctors cannot be deleted (services say so).
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True)
     specialization = models.CharField(max_length=120)
     registration_number = models.CharField(max_length=60, help_text="Medical council registration / licence number.")
+    registration_council = models.CharField(
+        "registering council",
+        max_length=120,
+        blank=True,
+        help_text="e.g. Karnataka Medical Council, General Medical Council. Printed on prescriptions and receipts.",
+    )
     qualifications = models.CharField(max_length=250, blank=True)
     color = models.CharField(max_length=7, default="#2F6FDE", validators=[color_validator], help_text="Calendar colour.")
     consultation_fee = models.DecimalField(
         max_digits=10, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
     )
     is_public = models.BooleanField(default=True, help_text="Listed to patients (portal, website).")
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(
+        "takes appointments", default=True, help_text="Off while the doctor is away for good or no longer on the staff."
+    )
+    signature = models.FileField(upload_to=doctor_signature_path, max_length=255, blank=True)
+    signature_content_type = models.CharField(max_length=60, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     history = audited_history()
 
     class Meta:
+        verbose_name = "doctor"
         ordering = ["user__full_name"]
         constraints = [
             models.UniqueConstraint(fields=["clinic", "user"], name="doctor_profile_one_per_clinic"),
@@ -289,7 +388,7 @@ class Resource(ClinicOwnedModel):
 
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.ROOM)
-    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -297,6 +396,8 @@ class Resource(ClinicOwnedModel):
     history = audited_history()
 
     class Meta:
+        verbose_name = "room or machine"
+        verbose_name_plural = "rooms and machines"
         ordering = ["kind", "name"]
         constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="resource_name_unique_per_clinic")]
 

@@ -48,6 +48,7 @@ class Perm(models.TextChoices):
     SCHEDULE_BOOK_LEADS = "schedule_book_leads", "Book and move appointments of leads"
     SCHEDULE_OVERRIDE = "schedule_override", "Book outside a doctor's availability (with a reason)"
     AVAILABILITY_EDIT_ANY = "availability_edit_any", "Edit any doctor's working hours and leave"
+    DOCTOR_PROFILE_EDIT_OWN = "doctor_profile_edit_own", "Edit their own doctor profile"
 
 
 ALL_ROLES = frozenset(Role)
@@ -89,6 +90,8 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.AVAILABILITY_EDIT: frozenset({Role.ADMIN, Role.DOCTOR}),
     Perm.AVAILABILITY_EDIT_ANY: frozenset({Role.ADMIN}),
     Perm.CALENDAR_FEED: frozenset({Role.DOCTOR}),
+    # Administrators edit every doctor's profile under SETTINGS_MANAGE.
+    Perm.DOCTOR_PROFILE_EDIT_OWN: frozenset({Role.DOCTOR}),
 }
 
 assert set(ROLE_PERMISSIONS) == set(Perm), "every permission needs a row in the role matrix"

@@ -1,10 +1,13 @@
 """Reads of core data that views and the API share."""
 
 import datetime
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
 
-from clinicos.models import AuditLog, Clinic, DoctorProfile, Membership, ReadAccessLog, User
+from clinicos.models import AuditLog, Clinic, Department, DoctorProfile, Membership, ReadAccessLog, Resource, User
+from clinicos.roles import Role
 from clinicos.scoping import scopes_disabled
 
 
@@ -76,3 +79,46 @@ def _in_clinic_days(queryset, clinic, date_from, date_to):
         next_day = date_to + datetime.timedelta(days=1)
         queryset = queryset.filter(created_at__lt=datetime.datetime.combine(next_day, datetime.time.min, tzinfo=tz))
     return queryset
+
+
+def membership_get(*, clinic: Clinic, pk: int) -> Membership:
+    """One membership of ``clinic`` (another clinic's id is a 404)."""
+    return get_object_or_404(Membership.objects.for_clinic(clinic).select_related("user", "invited_by"), pk=pk)
+
+
+@dataclass(frozen=True)
+class DoctorOnStaff:
+    membership: Membership
+    profile: DoctorProfile | None
+
+
+def doctors_on_staff(*, clinic: Clinic) -> list[DoctorOnStaff]:
+    """Every member holding the doctor role, with their profile when they have one (a
+    doctor without a profile cannot be booked yet). Two queries."""
+    memberships = [m for m in staff_of_clinic(clinic=clinic) if Role.DOCTOR in m.roles]
+    profiles = {p.user_id: p for p in DoctorProfile.objects.for_clinic(clinic).select_related("department")}
+    return [DoctorOnStaff(membership=m, profile=profiles.get(m.user_id)) for m in memberships]
+
+
+def doctor_profile_of(*, clinic: Clinic, user: User) -> DoctorProfile | None:
+    return DoctorProfile.objects.for_clinic(clinic).select_related("user", "department").filter(user=user).first()
+
+
+def departments_with_usage(*, clinic: Clinic) -> QuerySet[Department]:
+    return (
+        Department.objects.for_clinic(clinic)
+        .annotate(doctor_count=Count("doctorprofile", distinct=True), resource_count=Count("resource", distinct=True))
+        .order_by("-is_active", "name")
+    )
+
+
+def department_get(*, clinic: Clinic, pk: int) -> Department:
+    return get_object_or_404(Department.objects.for_clinic(clinic), pk=pk)
+
+
+def resources_of_clinic(*, clinic: Clinic) -> QuerySet[Resource]:
+    return Resource.objects.for_clinic(clinic).select_related("department").order_by("-is_active", "kind", "name")
+
+
+def resource_get(*, clinic: Clinic, pk: int) -> Resource:
+    return get_object_or_404(Resource.objects.for_clinic(clinic).select_related("department"), pk=pk)

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "clinicos.middleware.PrivateCachingMiddleware",
+    "clinicos.middleware.OutOfRangeIdMiddleware",
 ]
 
 ROOT_URLCONF = "clinicos.urls"

@@ -81,18 +81,35 @@ def check_write_allowed(clinic: Clinic, method: str) -> None:
         raise ClinicSuspended(SUSPENDED_MESSAGE)
 
 
-MFA_ENROLMENT_MESSAGE = (
-    "{clinic} requires administrators to use two-factor authentication. Set up an authenticator app in your account to continue."
-)
+MFA_ENROLMENT_MESSAGE = "{clinic} requires {who} to use two-factor authentication. Set up an authenticator app in your account to continue."
+# The roles the clinic's "two-factor for clinical roles" rule covers: those who read or
+# handle clinical records.
+CLINICAL_ROLES = frozenset({Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST})
+
+
+def mfa_rule_for(membership: Membership) -> str | None:
+    """Who the clinic's two-factor rule requires this member to be ("administrators",
+    "clinical staff"), or None when no rule covers them."""
+    clinic = membership.clinic
+    if clinic.require_admin_mfa and membership.has_role(Role.ADMIN):
+        return "administrators"
+    if clinic.require_clinical_mfa and any(membership.has_role(role) for role in CLINICAL_ROLES):
+        return "clinical staff"
+    return None
 
 
 def needs_mfa_enrolment(membership: Membership) -> bool:
-    """A clinic may require two-factor authentication for its administrators."""
-    if not (membership.clinic.require_admin_mfa and membership.has_role(Role.ADMIN)):
+    """A clinic may require two-factor authentication for its administrators and for
+    its clinical staff."""
+    if mfa_rule_for(membership) is None:
         return False
     from allauth.mfa.models import Authenticator
 
     return not Authenticator.objects.filter(user=membership.user_id, type=Authenticator.Type.TOTP).exists()
+
+
+def mfa_enrolment_message(membership: Membership) -> str:
+    return MFA_ENROLMENT_MESSAGE.format(clinic=membership.clinic.name, who=mfa_rule_for(membership))
 
 
 def clinic_view(perm: Perm):
@@ -110,7 +127,7 @@ def clinic_view(perm: Perm):
             if needs_mfa_enrolment(membership):
                 from django.contrib import messages
 
-                messages.warning(request, MFA_ENROLMENT_MESSAGE.format(clinic=membership.clinic.name))
+                messages.warning(request, mfa_enrolment_message(membership))
                 return redirect("mfa_activate_totp")
             if not membership.has_perm_in_clinic(perm):
                 raise PermissionDenied("Your role in this clinic does not allow this page.")

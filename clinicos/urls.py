@@ -6,8 +6,9 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from clinicos import views
+from clinicos import settings_views, views
 from clinicos.api import api
+from clinicos.staff_api import router as clinic_admin_router
 from leads.api import public_router as public_leads_router
 from leads.api import router as leads_router
 from patients.api import router as patients_router
@@ -16,6 +17,7 @@ from scheduling.api import router as scheduling_router
 
 # Routers are mounted at /clinics; their paths start with "/{code}/…" (ninja reads path
 # parameters from operation paths, not from router prefixes).
+api.add_router("/clinics", clinic_admin_router)
 api.add_router("/clinics", patients_router)
 api.add_router("/clinics", leads_router)
 api.add_router("/clinics", scheduling_router)
@@ -29,7 +31,18 @@ admin.site.index_title = "Platform administration"
 
 clinic_patterns = [
     path("", views.dashboard, name="dashboard"),
-    path("settings/", views.clinic_settings, name="clinic_settings"),
+    path("settings/", settings_views.clinic_settings, name="clinic_settings"),
+    path("settings/staff/", settings_views.staff_list, name="staff_list"),
+    path("settings/staff/<int:member_id>/", settings_views.staff_edit, name="staff_edit"),
+    path("settings/staff/<int:member_id>/resend-invitation/", settings_views.staff_invitation_resend, name="staff_invitation_resend"),
+    path("settings/doctors/", settings_views.doctor_list, name="doctor_list"),
+    path("settings/doctors/<int:member_id>/", settings_views.doctor_profile_edit, name="doctor_profile_edit"),
+    path("settings/departments/", settings_views.department_list, name="department_list"),
+    path("settings/departments/<int:department_id>/", settings_views.department_edit, name="department_edit"),
+    path("settings/departments/<int:department_id>/delete/", settings_views.department_delete, name="department_delete"),
+    path("settings/resources/", settings_views.resource_list, name="resource_list"),
+    path("settings/resources/<int:resource_id>/", settings_views.resource_edit, name="resource_edit"),
+    path("my-doctor-profile/", settings_views.my_doctor_profile, name="my_doctor_profile"),
     path("audit/", views.audit_log, name="audit_log"),
     path("", include("patients.urls")),
     path("", include("leads.urls")),

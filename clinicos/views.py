@@ -1,6 +1,5 @@
 from typing import Any, cast
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
@@ -8,11 +7,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from clinicos import navigation, selectors, services
-from clinicos.forms import AuditFilterForm, ClinicSettingsForm
+from clinicos import navigation, selectors
+from clinicos.forms import AuditFilterForm
 from clinicos.models import Department, Resource, User
 from clinicos.roles import Perm, Role
 from clinicos.tenancy import ClinicRequest, clinic_view
@@ -60,26 +59,6 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     if membership.has_perm_in_clinic(Perm.AUDIT_VIEW):
         context["recent_changes"] = selectors.audit_log_search(clinic=clinic)[:5]
     return render(request, "clinicos/dashboard.html", context)
-
-
-@require_http_methods(["GET", "POST"])
-@clinic_view(Perm.SETTINGS_MANAGE)
-def clinic_settings(request: ClinicRequest) -> HttpResponse:
-    clinic = request.clinic
-    form = ClinicSettingsForm(request.POST or None, instance=clinic)
-    if request.method == "POST" and form.is_valid():
-        changes = {field: form.cleaned_data[field] for field in form.changed_data}
-        services.clinic_update(clinic=clinic, **changes)
-        messages.success(request, "The clinic's settings were saved.")
-        return redirect("clinic_settings", clinic.code)
-    context = {
-        "form": form,
-        "staff": selectors.staff_of_clinic(clinic=clinic),
-        "doctors": selectors.doctors_of_clinic(clinic=clinic, include_inactive=True),
-        "departments": Department.objects.for_clinic(clinic),
-        "resources": Resource.objects.for_clinic(clinic).select_related("department"),
-    }
-    return render(request, "clinicos/clinic_settings.html", context, status=400 if form.errors else 200)
 
 
 @require_GET

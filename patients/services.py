@@ -1,10 +1,7 @@
 """Every write of patient data: registration (with its UHID), edits, archiving,
 documents, insurers. Views and the API call these; neither saves models directly."""
 
-import hashlib
 import os
-import re
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +13,7 @@ from django.utils import timezone
 from clinicos.errors import Conflict
 from clinicos.models import Clinic, User
 from clinicos.text import check_no_nul
+from clinicos.uploads import DOCUMENT_TYPES, UploadCheck, check_upload, safe_file_name
 from patients import identity
 from patients.models import Document, InsuranceProvider, Patient, Person, UhidSequence
 from patients.signals import patient_registered
@@ -183,53 +181,9 @@ def patient_set_status(*, patient: Patient, status: str) -> Patient:
 
 # --- Documents ------------------------------------------------------------------------
 
-# The first bytes of each accepted format: the type is read from the content, never
-# trusted from the file name or the browser.
-FILE_SIGNATURES = {
-    "application/pdf": lambda head: head.startswith(b"%PDF-"),
-    "image/jpeg": lambda head: head.startswith(b"\xff\xd8\xff"),
-    "image/png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
-    "image/webp": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
-}
-EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    return next((content_type for content_type, matches in FILE_SIGNATURES.items() if matches(head)), None)
-
-
-def safe_file_name(raw: str, content_type: str) -> str:
-    """The uploader's file name, reduced to something safe to show and to send back."""
-    base = os.path.basename(raw.replace("\\", "/")).strip()
-    stem = os.path.splitext(base)[0]
-    stem = re.sub(r"[^\w.\- ]+", "_", stem, flags=re.UNICODE).strip(" ._") or "document"
-    return stem[:100] + EXTENSIONS[content_type]
-
-
-@dataclass(frozen=True)
-class UploadCheck:
-    content_type: str
-    size: int
-    checksum: str
-
 
 def document_check(upload: UploadedFile) -> UploadCheck:
-    limit = settings.DOCUMENT_MAX_UPLOAD_BYTES
-    size = upload.size or 0
-    if size > limit:
-        raise ValidationError({"file": f"The file is {size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."})
-    if size == 0:
-        raise ValidationError({"file": "The file is empty."})
-    upload.seek(0)
-    content_type = sniff_content_type(upload.read(16))
-    if content_type is None:
-        raise ValidationError({"file": "Only PDF, JPEG, PNG and WebP files can be uploaded; this file is none of them."})
-    upload.seek(0)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    return UploadCheck(content_type=content_type, size=size, checksum=digest.hexdigest())
+    return check_upload(upload, allowed=DOCUMENT_TYPES, max_bytes=settings.DOCUMENT_MAX_UPLOAD_BYTES)
 
 
 @transaction.atomic

@@ -312,3 +312,14 @@ def test_doctors_see_only_their_care_teams_patients_when_the_clinic_says_so(rest
     assert {p["id"] for p in api.get(patients_url(clinic)).json()["results"]} == {mine.pk, booked.pk}
     # The front desk still sees everyone.
     assert api_client(front_desk).get(patients_url(clinic)).json()["count"] == 3
+
+
+def test_an_id_beyond_64_bits_is_a_404_not_a_500(client, clinic, clinic_admin, api_client):
+    """SQLite raises OverflowError comparing such an id; PostgreSQL finds nothing."""
+    huge = 2**70
+    client.force_login(clinic_admin)
+    assert client.get(f"/c/{clinic.code}/settings/staff/{huge}/").status_code == 404
+    assert client.get(f"/c/{clinic.code}/patients/{huge}/").status_code == 404
+    api = api_client(clinic_admin)
+    response = api.patch(f"/api/v1/clinics/{clinic.code}/staff/{huge}", {"is_active": False})
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}

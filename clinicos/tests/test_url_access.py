@@ -18,6 +18,7 @@ from clinicos.tests.factories import (
     ApiTokenFactory,
     AuditLogFactory,
     DepartmentFactory,
+    MembershipFactory,
     ReadAccessLogFactory,
     ResourceFactory,
 )
@@ -27,6 +28,17 @@ from clinicos.tests.factories import (
 CLINIC_PAGES: dict[str, tuple] = {
     "dashboard": ("get", Perm.DASHBOARD_VIEW),
     "clinic_settings": ("get", Perm.SETTINGS_MANAGE),
+    "staff_list": ("get", Perm.SETTINGS_MANAGE),
+    "staff_edit": ("get", Perm.SETTINGS_MANAGE),
+    "staff_invitation_resend": ("post", Perm.SETTINGS_MANAGE),
+    "doctor_list": ("get", Perm.SETTINGS_MANAGE),
+    "doctor_profile_edit": ("get", Perm.SETTINGS_MANAGE),
+    "my_doctor_profile": ("get", Perm.DOCTOR_PROFILE_EDIT_OWN),
+    "department_list": ("get", Perm.SETTINGS_MANAGE),
+    "department_edit": ("get", Perm.SETTINGS_MANAGE),
+    "department_delete": ("post", Perm.SETTINGS_MANAGE),
+    "resource_list": ("get", Perm.SETTINGS_MANAGE),
+    "resource_edit": ("get", Perm.SETTINGS_MANAGE),
     "audit_log": ("get", Perm.AUDIT_VIEW),
     "patient_list": ("get", Perm.PATIENTS_VIEW),
     "patient_quick_search": ("get", Perm.PATIENTS_VIEW),
@@ -76,6 +88,16 @@ CLINIC_PAGES: dict[str, tuple] = {
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
 CLINIC_API: dict[str, tuple] = {
+    "staff_list": ("get", Perm.SETTINGS_MANAGE),
+    "staff_create": ("post", Perm.SETTINGS_MANAGE),
+    "staff_patch": ("patch", Perm.SETTINGS_MANAGE),
+    "department_list": ("get", Perm.SETTINGS_MANAGE),
+    "department_create": ("post", Perm.SETTINGS_MANAGE),
+    "department_patch": ("patch", Perm.SETTINGS_MANAGE),
+    "department_delete": ("delete", Perm.SETTINGS_MANAGE),
+    "resource_list": ("get", Perm.SETTINGS_MANAGE),
+    "resource_create": ("post", Perm.SETTINGS_MANAGE),
+    "resource_patch": ("patch", Perm.SETTINGS_MANAGE),
     "metadata_doctors": ("get", Perm.DASHBOARD_VIEW),
     "metadata_enums": ("get", Perm.DASHBOARD_VIEW),
     "patient_list": ("get", Perm.PATIENTS_VIEW),
@@ -104,6 +126,12 @@ CLINIC_API: dict[str, tuple] = {
 
 # Bodies and queries that pass the schema, so that access decides the answer.
 WELL_FORMED_BODIES = {
+    "staff_create": {"email": "walker@example.test", "full_name": "Walker Test", "roles": ["nurse"]},
+    "staff_patch": {"roles": ["nurse"]},
+    "department_create": {"name": "Walk-in Department"},
+    "department_patch": {"description": "Walked."},
+    "resource_create": {"name": "Walk-in Room"},
+    "resource_patch": {"name": "Walked Room"},
     "appointment_create": {"doctor_id": 1, "start": "2030-01-07T10:00:00+05:30", "lead_id": 999999},
     "appointment_status": {"status": "no_such_status"},
     "lead_patch": {"problem": "Asked about costs."},
@@ -208,6 +236,9 @@ def sample_kwargs(clinic) -> dict:
     document = DocumentFactory(clinic=clinic, patient__clinic=clinic)
     insurer = InsuranceProviderFactory(clinic=clinic)
     return {
+        "member_id": MembershipFactory(clinic=clinic, roles=[Role.DOCTOR.value]).pk,
+        "department_id": DepartmentFactory(clinic=clinic).pk,
+        "resource_id": ResourceFactory(clinic=clinic).pk,
         "patient_id": document.patient_id,
         "document_id": document.pk,
         "insurer_id": insurer.pk,
@@ -310,7 +341,7 @@ def call_api(api, name: str, url: str):
     return api.get(url + REQUIRED_QUERIES.get(name, ""))
 
 
-ID_KEYS = ("patient_id", "document_id", "insurer_id", "lead_id", "key_id", "appointment_id")
+ID_KEYS = ("member_id", "department_id", "resource_id", "patient_id", "document_id", "insurer_id", "lead_id", "key_id", "appointment_id")
 
 
 def _routes_with_ids():

@@ -20,6 +20,7 @@ VALID_SETTINGS = {
     "country": "IN",
     "timezone": "Asia/Kolkata",
     "currency": "INR",
+    "financial_year_start_month": "4",
     "doctors_see_all_patients": "on",
 }
 

@@ -506,6 +506,9 @@ def api_login(*, request, email: str, password: str, otp_code: str | None) -> tu
         if not _second_factor_ok(user, otp_code):
             raise LoginFailed(MFA_FAILED_MESSAGE)
     raw_token, api_token = api_token_issue(user=user)
+    # A token login is a login: the staff list's "last login" shows it.
+    user.last_login = timezone.now()
+    User.objects.filter(pk=user.pk).update(last_login=user.last_login)
     return user, raw_token, api_token
 
 

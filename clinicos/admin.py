@@ -94,11 +94,15 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 
 def _end_tokens_of_deactivated(forms) -> None:
-    """A membership switched off in the admin ends the user's API tokens, as the
-    service does for the app."""
+    """A membership switched off in the admin ends the user's sessions and API tokens and
+    takes a doctor out of booking, as the service does for the app. (The platform
+    administrator may leave a clinic without an administrator; the app may not.)"""
     for form in forms:
-        if "is_active" in form.changed_data and form.instance.pk and not form.instance.is_active:
-            services.api_tokens_revoke(user=form.instance.user)
+        if not form.instance.pk or not {"is_active", "roles"} & set(form.changed_data):
+            continue
+        services.doctor_profile_sync(form.instance)
+        if "is_active" in form.changed_data and not form.instance.is_active:
+            services.user_sign_out_everywhere(user=form.instance.user)
 
 
 @admin.register(DoctorProfile)

@@ -13,9 +13,10 @@ def shell(request):
         "current_clinic": membership.clinic if membership else None,
         "current_membership": membership,
         "perms_in_clinic": {perm.value: True for perm in membership.permissions} if membership else {},
-        "nav_items": navigation.items_for(membership),
+        "nav_items": navigation.items_for(membership, request.path),
         "header_search_url": navigation.search_url_for(membership),
         "clinic_memberships": clinic_memberships,
+        "settings_extra_tabs": _LazyList(lambda: navigation.settings_tabs_for(membership, request.path)),
     }
 
 

@@ -110,6 +110,8 @@ class DoctorProfileForm(forms.ModelForm):
         model = DoctorProfile
         fields = DOCTOR_PROFILE_FIELDS
         widgets = {"color": forms.TextInput(attrs={"type": "color"})}
+        labels = {"is_public": "Listed publicly", "color": "Calendar colour"}
+        help_texts = {"color": "How this doctor's appointments look in the calendar."}
 
     def __init__(self, *args, clinic: Clinic, full_access: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,6 +134,8 @@ class DepartmentForm(forms.ModelForm):
         model = Department
         fields = DEPARTMENT_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {"is_active": "Active"}
+        help_texts = {"is_active": "An inactive department leaves the pickers; its doctors and rooms keep it."}
 
     def validate_unique(self):
         pass  # the service checks names (case-insensitively) and says so on the field
@@ -141,6 +145,7 @@ class ResourceForm(forms.ModelForm):
     class Meta:
         model = Resource
         fields = RESOURCE_FIELDS
+        labels = {"is_active": "Active"}
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)

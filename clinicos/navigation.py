@@ -28,15 +28,20 @@ def register(item: NavItem) -> None:
     _registry[item.url_name] = item
 
 
-def items_for(membership) -> list[dict]:
+def items_for(membership, path: str = "") -> list[dict]:
+    """The entries this membership may use; ``current`` marks the one whose section the
+    page at ``path`` belongs to (Settings › Staff highlights Settings)."""
     if membership is None:
         return []
     code = membership.clinic.code
-    return [
-        {"label": item.label, "url": reverse(item.url_name, args=[code]), "url_name": item.url_name}
-        for item in sorted(_registry.values(), key=lambda item: item.order)
-        if membership.has_perm_in_clinic(item.perm)
-    ]
+    home = reverse("dashboard", args=[code])
+    items = []
+    for item in sorted(_registry.values(), key=lambda item: item.order):
+        if membership.has_perm_in_clinic(item.perm):
+            url = reverse(item.url_name, args=[code])
+            current = path == url or (url != home and path.startswith(url))
+            items.append({"label": item.label, "url": url, "url_name": item.url_name, "current": current})
+    return items
 
 
 # The header's search box: one app (patients) registers the URL that answers it.
@@ -51,3 +56,20 @@ def search_url_for(membership) -> str | None:
     if membership is None or not _search or not membership.has_perm_in_clinic(_search["perm"]):
         return None
     return reverse(str(_search["url_name"]), args=[membership.clinic.code])
+
+
+# Settings pages that other apps own (e.g. the leads' sources and website keys): shown
+# as further tabs of the Settings section.
+_settings_tabs: dict[str, str] = {}
+
+
+def register_settings_tab(label: str, url_name: str) -> None:
+    _settings_tabs[url_name] = label
+
+
+def settings_tabs_for(membership, path: str = "") -> list[dict]:
+    if membership is None:
+        return []
+    code = membership.clinic.code
+    tabs = [{"label": label, "url": reverse(url_name, args=[code])} for url_name, label in _settings_tabs.items()]
+    return [{**tab, "current": tab["url"] == path} for tab in tabs]

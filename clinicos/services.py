@@ -144,7 +144,7 @@ def membership_grant(*, clinic: Clinic, user: User, roles: list[str]) -> Members
     membership.is_active = True
     membership.full_clean()
     membership.save()
-    _sync_doctor_profile(membership)
+    doctor_profile_sync(membership)
     return membership
 
 
@@ -197,7 +197,7 @@ def staff_invite(
         membership.invited_by = invited_by
     membership.full_clean()
     membership.save()
-    _sync_doctor_profile(membership)
+    doctor_profile_sync(membership)
     if invite:
         _send_invitation(membership, base_url=base_url)
     return membership, invite
@@ -272,7 +272,7 @@ def staff_update(*, membership: Membership, roles: list[str] | None = None, is_a
     if was_admin and not is_admin and not _has_other_active_admin(membership):
         raise Conflict(LAST_ADMIN_MESSAGE.format(clinic=membership.clinic.name))
     membership.save()
-    _sync_doctor_profile(membership)
+    doctor_profile_sync(membership)
     if was_active and not membership.is_active:
         user_sign_out_everywhere(user=membership.user)
     return membership
@@ -298,7 +298,7 @@ def user_sign_out_everywhere(*, user: User) -> None:
     api_tokens_revoke(user=user)
 
 
-def _sync_doctor_profile(membership: Membership) -> None:
+def doctor_profile_sync(membership: Membership) -> None:
     """A doctor takes appointments only while their membership is active and holds the
     doctor role: switching either off takes them out of booking, switching back on
     brings them back."""

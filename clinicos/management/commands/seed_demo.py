@@ -29,6 +29,8 @@ CLINICS = [
         "address": "12 Residency Road, Ashok Nagar",
         "phone": "+918041234567",
         "email": "frontdesk@sunrise-fertility.example",
+        "tax_id": "29AAECS1234K1Z9",
+        "registration_details": "Registered under the Karnataka Private Medical Establishments Act, Reg. No. BLR/KPME/2019/1234",
         "departments": ["Reproductive Medicine", "Embryology", "Sonography"],
         "resources": [
             ("Consultation Room 1", Resource.Kind.ROOM),
@@ -49,6 +51,7 @@ CLINICS = [
         "doctor": {
             "specialization": "Reproductive Medicine",
             "registration_number": "KMC-45821",
+            "registration_council": "Karnataka Medical Council",
             "qualifications": "MBBS, MS (OBG), Fellowship in Reproductive Medicine",
             "color": "#2F6FDE",
             "consultation_fee": Decimal("800.00"),
@@ -67,6 +70,9 @@ CLINICS = [
         "address": "4 Lake Road",
         "phone": "+441539441234",
         "email": "reception@lakeside-clinic.example",
+        "tax_id": "GB980780684",
+        "financial_year_start_month": 4,
+        "registration_details": "Registered with the Care Quality Commission, provider ID 1-123456789",
         "departments": ["General Practice", "Nursing"],
         "resources": [
             ("Room A", Resource.Kind.ROOM),
@@ -86,6 +92,7 @@ CLINICS = [
         "doctor": {
             "specialization": "General Practice",
             "registration_number": "GMC-7123456",
+            "registration_council": "General Medical Council",
             "qualifications": "MBBS, MRCGP",
             "color": "#1F8A5B",
             "consultation_fee": Decimal("65.00"),
@@ -99,6 +106,7 @@ SHARED_DOCTOR = {
     "full_name": "Nisha Menon",
     "specialization": "Gynaecology",
     "registration_number": "MCI-99812",
+    "registration_council": "National Medical Commission",
     "qualifications": "MBBS, MD (OBG)",
     "color": "#B5478A",
 }
@@ -135,6 +143,7 @@ class Command(BaseCommand):
                 user=shared_doctor,
                 specialization=SHARED_DOCTOR["specialization"],
                 registration_number=SHARED_DOCTOR["registration_number"],
+                registration_council=SHARED_DOCTOR["registration_council"],
                 qualifications=SHARED_DOCTOR["qualifications"],
                 color=SHARED_DOCTOR["color"],
                 consultation_fee=spec["doctor"]["consultation_fee"],

@@ -398,7 +398,9 @@ def department_delete(*, department: Department) -> None:
 
 def _describe(objects) -> str:
     counts = Counter(obj._meta for obj in objects)
-    parts = [f"{n} {meta.verbose_name if n == 1 else meta.verbose_name_plural}" for meta, n in counts.items()]
+    # Sorted by name: the order of Django's protected set varies between databases.
+    ordered = sorted(counts.items(), key=lambda item: str(item[0].verbose_name))
+    parts = [f"{n} {meta.verbose_name if n == 1 else meta.verbose_name_plural}" for meta, n in ordered]
     return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 

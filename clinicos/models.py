@@ -206,6 +206,14 @@ class Clinic(models.Model):
         help_text="Doctors, nurses, lab technicians and pharmacists must set up an authenticator app before they can work in this clinic.",
     )
     doctors_see_all_patients = models.BooleanField(default=True, help_text="When off, doctors see only the patients of their care team.")
+    vitals_required_before_consultation = models.BooleanField(
+        default=False, help_text="A doctor cannot start a visit until the patient's vital signs were recorded that day."
+    )
+    bmi_asian_cutoffs = models.BooleanField(
+        "BMI categories with the Asian cut-offs",
+        default=False,
+        help_text="Overweight from 23 and obese from 27.5 (WHO expert consultation for Asian populations) instead of 25 and 30.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -49,6 +49,8 @@ class Perm(models.TextChoices):
     SCHEDULE_OVERRIDE = "schedule_override", "Book outside a doctor's availability (with a reason)"
     AVAILABILITY_EDIT_ANY = "availability_edit_any", "Edit any doctor's working hours and leave"
     DOCTOR_PROFILE_EDIT_OWN = "doctor_profile_edit_own", "Edit their own doctor profile"
+    VITALS_RECORD = "vitals_record", "Record vital signs"
+    MEDICAL_HISTORY_EDIT = "medical_history_edit", "Record allergies, conditions, medications, immunizations and procedures"
 
 
 ALL_ROLES = frozenset(Role)
@@ -71,8 +73,12 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # CROs book leads only (janmasethu); a doctor does not work the lead pipeline.
     Perm.SCHEDULE_BOOK_LEADS: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.CRO}),
     Perm.SCHEDULE_OVERRIDE: frozenset({Role.ADMIN, Role.FRONT_DESK}),
-    Perm.CLINICAL_VIEW: frozenset({Role.DOCTOR, Role.NURSE, Role.LAB}),
+    # Notes, vitals and the medical history: doctors and nurses. Lab technicians read lab
+    # orders only (the Orders issue); nurses record vitals and history but write no notes.
+    Perm.CLINICAL_VIEW: frozenset({Role.DOCTOR, Role.NURSE}),
     Perm.CLINICAL_EDIT: frozenset({Role.DOCTOR}),
+    Perm.VITALS_RECORD: frozenset({Role.DOCTOR, Role.NURSE}),
+    Perm.MEDICAL_HISTORY_EDIT: frozenset({Role.DOCTOR, Role.NURSE}),
     Perm.BILLING_VIEW: frozenset({Role.ADMIN, Role.BILLING, Role.FRONT_DESK}),
     Perm.BILLING_EDIT: frozenset({Role.ADMIN, Role.BILLING, Role.FRONT_DESK}),
     Perm.REPORTS_VIEW: frozenset({Role.ADMIN, Role.BILLING}),

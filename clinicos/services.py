@@ -57,6 +57,8 @@ CLINIC_RULE_FIELDS = (
     "require_admin_mfa",
     "require_clinical_mfa",
     "doctors_see_all_patients",
+    "vitals_required_before_consultation",
+    "bmi_asian_cutoffs",
 )
 CLINIC_EDITABLE_FIELDS = (
     "name",

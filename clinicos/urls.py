@@ -6,6 +6,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from clinical.api import router as clinical_router
 from clinicos import settings_views, views
 from clinicos.api import api
 from clinicos.staff_api import router as clinic_admin_router
@@ -21,6 +22,7 @@ api.add_router("/clinics", clinic_admin_router)
 api.add_router("/clinics", patients_router)
 api.add_router("/clinics", leads_router)
 api.add_router("/clinics", scheduling_router)
+api.add_router("/clinics", clinical_router)
 api.add_router("/public", public_leads_router)
 
 # The admin's own login would bypass allauth's rate limits and two-factor step.

@@ -98,6 +98,23 @@ CLINIC_API: dict[str, tuple] = {
     "resource_list": ("get", Perm.SETTINGS_MANAGE),
     "resource_create": ("post", Perm.SETTINGS_MANAGE),
     "resource_patch": ("patch", Perm.SETTINGS_MANAGE),
+    "visit_create": ("post", Perm.CLINICAL_EDIT),
+    "visit_detail": ("get", Perm.CLINICAL_VIEW),
+    "visit_note_put": ("put", Perm.CLINICAL_EDIT),
+    "visit_complete": ("post", Perm.CLINICAL_EDIT),
+    "visit_addendum_create": ("post", Perm.CLINICAL_EDIT),
+    "vital_signs_create": ("post", Perm.VITALS_RECORD),
+    "vital_signs_list": ("get", Perm.CLINICAL_VIEW),
+    "allergies_none": ("post", Perm.MEDICAL_HISTORY_EDIT),
+    **{
+        f"{item}_{action}": (method, perm)
+        for item in ("allergy", "condition", "medication", "immunization", "procedure")
+        for action, method, perm in (
+            ("list", "get", Perm.CLINICAL_VIEW),
+            ("create", "post", Perm.MEDICAL_HISTORY_EDIT),
+            ("patch", "patch", Perm.MEDICAL_HISTORY_EDIT),
+        )
+    },
     "metadata_doctors": ("get", Perm.DASHBOARD_VIEW),
     "metadata_enums": ("get", Perm.DASHBOARD_VIEW),
     "patient_list": ("get", Perm.PATIENTS_VIEW),
@@ -132,6 +149,20 @@ WELL_FORMED_BODIES = {
     "department_patch": {"description": "Walked."},
     "resource_create": {"name": "Walk-in Room"},
     "resource_patch": {"name": "Walked Room"},
+    "visit_create": lambda ids: {"patient_id": ids["patient_id"]},
+    "visit_note_put": {"subjective": "Walked."},
+    "visit_addendum_create": {"text": "Walked."},
+    "vital_signs_create": lambda ids: {"patient_id": ids["patient_id"], "pulse_rate": 72},
+    "allergy_create": {"substance": "Latex"},
+    "allergy_patch": {"reaction": "Hives"},
+    "condition_create": {"name": "Asthma"},
+    "condition_patch": {"notes": "Walked."},
+    "medication_create": {"name": "Folic acid"},
+    "medication_patch": {"dose": "5 mg"},
+    "immunization_create": {"vaccine": "Tdap"},
+    "immunization_patch": {"notes": "Walked."},
+    "procedure_create": {"name": "Hysteroscopy"},
+    "procedure_patch": {"notes": "Walked."},
     "appointment_create": {"doctor_id": 1, "start": "2030-01-07T10:00:00+05:30", "lead_id": 999999},
     "appointment_status": {"status": "no_such_status"},
     "lead_patch": {"problem": "Asked about costs."},
@@ -236,6 +267,7 @@ def sample_kwargs(clinic) -> dict:
     document = DocumentFactory(clinic=clinic, patient__clinic=clinic)
     insurer = InsuranceProviderFactory(clinic=clinic)
     return {
+        **clinical_samples(clinic, document.patient),
         "member_id": MembershipFactory(clinic=clinic, roles=[Role.DOCTOR.value]).pk,
         "department_id": DepartmentFactory(clinic=clinic).pk,
         "resource_id": ResourceFactory(clinic=clinic).pk,
@@ -246,6 +278,27 @@ def sample_kwargs(clinic) -> dict:
         "key_id": LeadApiKeyFactory(clinic=clinic).pk,
         "appointment_id": AppointmentFactory(clinic=clinic).pk,
     }
+
+
+def clinical_samples(clinic, patient) -> dict:
+    """A visit (with its note) and one entry of each history list, all of ``patient``."""
+    from clinical import services as clinical_services
+    from clinicos.tests.factories import DoctorProfileFactory
+
+    doctor = DoctorProfileFactory(clinic=clinic)
+    visit = clinical_services.visit_start(clinic=clinic, user=doctor.user, patient=patient)
+    samples = {"visit_id": visit.pk}
+    first_fields = {"allergies": {"substance": "Dust"}, "immunizations": {"vaccine": "BCG"}}
+    for kind, key in (
+        ("allergies", "allergy_id"),
+        ("conditions", "condition_id"),
+        ("medications", "medication_id"),
+        ("immunizations", "immunization_id"),
+        ("procedures", "procedure_id"),
+    ):
+        data = first_fields.get(kind, {"name": "Sample"})
+        samples[key] = clinical_services.history_item_save(kind=kind, patient=patient, user=doctor.user, data=data).pk
+    return samples
 
 
 def concrete_url(route: str, kwargs: dict) -> str:
@@ -304,18 +357,20 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_b
     routes = {pattern.name: route for route, ns, pattern in all_url_patterns() if ns == "api"}
     for name, (method, *perms) in CLINIC_API.items():
 
-        def call(api, url, name=name):
-            return call_api(api, name, url)
+        def call(api, url, name=name, ids=None):
+            return call_api(api, name, url, ids)
 
-        url = concrete_url(routes[name], {"code": clinic.code, **sample_kwargs(clinic)})
+        ids = sample_kwargs(clinic)
+        url = concrete_url(routes[name], {"code": clinic.code, **ids})
         anonymous = getattr(client, method)(url)
         assert anonymous.status_code == 401 and anonymous.json() == {"detail": "Authentication required."}, url
-        response = call(outsider_api, url)
+        response = call(outsider_api, url, ids=ids)
         assert response.status_code == 404 and response.json() == {"detail": "Not found."}, url
 
         for role, api in tokens.items():
-            url = concrete_url(routes[name], {"code": clinic.code, **sample_kwargs(clinic)})
-            response = call(api, url)
+            ids = sample_kwargs(clinic)
+            url = concrete_url(routes[name], {"code": clinic.code, **ids})
+            response = call(api, url, ids=ids)
             assert response.status_code != 500, f"{role} {method} {url}"
             assert response["Content-Type"].startswith("application/json") or name == "document_download", url
             if role_may(role, perms):
@@ -324,8 +379,9 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_b
                 assert response.status_code == 403, f"{role} {method} {url}: {response.status_code}"
 
 
-def call_api(api, name: str, url: str):
-    """A well-formed call of operation ``name``, so that access (not input) decides."""
+def call_api(api, name: str, url: str, ids: dict | None = None):
+    """A well-formed call of operation ``name``, so that access (not input) decides.
+    Bodies that name objects get them from ``ids`` (the same sample as the URL's)."""
     method = CLINIC_API[name][0]
     if name == "document_create":
         from django.core.files.uploadedfile import SimpleUploadedFile
@@ -334,14 +390,31 @@ def call_api(api, name: str, url: str):
 
         upload = SimpleUploadedFile("scan.pdf", MINIMAL_PDF, content_type="application/pdf")
         return api.post(url, {"file": upload, "document_type": "consent"})
-    if method in ("post", "patch"):
-        return getattr(api, method)(url, WELL_FORMED_BODIES.get(name, {}))
+    if method in ("post", "patch", "put"):
+        body = WELL_FORMED_BODIES.get(name, {})
+        return getattr(api, method)(url, body(ids or {}) if callable(body) else body)
     if method == "delete":
         return api.delete(url)
     return api.get(url + REQUIRED_QUERIES.get(name, ""))
 
 
-ID_KEYS = ("member_id", "department_id", "resource_id", "patient_id", "document_id", "insurer_id", "lead_id", "key_id", "appointment_id")
+ID_KEYS = (
+    "visit_id",
+    "allergy_id",
+    "condition_id",
+    "medication_id",
+    "immunization_id",
+    "procedure_id",
+    "member_id",
+    "department_id",
+    "resource_id",
+    "patient_id",
+    "document_id",
+    "insurer_id",
+    "lead_id",
+    "key_id",
+    "appointment_id",
+)
 
 
 def _routes_with_ids():
@@ -380,7 +453,7 @@ def test_another_clinics_ids_under_my_clinics_url_are_404(client, clinic, other_
             else:
                 method = CLINIC_API[name][0]
                 url = concrete_url(route, {"code": clinic.code, **ids})
-                response = call_api(api, name, url)
+                response = call_api(api, name, url, ids)
             assert response.status_code == 404, f"{method} {url}: {response.status_code}"
             assert other_clinic.name not in response.content.decode(errors="replace"), url
             assert AuditLog.objects.count() == changes_before, f"{method} {url} changed something"

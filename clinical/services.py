@@ -28,6 +28,7 @@ from clinical.models import (
 from clinicos.errors import Conflict
 from clinicos.models import Clinic, DoctorProfile, User
 from clinicos.text import check_no_nul
+from patients import services as patient_services
 from patients.models import Patient
 from scheduling import services as scheduling_services
 from scheduling.models import Appointment, AppointmentStatus
@@ -99,6 +100,7 @@ def visit_start(*, clinic: Clinic, user: User, appointment: Appointment | None =
     if appointment is not None:
         scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.IN_PROGRESS, user=user)
     ClinicalNote.objects.create(clinic=clinic, visit=visit, updated_by=user)
+    patient_services.care_team_add(patient=patient, user=user)  # seen by them
     return visit
 
 

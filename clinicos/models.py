@@ -520,3 +520,30 @@ class ApiToken(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class Notification(ClinicOwnedModel):
+    """A message to one member of staff in one clinic (the bell in the header): a patient
+    checked in for their doctor, someone broke the glass for the admins… Later apps add
+    their own kinds."""
+
+    class Kind(models.TextChoices):
+        PATIENT_CHECKED_IN = "patient_checked_in", "Patient checked in"
+        BREAK_THE_GLASS = "break_the_glass", "Emergency access to a chart"
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, choices=Kind)
+    title = models.CharField(max_length=250)
+    url = models.CharField(max_length=500, blank=True, help_text="Where the notification leads (a path in ClinicOS).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["clinic", "recipient", "-created_at"], name="notification_inbox"),
+            models.Index(fields=["clinic", "recipient"], condition=models.Q(read_at__isnull=True), name="notification_unread"),
+        ]
+
+    def __str__(self):
+        return self.title

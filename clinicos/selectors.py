@@ -4,9 +4,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from clinicos.models import AuditLog, Clinic, Department, DoctorProfile, Membership, ReadAccessLog, Resource, User
+from clinicos.models import AuditLog, Clinic, Department, DoctorProfile, Membership, Notification, ReadAccessLog, Resource, User
 from clinicos.roles import Role
 from clinicos.scoping import scopes_disabled
 
@@ -122,3 +123,20 @@ def resources_of_clinic(*, clinic: Clinic) -> QuerySet[Resource]:
 
 def resource_get(*, clinic: Clinic, pk: int) -> Resource:
     return get_object_or_404(Resource.objects.for_clinic(clinic).select_related("department"), pk=pk)
+
+
+def notifications_of(*, clinic: Clinic, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    notifications = Notification.objects.for_clinic(clinic).filter(recipient=user)
+    return notifications.filter(read_at__isnull=True) if unread_only else notifications
+
+
+def unread_notification_count(*, clinic: Clinic, user: User) -> int:
+    return notifications_of(clinic=clinic, user=user, unread_only=True).count()
+
+
+def notification_get(*, clinic: Clinic, user: User, pk) -> Notification:
+    """One of the user's own notifications in this clinic; anyone else's is a 404."""
+    notification = notifications_of(clinic=clinic, user=user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if notification is None:
+        raise Http404("No such notification.")
+    return notification

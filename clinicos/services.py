@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from clinicos.errors import Conflict, DomainError
-from clinicos.models import ApiToken, Clinic, Department, DoctorProfile, Membership, Resource, User
+from clinicos.models import ApiToken, Clinic, Department, DoctorProfile, Membership, Notification, Resource, User
 from clinicos.roles import Role
 from clinicos.tax import clean_tax_registration
 from clinicos.text import check_no_nul
@@ -522,3 +522,34 @@ def api_logout(*, request) -> None:
         ApiToken.objects.filter(pk=api_token.pk).update(revoked_at=timezone.now())
     elif request.user.is_authenticated:
         logout(request)
+
+
+# --- Notifications -------------------------------------------------------------------------
+
+
+def notify(*, clinic: Clinic, recipients, kind: str, title: str, url: str = "") -> list[Notification]:
+    """Tell members of staff something (the bell in the header). Recipients who are not
+    active members of the clinic are skipped: a notification never reaches outside it."""
+    active = set(Membership.objects.filter(clinic=clinic, is_active=True, user__is_active=True).values_list("user_id", flat=True))
+    users = {getattr(recipient, "pk", recipient) for recipient in recipients} & active
+    return Notification.objects.bulk_create(
+        [Notification(clinic=clinic, recipient_id=user_id, kind=kind, title=title[:250], url=url[:500]) for user_id in sorted(users)]
+    )
+
+
+def notify_admins(*, clinic: Clinic, kind: str, title: str, url: str = "") -> list[Notification]:
+    admins = [
+        membership.user_id for membership in Membership.objects.filter(clinic=clinic, is_active=True) if membership.has_role(Role.ADMIN)
+    ]
+    return notify(clinic=clinic, recipients=admins, kind=kind, title=title, url=url)
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, clinic: Clinic, user: User) -> int:
+    return Notification.objects.filter(clinic=clinic, recipient=user, read_at__isnull=True).update(read_at=timezone.now())

@@ -9,6 +9,7 @@ from django.urls import include, path, re_path
 from clinical.api import router as clinical_router
 from clinicos import settings_views, views
 from clinicos.api import api
+from clinicos.notifications_api import router as notifications_router
 from clinicos.staff_api import router as clinic_admin_router
 from leads.api import public_router as public_leads_router
 from leads.api import router as leads_router
@@ -23,6 +24,7 @@ api.add_router("/clinics", patients_router)
 api.add_router("/clinics", leads_router)
 api.add_router("/clinics", scheduling_router)
 api.add_router("/clinics", clinical_router)
+api.add_router("/clinics", notifications_router)
 api.add_router("/public", public_leads_router)
 
 # The admin's own login would bypass allauth's rate limits and two-factor step.
@@ -46,6 +48,10 @@ clinic_patterns = [
     path("settings/resources/<int:resource_id>/", settings_views.resource_edit, name="resource_edit"),
     path("my-doctor-profile/", settings_views.my_doctor_profile, name="my_doctor_profile"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/bell/", views.notification_bell, name="notification_bell"),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
+    path("notifications/<int:notification_id>/open/", views.notification_open, name="notification_open"),
     path("", include("patients.urls")),
     path("", include("leads.urls")),
     path("", include("scheduling.urls")),

@@ -5,12 +5,13 @@ from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinicos import navigation, selectors
+from clinicos import navigation, selectors, services
 from clinicos.forms import AuditFilterForm
 from clinicos.models import Department, Resource, User
 from clinicos.roles import Perm, Role
@@ -59,6 +60,45 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     if membership.has_perm_in_clinic(Perm.AUDIT_VIEW):
         context["recent_changes"] = selectors.audit_log_search(clinic=clinic)[:5]
     return render(request, "clinicos/dashboard.html", context)
+
+
+NOTIFICATION_PAGE_SIZE = 30
+
+
+@require_GET
+@clinic_view(Perm.DASHBOARD_VIEW)
+def notification_list(request: ClinicRequest) -> HttpResponse:
+    """The user's notifications in this clinic, newest first, unread ones marked."""
+    notifications = selectors.notifications_of(clinic=request.clinic, user=request.user)
+    page = Paginator(notifications, NOTIFICATION_PAGE_SIZE).get_page(request.GET.get("page"))
+    unread = selectors.unread_notification_count(clinic=request.clinic, user=request.user)
+    return render(request, "clinicos/notification_list.html", {"page": page, "unread": unread})
+
+
+@require_GET
+@clinic_view(Perm.DASHBOARD_VIEW)
+def notification_bell(request: ClinicRequest) -> HttpResponse:
+    """The header's bell with its unread count (polled by HTMX every 15 seconds)."""
+    unread = selectors.unread_notification_count(clinic=request.clinic, user=request.user)
+    return render(request, "clinicos/notification_bell.html", {"unread": unread})
+
+
+@require_POST
+@clinic_view(Perm.DASHBOARD_VIEW)
+def notification_open(request: ClinicRequest, notification_id: int) -> HttpResponse:
+    """Mark a notification read and go where it leads (only ever a path of this site)."""
+    notification = selectors.notification_get(clinic=request.clinic, user=request.user, pk=notification_id)
+    services.notification_mark_read(notification=notification)
+    fallback = reverse("notification_list", args=[request.clinic.code])
+    target = notification.url if notification.url.startswith("/") and not notification.url.startswith("//") else fallback
+    return redirect(target)
+
+
+@require_POST
+@clinic_view(Perm.DASHBOARD_VIEW)
+def notifications_read_all(request: ClinicRequest) -> HttpResponse:
+    services.notifications_mark_all_read(clinic=request.clinic, user=request.user)
+    return redirect("notification_list", request.clinic.code)
 
 
 @require_GET

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from guardian.models import UserObjectPermissionBase
 
 from clinicos.choices import Gender
 from clinicos.models import Clinic, ClinicOwnedModel, DoctorProfile, audited_history
@@ -170,6 +171,8 @@ class Patient(ClinicOwnedModel):
             models.Index(fields=["clinic", "registration_date"], name="patient_registered"),
             models.Index(fields=["clinic", "date_of_birth"], name="patient_birth_date"),
         ]
+        # The care team as a django-guardian object permission (``CareTeamGrant``).
+        permissions = [("care_for_patient", "Is in the patient's care team")]
 
     def __str__(self):
         return f"{self.full_name} ({self.uhid})"
@@ -243,3 +246,40 @@ class Document(ClinicOwnedModel):
 
     def __str__(self):
         return f"{self.name} ({self.get_document_type_display()})"
+
+
+class CareTeamGrant(UserObjectPermissionBase):
+    """django-guardian's object permission ``patients.care_for_patient``, with a real
+    foreign key to the patient (fast joins, no generic object ids). Granted by the
+    services when a doctor is assigned to a patient, books one, or sees one in a visit;
+    read when the clinic restricts doctors to their care team."""
+
+    content_object = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team_grants")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        constraints = [models.UniqueConstraint(fields=["user", "permission", "content_object"], name="care_team_grant_unique")]
+
+    def __str__(self):
+        return f"{self.user_id} cares for patient {self.content_object_id}"
+
+
+class BreakGlassAccess(ClinicOwnedModel):
+    """A doctor outside the care team opened a chart in an emergency: with a reason, for
+    four hours, the clinic's admins told, and kept in the audit trail."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="break_glass_accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        verbose_name = "emergency access (break the glass)"
+        verbose_name_plural = "emergency accesses (break the glass)"
+        indexes = [models.Index(fields=["clinic", "user", "expires_at"], name="break_glass_user_expiry")]
+
+    def __str__(self):
+        return f"Emergency access to patient {self.patient_id} by user {self.user_id}"

@@ -7,12 +7,13 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Collate
 from django.http import Http404
+from django.utils import timezone
 
 from clinicos.models import Clinic, User
 from clinicos.roles import Perm
 from clinicos.tenancy import membership_of
 from patients import identity
-from patients.models import Document, InsuranceProvider, Patient
+from patients.models import BreakGlassAccess, CareTeamGrant, Document, InsuranceProvider, Patient
 
 SEARCH_LIMIT = 10
 MIN_PHONE_DIGITS = 4
@@ -31,9 +32,29 @@ def patients_visible_to(*, user: User, clinic: Clinic) -> QuerySet[Patient]:
     patients = Patient.objects.for_clinic(clinic)
     if membership.has_perm_in_clinic(Perm.PATIENTS_VIEW_ALL) or clinic.doctors_see_all_patients:
         return patients
-    # Reverse relation by name: scheduling (a higher app) owns appointments.
-    booked_with_me = Patient.objects.for_clinic(clinic).filter(appointments__doctor__user=user).values("pk")
-    return patients.filter(Q(assigned_doctor__user=user) | Q(pk__in=booked_with_me))
+    return patients.filter(Q(pk__in=care_team_patient_ids(user)) | Q(pk__in=emergency_access_patient_ids(user=user, clinic=clinic)))
+
+
+def care_team_patient_ids(user: User) -> QuerySet:
+    """The patients this user is in the care team of (django-guardian grants, kept in step
+    by the services of patients, scheduling and clinical)."""
+    return CareTeamGrant.objects.filter(user=user, permission__codename="care_for_patient").values("content_object_id")
+
+
+def emergency_access_patient_ids(*, user: User, clinic: Clinic) -> QuerySet:
+    """The charts this user broke the glass for in the last four hours."""
+    return BreakGlassAccess.objects.for_clinic(clinic).filter(user=user, expires_at__gt=timezone.now()).values("patient_id")
+
+
+def may_break_the_glass(*, user: User, clinic: Clinic) -> bool:
+    """Only a clinician restricted to a care team needs (and may use) emergency access."""
+    membership = membership_of(user, clinic)
+    return bool(
+        membership is not None
+        and membership.has_perm_in_clinic(Perm.CLINICAL_VIEW)
+        and not membership.has_perm_in_clinic(Perm.PATIENTS_VIEW_ALL)
+        and not clinic.doctors_see_all_patients
+    )
 
 
 def patient_get_for_user(*, user: User, clinic: Clinic, pk) -> Patient:

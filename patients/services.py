@@ -1,6 +1,7 @@
 """Every write of patient data: registration (with its UHID), edits, archiving,
 documents, insurers. Views and the API call these; neither saves models directly."""
 
+import datetime
 import os
 
 from django.conf import settings
@@ -8,14 +9,17 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
+from clinicos import services as clinicos_services
 from clinicos.errors import Conflict
-from clinicos.models import Clinic, User
+from clinicos.models import Clinic, DoctorProfile, Notification, User
 from clinicos.text import check_no_nul
 from clinicos.uploads import DOCUMENT_TYPES, UploadCheck, check_upload, safe_file_name
 from patients import identity
-from patients.models import Document, InsuranceProvider, Patient, Person, UhidSequence
+from patients.models import BreakGlassAccess, Document, InsuranceProvider, Patient, Person, UhidSequence
 from patients.signals import patient_registered
 
 PATIENT_FIELDS = (
@@ -141,6 +145,8 @@ def patient_register(*, clinic: Clinic, user: User, data: dict, national_id: str
     patient.uhid = uhid_next(clinic=clinic, year=patient.registration_date.year)
     patient.full_clean(exclude=["assigned_doctor", "insurance_provider"])
     patient.save()
+    if patient.assigned_doctor_id:
+        care_team_add(patient=patient, doctor=patient.assigned_doctor)
     patient_registered.send(sender=Patient, patient=patient)
     return patient
 
@@ -166,6 +172,8 @@ def patient_update(*, patient: Patient, changes: dict, national_id: str | None =
         patient.status = Patient.Status(status)
     patient.full_clean(exclude=["assigned_doctor", "insurance_provider"])
     patient.save()
+    if "assigned_doctor" in changes and patient.assigned_doctor_id:
+        care_team_add(patient=patient, doctor=patient.assigned_doctor)
     return patient
 
 
@@ -254,3 +262,49 @@ def insurance_provider_save(*, clinic: Clinic, data: dict, provider: InsurancePr
     except IntegrityError:
         raise ValidationError({"name": INSURER_NAME_TAKEN})
     return provider
+
+
+# --- The care team and breaking the glass ---------------------------------------------------
+
+CARE_TEAM_PERMISSION = "patients.care_for_patient"
+BREAK_GLASS_DURATION = datetime.timedelta(hours=4)
+
+
+def care_team_add(*, patient: Patient, doctor: DoctorProfile | None = None, user: User | None = None) -> None:
+    """Put a doctor in the patient's care team (assigned, booked or seen by them): a
+    django-guardian object permission, read when the clinic restricts doctors to their
+    own patients. Granting twice changes nothing; grants are never taken back (a doctor
+    who saw a patient stays in the care team)."""
+    member = user or (doctor.user if doctor is not None else None)
+    if member is not None:
+        assign_perm(CARE_TEAM_PERMISSION, member, patient)
+
+
+@transaction.atomic
+def break_the_glass(*, clinic: Clinic, user: User, uhid: str, reason: str) -> BreakGlassAccess:
+    """Emergency access to a chart outside the user's care team: for four hours, with a
+    reason, the clinic's admins notified, and a line in the audit trail (the history of
+    ``BreakGlassAccess``)."""
+    reason = (reason or "").strip()
+    uhid = (uhid or "").strip().upper()
+    check_no_nul(reason=reason, uhid=uhid)
+    errors = {}
+    if len(reason) < 10:
+        errors["reason"] = "Say why you need this chart (at least 10 characters): the administrators will read it."
+    patient = Patient.objects.for_clinic(clinic).filter(uhid=uhid).first() if uhid else None
+    if patient is None:
+        errors["uhid"] = "No patient of this clinic has this UHID."
+    if errors:
+        raise ValidationError(errors)
+    assert patient is not None
+    now = timezone.now()
+    access = BreakGlassAccess.objects.create(
+        clinic=clinic, patient=patient, user=user, reason=reason, granted_at=now, expires_at=now + BREAK_GLASS_DURATION
+    )
+    clinicos_services.notify_admins(
+        clinic=clinic,
+        kind=Notification.Kind.BREAK_THE_GLASS,
+        title=f"{user.full_name or user.email} used emergency access to {patient.full_name} ({patient.uhid}): {reason}",
+        url=reverse("audit_log", args=[clinic.code]) + "?entity_type=patients.breakglassaccess",
+    )
+    return access

@@ -16,17 +16,20 @@ import icalendar
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
+from clinicos import services as clinicos_services
 from clinicos.choices import MAX_AGE_YEARS, Gender
 from clinicos.dates import check_moment
 from clinicos.errors import Conflict, TransitionNotAllowed
-from clinicos.models import Clinic, DoctorProfile, Membership, Resource, User
+from clinicos.models import Clinic, DoctorProfile, Membership, Notification, Resource, User
 from clinicos.roles import Perm
 from clinicos.scoping import scopes_disabled
 from clinicos.text import check_no_nul
 from leads.models import Lead
 from patients import identity
+from patients import services as patient_services
 from patients.models import Patient
 from scheduling.models import (
     RELEASED_STATUSES,
@@ -305,6 +308,8 @@ def _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes):
         raise SlotTaken(
             SLOT_TAKEN_MESSAGE, next_free_slots(clinic=clinic, doctor=doctor, after=start, duration_minutes=duration_minutes), clinic
         )
+    if appointment.patient_id is not None:  # booked with them: the doctor joins the care team
+        patient_services.care_team_add(patient=appointment.patient, doctor=doctor)
 
 
 BOOKING_REFUSALS = {
@@ -492,7 +497,25 @@ def appointment_set_status(*, appointment: Appointment, to_status: str, user: Us
     appointment.status = to_status
     setattr(appointment, STATUS_TIMESTAMPS[A(to_status)], timezone.now())
     appointment.save()
+    if to_status == A.CHECKED_IN:
+        _notify_doctor_of_check_in(appointment)
     return appointment
+
+
+def _notify_doctor_of_check_in(appointment: Appointment) -> None:
+    """Tell the doctor their patient is here (the bell; My schedule updates by itself)."""
+    doctor = DoctorProfile.objects.filter(pk=appointment.doctor_id).only("user_id", "clinic_id").first()
+    if doctor is None:
+        return
+    clinic = Clinic.objects.get(pk=appointment.clinic_id)
+    at = timezone.localtime(appointment.starts_at, clinic.tzinfo)
+    clinicos_services.notify(
+        clinic=clinic,
+        recipients=[doctor.user_id],
+        kind=Notification.Kind.PATIENT_CHECKED_IN,
+        title=f"{appointment.who} checked in for {at:%H:%M}",
+        url=reverse("my_schedule", args=[clinic.code]),
+    )
 
 
 # --- Attaching walk-ins and leads to their patient -----------------------------------------
@@ -503,11 +526,12 @@ def attach_to_patient(*, patient: Patient, lead: Lead | None = None) -> int:
     unattached = Appointment.objects.for_clinic(patient.clinic).filter(patient__isnull=True)
     matching = unattached.filter(lead=lead) if lead is not None else unattached.filter(lead__isnull=True, walk_in_phone=patient.mobile)
     count = 0
-    for appointment in matching:  # one by one, so that history records each change
+    for appointment in matching.select_related("doctor__user"):  # one by one, so that history records each change
         appointment.patient = patient
         if appointment.status == A.EXPECTED:
             appointment.status = A.SCHEDULED
         appointment.save()
+        patient_services.care_team_add(patient=patient, user=appointment.doctor.user)
         count += 1
     return count
 

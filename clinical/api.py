@@ -14,6 +14,7 @@ from clinical.models import Addendum, Allergy, AllergyStatement, ClinicalNote, V
 from clinicos.api import Input, Problem, clinic_context, field_problem
 from clinicos.audit import record_read
 from clinicos.roles import Perm
+from patients import timeline
 from patients.selectors import patient_get_for_user
 from scheduling.models import Appointment
 
@@ -401,6 +402,122 @@ def _register_history_list(kind: str) -> None:
         url_name=f"{singular}_create",
         operation_id=f"{singular}_create",
     )(create_item)
+
+
+# --- Timeline and summary -------------------------------------------------------------------
+
+
+class TimelineEntryOut(Schema):
+    at: datetime.datetime
+    kind: str
+    title: str
+    detail: str
+    url: str
+
+
+class TimelineOut(Schema):
+    count: int
+    page: int
+    pages: int
+    kinds: list[str]
+    items: list[TimelineEntryOut]
+
+
+@router.get("/{code}/patients/{patient_id}/timeline", response={200: TimelineOut, 422: Problem})
+def patient_timeline(request, code: str, patient_id: int, kind: str = "", page: int = 1):
+    """Everything that happened to the patient, newest first, 25 a page: ``kind`` one of
+    ``kinds`` (visits, vitals, appointments, documents…) or empty for all."""
+    ctx = clinic_context(request, code, Perm.CLINICAL_VIEW)
+    patient = patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
+    kinds = [value for value, _label in timeline.kinds_for(ctx.membership)]
+    if kind and kind not in kinds:
+        return field_problem("kind", f"Use one of: {', '.join(kinds)}.", location="query")
+    if page < 1:
+        return field_problem("page", "Pages start at 1.", location="query")
+    record_read(request, clinic=ctx.clinic, obj=patient, action="view timeline", patient_id=patient.pk)
+    current = timeline.timeline_page(patient=patient, membership=ctx.membership, kind=kind, page=page)
+    return {
+        "count": current.paginator.count,
+        "page": current.number,
+        "pages": current.paginator.num_pages,
+        "kinds": kinds,
+        "items": [entry.__dict__ for entry in current.object_list],
+    }
+
+
+class SummaryVisitOut(Schema):
+    id: int
+    reference: str
+    status: str
+    started_at: datetime.datetime
+    doctor_id: int
+    doctor_name: str
+    assessment: str
+    diagnosis_codes: list[str]
+
+
+class SummaryAppointmentOut(Schema):
+    id: int
+    reference: str
+    starts_at: datetime.datetime
+    type: str
+    status: str
+    doctor_id: int
+    doctor_name: str
+
+
+class SummaryOut(Schema):
+    patient_id: int
+    allergy_status: str
+    allergies: list[dict]
+    problems: list[dict]
+    medications: list[dict]
+    last_vitals: VitalsOut | None
+    recent_visits: list[SummaryVisitOut]
+    upcoming_appointments: list[SummaryAppointmentOut]
+
+
+@router.get("/{code}/patients/{patient_id}/summary", response=SummaryOut)
+def patient_summary(request, code: str, patient_id: int):
+    """The one-page summary: active problems, allergies, current medications, last
+    vitals, recent visits and upcoming appointments."""
+    ctx = clinic_context(request, code, Perm.CLINICAL_VIEW)
+    patient = patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
+    record_read(request, clinic=ctx.clinic, obj=patient, action="view summary", patient_id=patient.pk)
+    summary = selectors.patient_summary(patient=patient)
+    return {
+        "patient_id": patient.pk,
+        "allergy_status": summary["allergy_status"],
+        "allergies": [history_item_out("allergies", a) for a in summary["allergies"]],
+        "problems": [history_item_out("conditions", c) for c in summary["problems"]],
+        "medications": [history_item_out("medications", m) for m in summary["medications"]],
+        "last_vitals": vitals_out(summary["last_vitals"]) if summary["last_vitals"] else None,
+        "recent_visits": [
+            {
+                "id": v.pk,
+                "reference": v.reference,
+                "status": v.status,
+                "started_at": v.started_at,
+                "doctor_id": v.doctor_id,
+                "doctor_name": str(v.doctor),
+                "assessment": v.note.assessment if hasattr(v, "note") else "",
+                "diagnosis_codes": v.note.diagnosis_codes if hasattr(v, "note") else [],
+            }
+            for v in summary["recent_visits"]
+        ],
+        "upcoming_appointments": [
+            {
+                "id": a.pk,
+                "reference": a.reference,
+                "starts_at": a.starts_at,
+                "type": a.type,
+                "status": a.status,
+                "doctor_id": a.doctor_id,
+                "doctor_name": str(a.doctor),
+            }
+            for a in summary["upcoming_appointments"]
+        ],
+    }
 
 
 # Before "allergies/{allergy_id}", whose pattern would otherwise take "none".

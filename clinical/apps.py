@@ -16,3 +16,15 @@ class ClinicalConfig(AppConfig):
         enums.register("medication_statuses", Medication.Status)
         enums.register("immunization_statuses", Immunization.Status)
         enums.register("procedure_statuses", Procedure.Status)
+
+        from clinical import selectors
+        from clinicos.roles import Perm
+        from patients import alerts
+        from patients.chart import ChartTab, register_tab
+
+        register_tab(ChartTab("summary", "Clinical summary", "patient_tab_summary", Perm.CLINICAL_VIEW, order=5))
+        register_tab(ChartTab("timeline", "Timeline", "patient_tab_timeline", Perm.CLINICAL_VIEW, order=10))
+        register_tab(ChartTab("vitals", "Vitals", "patient_tab_vitals", Perm.CLINICAL_VIEW, order=12))
+        register_tab(ChartTab("medical_history", "Medical history", "patient_tab_medical_history", Perm.CLINICAL_VIEW, order=14))
+        alerts.register_provider(selectors.allergy_alerts)
+        selectors.register_timeline_sources()

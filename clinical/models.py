@@ -69,6 +69,9 @@ class ClinicalNote(ClinicOwnedModel):
     plan = models.TextField(blank=True, help_text="Treatment plan.")
     follow_up_required = models.BooleanField(default=False)
     follow_up_date = models.DateField(null=True, blank=True)
+    follow_up_appointment = models.OneToOneField(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="The follow-up booked from the note."
+    )
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

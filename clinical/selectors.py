@@ -4,12 +4,19 @@ a restricted doctor's care team, is a 404."""
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
 
-from clinical.models import Visit, VitalSigns
+from clinical import services
+from clinical.models import Allergy, AllergyStatement, Condition, Medication, Visit, VitalSigns
 from clinical.services import HISTORY_LISTS
 from clinicos.models import Clinic, User
+from clinicos.roles import Perm
+from patients.alerts import Alert
 from patients.models import Patient
 from patients.selectors import patients_visible_to
+from patients.timeline import TimelineSource, register_source
+from scheduling.models import RELEASED_STATUSES, Appointment
 
 
 def visit_get_for_user(*, user: User, clinic: Clinic, pk) -> Visit:
@@ -48,3 +55,118 @@ def history_item_get(*, kind: str, patient: Patient, pk):
     if item is None:
         raise Http404
     return item
+
+
+# --- The banner's allergy alert, the summary and the timeline ---------------------------------
+
+
+def allergy_alerts(patient: Patient) -> list[Alert]:
+    """Red band with the active allergies; amber when nobody has asked yet."""
+    allergies = list(
+        Allergy.objects.filter(clinic_id=patient.clinic_id, patient=patient, status=Allergy.Status.ACTIVE).order_by("substance")
+    )
+    if allergies:
+        listed = "; ".join(
+            f"{a.substance} ({a.get_severity_display().lower()}{', ' + a.reaction if a.reaction else ''})" for a in allergies
+        )
+        return [Alert("danger", f"Allergies: {listed}")]
+    statement = AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
+    if statement and statement.no_known_allergies:
+        return [Alert("ok", "No known allergies")]
+    return [Alert("warning", "Allergies unknown: ask and record them")]
+
+
+SUMMARY_RECENT_VISITS = 5
+SUMMARY_UPCOMING = 5
+
+
+def patient_summary(*, patient: Patient) -> dict:
+    """The one-page summary: active problems, allergies, current medications, last
+    vitals, recent visits and upcoming appointments (a fixed number of queries)."""
+    clinic_id = patient.clinic_id
+    allergies = list(Allergy.objects.filter(clinic_id=clinic_id, patient=patient, status=Allergy.Status.ACTIVE).order_by("substance"))
+    statement = AllergyStatement.objects.filter(clinic_id=clinic_id, patient=patient).first()
+    if allergies:
+        state = services.AllergyState.HAS_ALLERGIES
+    elif statement and statement.no_known_allergies:
+        state = services.AllergyState.NO_KNOWN_ALLERGIES
+    else:
+        state = services.AllergyState.UNKNOWN
+    return {
+        "allergy_status": state,
+        "allergies": allergies,
+        "problems": list(Condition.objects.filter(clinic_id=clinic_id, patient=patient, status=Condition.Status.ACTIVE).order_by("name")),
+        "medications": list(
+            Medication.objects.filter(clinic_id=clinic_id, patient=patient, status=Medication.Status.ACTIVE).order_by("name")
+        ),
+        "last_vitals": vitals_of_patient(patient=patient).first(),
+        "recent_visits": list(
+            Visit.objects.filter(clinic_id=clinic_id, patient=patient)
+            .select_related("doctor__user", "note")
+            .order_by("-started_at", "-id")[:SUMMARY_RECENT_VISITS]
+        ),
+        "upcoming_appointments": list(
+            Appointment.objects.filter(clinic_id=clinic_id, patient=patient, starts_at__gte=timezone.now())
+            .exclude(status__in=RELEASED_STATUSES)
+            .select_related("doctor__user")
+            .order_by("starts_at")[:SUMMARY_UPCOMING]
+        ),
+    }
+
+
+def _describe_visits(patient: Patient, pks: list[int]) -> dict[int, tuple[str, str, str]]:
+    visits = Visit.objects.filter(clinic_id=patient.clinic_id, pk__in=pks).select_related("doctor__user", "note", "clinic")
+    described = {}
+    for visit in visits:
+        note = getattr(visit, "note", None)
+        detail = " · ".join(part for part in [note.chief_complaint if note else "", note.assessment if note else ""] if part)
+        title = f"Visit {visit.reference} with {visit.doctor} — {visit.get_status_display()}"
+        described[visit.pk] = (title, detail[:300], reverse("visit_detail", args=[visit.clinic.code, visit.pk]))
+    return described
+
+
+def vitals_summary_line(vitals: VitalSigns) -> str:
+    parts = []
+    if vitals.systolic_bp:
+        parts.append(f"BP {vitals.systolic_bp}/{vitals.diastolic_bp}")
+    if vitals.pulse_rate:
+        parts.append(f"pulse {vitals.pulse_rate}")
+    if vitals.temperature_celsius:
+        parts.append(f"{vitals.temperature_celsius} °C")
+    if vitals.oxygen_saturation:
+        parts.append(f"SpO₂ {vitals.oxygen_saturation} %")
+    if vitals.weight_kg:
+        parts.append(f"{vitals.weight_kg.normalize():f} kg")
+    if vitals.bmi:
+        parts.append(f"BMI {vitals.bmi} ({vitals.get_bmi_category_display().lower()})")
+    return " · ".join(parts)
+
+
+def _describe_vitals(patient: Patient, pks: list[int]) -> dict[int, tuple[str, str, str]]:
+    rows = VitalSigns.objects.filter(clinic_id=patient.clinic_id, pk__in=pks).select_related("recorded_by")
+    return {v.pk: (f"Vital signs by {v.recorded_by.full_name or v.recorded_by.email}", vitals_summary_line(v), "") for v in rows}
+
+
+def register_timeline_sources() -> None:
+    register_source(
+        TimelineSource(
+            kind="visits",
+            label="Visits",
+            perm=Perm.CLINICAL_VIEW,
+            rows=lambda patient: Visit.objects.filter(clinic_id=patient.clinic_id, patient=patient),
+            date_field="started_at",
+            describe=_describe_visits,
+            order=10,
+        )
+    )
+    register_source(
+        TimelineSource(
+            kind="vitals",
+            label="Vital signs",
+            perm=Perm.CLINICAL_VIEW,
+            rows=lambda patient: VitalSigns.objects.filter(clinic_id=patient.clinic_id, patient=patient),
+            date_field="recorded_at",
+            describe=_describe_vitals,
+            order=20,
+        )
+    )

@@ -31,7 +31,7 @@ from clinicos.text import check_no_nul
 from patients import services as patient_services
 from patients.models import Patient
 from scheduling import services as scheduling_services
-from scheduling.models import Appointment, AppointmentStatus
+from scheduling.models import Appointment, AppointmentStatus, AppointmentType
 
 NOTE_EDIT_WINDOW = datetime.timedelta(hours=24)
 
@@ -180,6 +180,31 @@ def visit_complete(*, visit: Visit, user: User) -> Visit:
         if appointment.status == AppointmentStatus.IN_PROGRESS:
             scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.COMPLETED, user=user)
     return visit
+
+
+@transaction.atomic
+def follow_up_book(*, visit: Visit, user: User, membership, start: datetime.datetime) -> Appointment:
+    """Book the follow-up the note asks for, with the visit's doctor, under Scheduling's
+    rules (free slot, availability, the database settling a race)."""
+    note = ClinicalNote.objects.select_for_update().get(visit=visit)
+    if note.follow_up_appointment_id is not None:
+        raise Conflict("The follow-up is already booked.")
+    if note.follow_up_date is None:
+        raise ValidationError({"follow_up_date": "Set the follow-up date in the plan first."})
+    booking = scheduling_services.appointment_book(
+        clinic=visit.clinic,
+        user=user,
+        membership=membership,
+        doctor=visit.doctor,
+        start=start,
+        type=AppointmentType.FOLLOW_UP,
+        reason=f"Follow-up of {visit.reference}",
+        patient=visit.patient,
+    )
+    note.follow_up_appointment = booking.appointment
+    note.follow_up_required = True
+    note.save(update_fields=["follow_up_appointment", "follow_up_required", "updated_at"])
+    return booking.appointment
 
 
 @transaction.atomic

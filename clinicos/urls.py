@@ -55,6 +55,7 @@ clinic_patterns = [
     path("", include("patients.urls")),
     path("", include("leads.urls")),
     path("", include("scheduling.urls")),
+    path("", include("clinical.urls")),
 ]
 
 urlpatterns = [

@@ -21,3 +21,32 @@ class PatientsConfig(AppConfig):
         enums.register("blood_groups", Patient.BloodGroup)
         enums.register("relations", Patient.Relation)
         enums.register("document_types", Document.Type)
+        from patients import timeline
+
+        timeline.register_source(
+            timeline.TimelineSource(
+                kind="documents",
+                label="Documents",
+                perm=Perm.DOCUMENTS_VIEW,
+                rows=lambda patient: Document.objects.filter(clinic_id=patient.clinic_id, patient=patient, is_deleted=False),
+                date_field="uploaded_at",
+                describe=_describe_documents,
+                order=60,
+            )
+        )
+
+
+def _describe_documents(patient, pks):
+    from django.urls import reverse
+
+    from patients.models import Document
+
+    documents = Document.objects.filter(clinic_id=patient.clinic_id, pk__in=pks).select_related("uploaded_by", "clinic")
+    return {
+        d.pk: (
+            f"Document: {d.name}",
+            f"{d.get_document_type_display()} · uploaded by {d.uploaded_by.full_name or d.uploaded_by.email}",
+            reverse("document_download", args=[d.clinic.code, patient.pk, d.pk]),
+        )
+        for d in documents
+    }

@@ -21,6 +21,20 @@ class SchedulingConfig(AppConfig):
         enums.register("appointment_statuses", AppointmentStatus)
         enums.register("appointment_types", AppointmentType)
         enums.register("availability_exception_kinds", AvailabilityException.Kind)
+        from patients import timeline
+        from scheduling.models import Appointment
+
+        timeline.register_source(
+            timeline.TimelineSource(
+                kind="appointments",
+                label="Appointments",
+                perm=Perm.SCHEDULE_VIEW,
+                rows=lambda patient: Appointment.objects.filter(clinic_id=patient.clinic_id, patient=patient),
+                date_field="starts_at",
+                describe=_describe_appointments,
+                order=30,
+            )
+        )
         # Walk-ins who register, and leads who convert, keep their appointments.
         patient_registered.connect(
             lambda sender, patient, **kwargs: services.attach_to_patient(patient=patient),
@@ -32,3 +46,19 @@ class SchedulingConfig(AppConfig):
             weak=False,
             dispatch_uid="scheduling.attach_lead",
         )
+
+
+def _describe_appointments(patient, pks):
+    from django.urls import reverse
+
+    from scheduling.models import Appointment
+
+    appointments = Appointment.objects.filter(clinic_id=patient.clinic_id, pk__in=pks).select_related("doctor__user", "clinic")
+    return {
+        a.pk: (
+            f"{a.get_type_display()} {a.reference} with {a.doctor}",
+            a.get_status_display() + (f" · {a.reason}" if a.reason else ""),
+            reverse("appointment_detail", args=[a.clinic.code, a.pk]),
+        )
+        for a in appointments
+    }

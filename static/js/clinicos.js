@@ -225,3 +225,59 @@
     document.querySelectorAll(".cal-body.drop-target").forEach(function (b) { b.classList.remove("drop-target"); });
   });
 })();
+
+// The visit page: the note autosaves (HTMX, debounced); here the ICD-10 chips, a save
+// before the tablet sleeps or the page is left, and inline forms' Cancel.
+(function () {
+  "use strict";
+  function noteForm() { return document.querySelector("[data-autosave]"); }
+  function saveNow() {
+    var form = noteForm();
+    if (form && window.htmx) window.htmx.trigger(form, "notesave");
+  }
+
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest && event.target.closest("[data-add-code]");
+    if (add) {
+      var code = add.getAttribute("data-add-code");
+      var list = document.getElementById("dx-codes");
+      if (list && !list.querySelector('input[value="' + code + '"]')) {
+        var chip = document.createElement("li");
+        chip.className = "chip";
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = "diagnosis_codes"; input.value = code;
+        var strong = document.createElement("strong");
+        strong.textContent = code;
+        var remove = document.createElement("button");
+        remove.type = "button"; remove.className = "chip-remove"; remove.setAttribute("data-remove-code", "");
+        remove.setAttribute("aria-label", "Remove " + code); remove.textContent = "×";
+        chip.append(input, strong, "\u00a0" + (add.getAttribute("data-code-text") || ""), remove);
+        list.appendChild(chip);
+      }
+      var results = document.getElementById("icd10-results");
+      if (results) results.innerHTML = "";
+      var search = document.getElementById("icd10-search");
+      if (search) search.value = "";
+      saveNow();
+      return;
+    }
+    var removeButton = event.target.closest && event.target.closest("[data-remove-code]");
+    if (removeButton) {
+      removeButton.closest("li").remove();
+      saveNow();
+      return;
+    }
+    var cancel = event.target.closest && event.target.closest("[data-clear-parent]");
+    if (cancel) cancel.closest("form").remove();
+  });
+
+  // Typing in the ICD-10 search is not typing in the note.
+  document.querySelectorAll("[data-no-autosave]").forEach(function (input) {
+    input.addEventListener("input", function (event) { event.stopPropagation(); });
+    input.addEventListener("change", function (event) { event.stopPropagation(); });
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") saveNow();
+  });
+})();

@@ -1,0 +1,83 @@
+"""Forms of the clinical pages: they parse what was typed; the rules (ranges, the lock,
+ICD-10 codes, dates) are the services'."""
+
+from django import forms
+
+from clinical.models import Allergy, Condition, Immunization, Medication, Procedure
+from clinical.services import HISTORY_LISTS, VITAL_RANGES
+from clinicos.dates import DayField
+
+
+class NoteForm(forms.Form):
+    chief_complaint = forms.CharField(required=False, max_length=250, label="Chief complaint")
+    subjective = forms.CharField(
+        required=False,
+        label="Subjective",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="History of present illness, what the patient reports.",
+    )
+    objective = forms.CharField(
+        required=False, label="Objective", widget=forms.Textarea(attrs={"rows": 4}), help_text="Examination findings."
+    )
+    assessment = forms.CharField(required=False, label="Assessment", widget=forms.Textarea(attrs={"rows": 3}), help_text="Diagnosis.")
+    plan = forms.CharField(required=False, label="Plan", widget=forms.Textarea(attrs={"rows": 4}), help_text="Treatment plan.")
+    follow_up_required = forms.BooleanField(required=False, label="Follow-up needed")
+    follow_up_date = DayField(required=False, label="Follow-up on")
+
+    def note_data(self, diagnosis_codes: list[str]) -> dict:
+        return {**self.cleaned_data, "diagnosis_codes": diagnosis_codes}
+
+
+class VitalsForm(forms.Form):
+    """Raw values: the service checks each against the spec's range and says so."""
+
+    systolic_bp = forms.CharField(required=False, label="Systolic BP (mmHg)")
+    diastolic_bp = forms.CharField(required=False, label="Diastolic BP (mmHg)")
+    pulse_rate = forms.CharField(required=False, label="Pulse (bpm)")
+    temperature_celsius = forms.CharField(required=False, label="Temperature (°C)")
+    respiratory_rate = forms.CharField(required=False, label="Respiratory rate (/min)")
+    oxygen_saturation = forms.CharField(required=False, label="SpO₂ (%)")
+    weight_kg = forms.CharField(required=False, label="Weight (kg)")
+    height_cm = forms.CharField(required=False, label="Height (cm)")
+    notes = forms.CharField(required=False, label="Notes", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (low, high, _unit) in VITAL_RANGES.items():
+            self.fields[name].widget = forms.NumberInput(
+                attrs={"step": "any", "inputmode": "decimal", "min": f"{low.normalize():f}", "max": f"{high.normalize():f}"}
+            )
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(label="Addendum", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class BreakGlassForm(forms.Form):
+    uhid = forms.CharField(label="Patient's UHID", max_length=30)
+    reason = forms.CharField(
+        label="Why you need this chart now",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        help_text="Your access lasts 4 hours. The clinic's administrators are told, and it stays in the audit trail.",
+    )
+
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+HISTORY_LABELS = {
+    "allergies": ("Allergies", "allergy"),
+    "conditions": ("Conditions", "condition"),
+    "medications": ("Medications", "medication"),
+    "immunizations": ("Immunizations", "immunization"),
+    "procedures": ("Procedures", "procedure"),
+}
+_MODELS = {"allergies": Allergy, "conditions": Condition, "medications": Medication, "immunizations": Immunization, "procedures": Procedure}
+
+
+def history_form_class(kind: str) -> type[forms.ModelForm]:
+    """A form for one history list (its fields are the service's)."""
+    model, fields = HISTORY_LISTS[kind]
+    date_fields = {f.name for f in model._meta.get_fields() if f.get_internal_type() == "DateField"}
+    widgets: dict[str, type[forms.Widget] | forms.Widget] = {name: DATE_WIDGET for name in fields if name in date_fields}
+    widgets.update({name: forms.Textarea(attrs={"rows": 2}) for name in fields if name == "notes"})
+    return forms.modelform_factory(_MODELS[kind], fields=fields, widgets=widgets)

@@ -43,10 +43,9 @@ class VitalsForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, (low, high, _unit) in VITAL_RANGES.items():
-            self.fields[name].widget = forms.NumberInput(
-                attrs={"step": "any", "inputmode": "decimal", "min": f"{low.normalize():f}", "max": f"{high.normalize():f}"}
-            )
+        # No min/max in the page: the service's message names the range and its unit.
+        for name in VITAL_RANGES:
+            self.fields[name].widget = forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"})
 
 
 class AddendumForm(forms.Form):

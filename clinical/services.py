@@ -53,12 +53,16 @@ def _doctor_profile(clinic: Clinic, user: User) -> DoctorProfile:
     return doctor
 
 
-def vitals_recorded_today(*, patient: Patient, clinic: Clinic) -> bool:
+def _todays_vitals(*, patient: Patient, clinic: Clinic):
     today = timezone.localdate(timezone=clinic.tzinfo)
     start = datetime.datetime.combine(today, datetime.time.min, tzinfo=clinic.tzinfo)
     return VitalSigns.objects.filter(
         clinic=clinic, patient=patient, recorded_at__gte=start, recorded_at__lt=start + datetime.timedelta(days=1)
-    ).exists()
+    )
+
+
+def vitals_recorded_today(*, patient: Patient, clinic: Clinic) -> bool:
+    return _todays_vitals(patient=patient, clinic=clinic).exists()
 
 
 @transaction.atomic
@@ -101,6 +105,10 @@ def visit_start(*, clinic: Clinic, user: User, appointment: Appointment | None =
         scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.IN_PROGRESS, user=user)
     ClinicalNote.objects.create(clinic=clinic, visit=visit, updated_by=user)
     patient_services.care_team_add(patient=patient, user=user)  # seen by them
+    # The vitals taken at triage today belong to this consultation.
+    for vitals in _todays_vitals(patient=patient, clinic=clinic).filter(visit__isnull=True):
+        vitals.visit = visit
+        vitals.save(update_fields=["visit", "updated_at"])
     return visit
 
 

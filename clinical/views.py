@@ -16,7 +16,7 @@ from clinical import charts, icd10, pdf, selectors, services
 from clinical.forms import HISTORY_LABELS, AddendumForm, BreakGlassForm, NoteForm, VitalsForm, history_form_class
 from clinical.models import Visit
 from clinicos.audit import record_read
-from clinicos.errors import REFUSALS, add_error_to_form, error_message
+from clinicos.errors import REFUSALS, Conflict, add_error_to_form, error_message
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
 from patients import services as patient_services
@@ -37,6 +37,11 @@ def visit_start(request: ClinicRequest) -> HttpResponse:
     """Start the consultation (one tap on My schedule, or a walk-in from the chart)."""
     appointment_id, patient_id = request.POST.get("appointment_id", ""), request.POST.get("patient_id", "")
     back = request.POST.get("next") or reverse("my_schedule", args=[request.clinic.code])
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("my_schedule", args=[request.clinic.code])
+    if not appointment_id and not patient_id:
+        messages.error(request, "Choose the appointment or the patient of the visit.")
+        return redirect(back)
     try:
         if appointment_id:
             appointment = appointment_get(clinic=request.clinic, pk=appointment_id)
@@ -48,7 +53,7 @@ def visit_start(request: ClinicRequest) -> HttpResponse:
             visit = services.visit_start(clinic=request.clinic, user=request.user, patient=patient)
     except REFUSALS as error:
         messages.error(request, error_message(error))
-        return redirect(back if back.startswith("/") and not back.startswith("//") else reverse("my_schedule", args=[request.clinic.code]))
+        return redirect(back)
     return redirect("visit_detail", request.clinic.code, visit.pk)
 
 
@@ -58,9 +63,8 @@ def appointment_visit(request: ClinicRequest, appointment_id: int) -> HttpRespon
     """The visit of an appointment (My schedule links here for a consultation in progress)."""
     appointment = appointment_get(clinic=request.clinic, pk=appointment_id)
     visit = Visit.objects.for_clinic(request.clinic).filter(appointment=appointment).first()
-    if visit is None:  # moved to In progress by hand, before visits existed
-        messages.info(request, f"Appointment {appointment.reference} has no visit note.")
-        return redirect("appointment_detail", request.clinic.code, appointment.pk)
+    if visit is None:  # not started yet, or moved to In progress by hand before visits existed
+        return render(request, "clinical/no_visit.html", {"appointment": appointment})
     return redirect("visit_detail", request.clinic.code, visit.pk)
 
 
@@ -102,17 +106,17 @@ def visit_note_save(request: ClinicRequest, visit_id: int) -> HttpResponse:
     visit = selectors.visit_get_for_user(user=request.user, clinic=request.clinic, pk=visit_id)
     form = NoteForm(request.POST)
     codes = [code for code in request.POST.getlist("diagnosis_codes") if code.strip()]
-    status = 200
+    status = 422
     if form.is_valid():
         try:
             note = services.note_save(visit=visit, user=request.user, data=form.note_data(codes))
         except REFUSALS as error:
             add_error_to_form(form, error)
+            status = 409 if isinstance(error, Conflict) else 422  # locked
         else:
             response = render(request, "clinical/_note_status.html", {"note": note, "saved": True})
             response["HX-Trigger"] = "noteSaved"
             return response
-    status = 409 if form.non_field_errors() and not any(form.errors.get(f) for f in form.fields) else 422
     return render(request, "clinical/_note_status.html", {"form": form, "saved": False}, status=status)
 
 
@@ -366,8 +370,7 @@ def allergies_none(request: ClinicRequest, patient_id: int) -> HttpResponse:
 def break_the_glass(request: ClinicRequest) -> HttpResponse:
     """A doctor outside a patient's care team opens the chart in an emergency."""
     if not may_break_the_glass(user=request.user, clinic=request.clinic):
-        messages.info(request, "You can already open every patient's chart in this clinic.")
-        return redirect("patient_list", request.clinic.code)
+        return render(request, "clinical/break_the_glass.html", {"not_needed": True})
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,3 +1,5 @@
+from django_scopes import scope
+
 from clinicos import navigation, selectors
 
 
@@ -17,6 +19,8 @@ def shell(request):
         "header_search_url": navigation.search_url_for(membership),
         "clinic_memberships": clinic_memberships,
         "settings_extra_tabs": _LazyList(lambda: navigation.settings_tabs_for(membership, request.path)),
+        # The bell's count, drawn with the page (then polled): counted only when shown.
+        "unread_notifications": _LazyCount(lambda: _unread_count(membership, user)) if membership else 0,
     }
 
 
@@ -40,3 +44,34 @@ class _LazyList:
 
     def __bool__(self):
         return bool(self._get())
+
+
+def _unread_count(membership, user) -> int:
+    # Error pages render outside the view's clinic scope: enter the membership's own.
+    with scope(clinic=membership.clinic):
+        return selectors.unread_notification_count(clinic=membership.clinic, user=user)
+
+
+class _LazyCount:
+    """A number counted the first time a template prints or tests it."""
+
+    def __init__(self, count):
+        self._count = count
+        self._value: int | None = None
+
+    def _get(self) -> int:
+        if self._value is None:
+            self._value = self._count()
+        return self._value
+
+    def __int__(self):
+        return self._get()
+
+    def __bool__(self):
+        return bool(self._get())
+
+    def __gt__(self, other):
+        return self._get() > other
+
+    def __str__(self):
+        return str(self._get())

@@ -22,3 +22,9 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 STATIC_ROOT = None  # type: ignore[assignment]  # tests serve static files from the finders; nothing is collected
 DEMO_PATIENTS_PER_CLINIC = 41  # enough for a page and more, with a document or two
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A database file, not SQLite's shared in-memory one: the browser tests' live server
+    # answers several requests at once (a page, its HTMX panels, the bell's poll), and
+    # only a file gives them WAL and the busy timeout instead of "database table is locked".
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="clinicos-test-db-"), "test.sqlite3")}  # noqa: F405

@@ -84,6 +84,30 @@ CLINIC_PAGES: dict[str, tuple] = {
     # A chart tab opens a patient: a CRO sees the schedule but not patients.
     "patient_tab_appointments": ("get", Perm.SCHEDULE_VIEW, Perm.PATIENTS_VIEW),
     "lead_instant_booking": ("get", Perm.SCHEDULE_BOOK_LEADS),
+    "notification_list": ("get", Perm.DASHBOARD_VIEW),
+    "notification_bell": ("get", Perm.DASHBOARD_VIEW),
+    "notifications_read_all": ("post", Perm.DASHBOARD_VIEW),
+    "notification_open": ("post", Perm.DASHBOARD_VIEW),
+    "visit_start": ("post", Perm.CLINICAL_EDIT),
+    "visit_detail": ("get", Perm.CLINICAL_VIEW),
+    "visit_note_save": ("post", Perm.CLINICAL_EDIT),
+    "visit_complete": ("post", Perm.CLINICAL_EDIT),
+    "visit_addendum_add": ("post", Perm.CLINICAL_EDIT),
+    "visit_vitals_record": ("post", Perm.VITALS_RECORD),
+    "visit_follow_up": ("get", Perm.CLINICAL_EDIT),
+    "appointment_visit": ("get", Perm.CLINICAL_VIEW),
+    "icd10_search": ("get", Perm.CLINICAL_VIEW),
+    "break_the_glass": ("get", Perm.CLINICAL_VIEW),
+    "patient_tab_summary": ("get", Perm.CLINICAL_VIEW),
+    "patient_tab_timeline": ("get", Perm.CLINICAL_VIEW),
+    "patient_tab_vitals": ("get", Perm.CLINICAL_VIEW),
+    "patient_tab_medical_history": ("get", Perm.CLINICAL_VIEW),
+    "patient_summary_pdf": ("get", Perm.CLINICAL_VIEW),
+    "patient_vitals_record": ("post", Perm.VITALS_RECORD),
+    "allergies_none": ("post", Perm.MEDICAL_HISTORY_EDIT),
+    "history_item_create": ("get", Perm.MEDICAL_HISTORY_EDIT),
+    "history_item_edit": ("get", Perm.MEDICAL_HISTORY_EDIT),
+    "history_item_set_inactive": ("post", Perm.MEDICAL_HISTORY_EDIT),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
@@ -139,6 +163,10 @@ CLINIC_API: dict[str, tuple] = {
     "appointment_patch": ("patch", Perm.SCHEDULE_BOOK, Perm.SCHEDULE_BOOK_PATIENTS),
     "appointment_status": ("post", Perm.SCHEDULE_CHECK_IN),
     "free_slots": ("get", Perm.SCHEDULE_VIEW),
+    "patient_timeline": ("get", Perm.CLINICAL_VIEW),
+    "patient_summary": ("get", Perm.CLINICAL_VIEW),
+    "notification_list": ("get", Perm.DASHBOARD_VIEW),
+    "notification_read": ("post", Perm.DASHBOARD_VIEW),
 }
 
 # Bodies and queries that pass the schema, so that access decides the answer.
@@ -258,8 +286,9 @@ def staff_by_role(make_member):
     return {role: make_member(role) for role in Role}
 
 
-def sample_kwargs(clinic) -> dict:
-    """Real objects of ``clinic`` for the ids in URLs (new ones each call: some calls delete)."""
+def sample_kwargs(clinic, user=None) -> dict:
+    """Real objects of ``clinic`` for the ids in URLs (new ones each call: some calls delete).
+    A notification is its recipient's alone: ``user``'s when given."""
     from leads.tests.factories import LeadApiKeyFactory, LeadFactory
     from patients.tests.factories import DocumentFactory, InsuranceProviderFactory
     from scheduling.tests.factories import AppointmentFactory
@@ -277,7 +306,19 @@ def sample_kwargs(clinic) -> dict:
         "lead_id": LeadFactory(clinic=clinic).pk,
         "key_id": LeadApiKeyFactory(clinic=clinic).pk,
         "appointment_id": AppointmentFactory(clinic=clinic).pk,
+        "notification_id": _sample_notification(clinic, user).pk,
+        "kind": "allergies",
     }
+
+
+def _sample_notification(clinic, user):
+    from clinicos.models import Membership, Notification
+
+    recipient = user if user is not None and Membership.objects.filter(clinic=clinic, user=user).exists() else None
+    recipient = recipient or MembershipFactory(clinic=clinic, roles=[Role.DOCTOR.value]).user
+    return Notification.objects.create(
+        clinic=clinic, recipient=recipient, kind=Notification.Kind.PATIENT_CHECKED_IN, title="Sample", url="/"
+    )
 
 
 def clinical_samples(clinic, patient) -> dict:
@@ -336,7 +377,7 @@ def test_clinic_pages_answer_each_role_as_the_matrix_says(client, clinic, staff_
 
         for role, user in staff_by_role.items():
             client.force_login(user)
-            url = concrete_url(routes[name], {"clinic_code": clinic.code, **sample_kwargs(clinic)})
+            url = concrete_url(routes[name], {"clinic_code": clinic.code, **sample_kwargs(clinic, user)})
             status = call(url).status_code
             if role_may(role, perms):
                 assert allowed(status, method), f"{role} {method} {url}: {status}"
@@ -368,7 +409,7 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_b
         assert response.status_code == 404 and response.json() == {"detail": "Not found."}, url
 
         for role, api in tokens.items():
-            ids = sample_kwargs(clinic)
+            ids = sample_kwargs(clinic, api.user)
             url = concrete_url(routes[name], {"code": clinic.code, **ids})
             response = call(api, url, ids=ids)
             assert response.status_code != 500, f"{role} {method} {url}"
@@ -399,6 +440,7 @@ def call_api(api, name: str, url: str, ids: dict | None = None):
 
 
 ID_KEYS = (
+    "notification_id",
     "visit_id",
     "allergy_id",
     "condition_id",

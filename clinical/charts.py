@@ -19,12 +19,12 @@ STYLE = Style(
     foreground_subtle="#dde3ea",
     colors=("#1f6f78", "#b42318", "#8a5a00", "#4a5a6a"),
     font_family="system-ui, sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=14,
-    title_font_size=16,
-    value_font_size=12,
-    tooltip_font_size=14,
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=16,
+    title_font_size=19,
+    value_font_size=14,
+    tooltip_font_size=15,
 )
 
 

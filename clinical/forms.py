@@ -10,17 +10,10 @@ from clinicos.dates import DayField
 
 class NoteForm(forms.Form):
     chief_complaint = forms.CharField(required=False, max_length=250, label="Chief complaint")
-    subjective = forms.CharField(
-        required=False,
-        label="Subjective",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="History of present illness, what the patient reports.",
-    )
-    objective = forms.CharField(
-        required=False, label="Objective", widget=forms.Textarea(attrs={"rows": 4}), help_text="Examination findings."
-    )
-    assessment = forms.CharField(required=False, label="Assessment", widget=forms.Textarea(attrs={"rows": 3}), help_text="Diagnosis.")
-    plan = forms.CharField(required=False, label="Plan", widget=forms.Textarea(attrs={"rows": 4}), help_text="Treatment plan.")
+    subjective = forms.CharField(required=False, label="History of present illness", widget=forms.Textarea(attrs={"rows": 4}))
+    objective = forms.CharField(required=False, label="Examination findings", widget=forms.Textarea(attrs={"rows": 4}))
+    assessment = forms.CharField(required=False, label="Diagnosis", widget=forms.Textarea(attrs={"rows": 3}))
+    plan = forms.CharField(required=False, label="Treatment plan", widget=forms.Textarea(attrs={"rows": 4}))
     follow_up_required = forms.BooleanField(required=False, label="Follow-up needed")
     follow_up_date = DayField(required=False, label="Follow-up on")
 

@@ -16,7 +16,7 @@ from patients.alerts import Alert
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 from patients.timeline import TimelineSource, register_source
-from scheduling.models import RELEASED_STATUSES, Appointment
+from scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus
 
 
 def visit_get_for_user(*, user: User, clinic: Clinic, pk) -> Visit:
@@ -107,7 +107,7 @@ def patient_summary(*, patient: Patient) -> dict:
         ),
         "upcoming_appointments": list(
             Appointment.objects.filter(clinic_id=clinic_id, patient=patient, starts_at__gte=timezone.now())
-            .exclude(status__in=RELEASED_STATUSES)
+            .exclude(status__in=[*RELEASED_STATUSES, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED])
             .select_related("doctor__user")
             .order_by("starts_at")[:SUMMARY_UPCOMING]
         ),

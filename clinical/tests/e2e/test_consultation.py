@@ -78,9 +78,9 @@ def test_nurse_vitals_then_the_doctors_visit_on_a_tablet(open_page, screenshot, 
     expect(doc.get_by_role("region", name="Vital signs").get_by_text("128/84")).to_be_visible()
 
     doc.get_by_label("Chief complaint").fill("Sore throat for 3 days")
-    doc.get_by_label("Subjective").fill("Painful swallowing, no cough.")
-    doc.get_by_label("Objective").fill("Tonsils enlarged with exudate.")
-    doc.get_by_label("Assessment").fill("Acute tonsillitis")
+    doc.get_by_label("History of present illness").fill("Painful swallowing, no cough.")
+    doc.get_by_label("Examination findings").fill("Tonsils enlarged with exudate.")
+    doc.get_by_label("Diagnosis", exact=True).fill("Acute tonsillitis")
     expect(doc.locator("#note-status")).to_contain_text("Saved")
     doc.get_by_placeholder(re.compile("Search a code")).fill("tonsillitis")
     doc.get_by_role("button", name=re.compile(r"J03\.9")).click()
@@ -89,11 +89,11 @@ def test_nurse_vitals_then_the_doctors_visit_on_a_tablet(open_page, screenshot, 
     expect(doc.locator("#note-status")).to_contain_text("Saved")
 
     doc.reload()  # autosave survived: nothing typed was lost
-    expect(doc.get_by_label("Subjective")).to_have_value("Painful swallowing, no cough.")
+    expect(doc.get_by_label("History of present illness")).to_have_value("Painful swallowing, no cough.")
     expect(doc.locator("#dx-codes")).to_contain_text("J03.9")
 
     follow_up = timezone.localdate(timezone=clinic.tzinfo) + datetime.timedelta(days=7)
-    doc.get_by_label("Plan").fill("Paracetamol, fluids. Review in a week.")
+    doc.get_by_label("Treatment plan").fill("Paracetamol, fluids. Review in a week.")
     doc.get_by_label("Follow-up on").fill(follow_up.isoformat())
     expect(doc.get_by_role("heading", name="Book the follow-up")).to_be_visible()
     doc.locator("#follow-up").get_by_role("button", name="10:00").click()

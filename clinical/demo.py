@@ -205,7 +205,7 @@ def _care_teams(clinic) -> None:
     permission = Permission.objects.get(content_type__app_label="patients", codename=CARE_TEAM_PERMISSION.split(".")[1])
     pairs = set(
         Appointment.objects.for_clinic(clinic).filter(patient__isnull=False).values_list("patient_id", "doctor__user_id").distinct()
-    )
+    ) | set(Patient.objects.for_clinic(clinic).filter(assigned_doctor__isnull=False).values_list("pk", "assigned_doctor__user_id"))
     CareTeamGrant.objects.bulk_create(
         [CareTeamGrant(content_object_id=p, user_id=u, permission=permission) for p, u in pairs], ignore_conflicts=True
     )

@@ -295,8 +295,10 @@ def sample_kwargs(clinic, user=None) -> dict:
 
     document = DocumentFactory(clinic=clinic, patient__clinic=clinic)
     insurer = InsuranceProviderFactory(clinic=clinic)
+    clinical = clinical_samples(clinic, document.patient)
     return {
-        **clinical_samples(clinic, document.patient),
+        **clinical,
+        "item_id": clinical["allergy_id"],  # with "kind": "allergies"
         "member_id": MembershipFactory(clinic=clinic, roles=[Role.DOCTOR.value]).pk,
         "department_id": DepartmentFactory(clinic=clinic).pk,
         "resource_id": ResourceFactory(clinic=clinic).pk,
@@ -441,6 +443,7 @@ def call_api(api, name: str, url: str, ids: dict | None = None):
 
 ID_KEYS = (
     "notification_id",
+    "item_id",
     "visit_id",
     "allergy_id",
     "condition_id",

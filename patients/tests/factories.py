@@ -42,6 +42,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Patient
+        skip_postgeneration_save = True  # the care-team hook writes its own rows
 
     clinic = factory.SubFactory(ClinicFactory)
     uhid = factory.LazyAttributeSequence(lambda o, n: f"{o.clinic.uhid_prefix}-2026-{n + 100:03d}")
@@ -54,6 +55,14 @@ class PatientFactory(factory.django.DjangoModelFactory):
     search_name = factory.LazyAttribute(lambda o: identity.search_key(f"{o.first_name} {o.last_name}"))
     search_name_last_first = factory.LazyAttribute(lambda o: identity.search_key(f"{o.last_name} {o.first_name}"))
     mobile_digits_reversed = factory.LazyAttribute(lambda o: identity.digits_reversed(o.mobile))
+
+    @factory.post_generation
+    def care_team(patient, create, extracted, **kwargs):
+        """As registration does: the assigned doctor joins the care team."""
+        if create and patient.assigned_doctor_id:
+            from patients.services import care_team_add
+
+            care_team_add(patient=patient, doctor=patient.assigned_doctor)
 
 
 class DocumentFactory(factory.django.DjangoModelFactory):

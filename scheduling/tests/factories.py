@@ -37,6 +37,7 @@ class AvailabilityExceptionFactory(factory.django.DjangoModelFactory):
 class AppointmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Appointment
+        skip_postgeneration_save = True  # the care-team hook writes its own rows
 
     clinic = factory.SubFactory(ClinicFactory)
     doctor = factory.SubFactory(DoctorProfileFactory, clinic=factory.SelfAttribute("..clinic"))
@@ -50,6 +51,14 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
 
     class Params:
         slot_offset = factory.Sequence(lambda n: n)  # a different hour each, so factories never clash
+
+    @factory.post_generation
+    def care_team(appointment, create, extracted, **kwargs):
+        """As booking does: the doctor joins the patient's care team."""
+        if create and appointment.patient_id:
+            from patients.services import care_team_add
+
+            care_team_add(patient=appointment.patient, doctor=appointment.doctor)
 
 
 class ReferenceSequenceFactory(factory.django.DjangoModelFactory):

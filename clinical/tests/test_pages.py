@@ -230,6 +230,7 @@ def test_restricted_doctors_reach_their_care_team_only_and_may_break_the_glass(
     assert api.post(f"/api/v1/clinics/{clinic.code}/visits", {"patient_id": theirs.pk}).status_code == 404
 
     client.force_login(doctor.user)  # the API login above used the same test client
+    assert "Emergency access to another chart" in client.get(page(clinic, "patients/")).content.decode()
     short = client.post(page(clinic, "emergency-access/"), {"uhid": theirs.uhid, "reason": "now"})
     assert short.status_code == 400 and "at least 10 characters" in short.content.decode()
     unknown = client.post(page(clinic, "emergency-access/"), {"uhid": "NOPE-1", "reason": "Collapsed in the waiting room"})

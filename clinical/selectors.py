@@ -60,18 +60,24 @@ def history_item_get(*, kind: str, patient: Patient, pk):
 # --- The banner's allergy alert, the summary and the timeline ---------------------------------
 
 
-def allergy_alerts(patient: Patient) -> list[Alert]:
-    """Red band with the active allergies; amber when nobody has asked yet."""
+def active_allergies_and_state(*, patient: Patient) -> tuple[list[Allergy], str]:
+    """The active allergies and the list's state (two queries at most)."""
     allergies = list(
         Allergy.objects.filter(clinic_id=patient.clinic_id, patient=patient, status=Allergy.Status.ACTIVE).order_by("substance")
     )
-    if allergies:
+    statement = None if allergies else AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
+    return allergies, services.allergy_state_of(has_active_allergy=bool(allergies), statement=statement)
+
+
+def allergy_alerts(patient: Patient) -> list[Alert]:
+    """Red band with the active allergies; amber when nobody has asked yet."""
+    allergies, state = active_allergies_and_state(patient=patient)
+    if state == services.AllergyState.HAS_ALLERGIES:
         listed = "; ".join(
             f"{a.substance} ({a.get_severity_display().lower()}{', ' + a.reaction if a.reaction else ''})" for a in allergies
         )
         return [Alert("danger", f"Allergies: {listed}")]
-    statement = AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
-    if statement and statement.no_known_allergies:
+    if state == services.AllergyState.NO_KNOWN_ALLERGIES:
         return [Alert("ok", "No known allergies")]
     return [Alert("warning", "Allergies unknown: ask and record them")]
 
@@ -84,14 +90,7 @@ def patient_summary(*, patient: Patient) -> dict:
     """The one-page summary: active problems, allergies, current medications, last
     vitals, recent visits and upcoming appointments (a fixed number of queries)."""
     clinic_id = patient.clinic_id
-    allergies = list(Allergy.objects.filter(clinic_id=clinic_id, patient=patient, status=Allergy.Status.ACTIVE).order_by("substance"))
-    statement = AllergyStatement.objects.filter(clinic_id=clinic_id, patient=patient).first()
-    if allergies:
-        state = services.AllergyState.HAS_ALLERGIES
-    elif statement and statement.no_known_allergies:
-        state = services.AllergyState.NO_KNOWN_ALLERGIES
-    else:
-        state = services.AllergyState.UNKNOWN
+    allergies, state = active_allergies_and_state(patient=patient)
     return {
         "allergy_status": state,
         "allergies": allergies,

@@ -341,11 +341,18 @@ class AllergyState:
     HAS_ALLERGIES = "has_allergies"
 
 
-def allergy_state(*, patient: Patient) -> str:
-    if Allergy.objects.filter(clinic_id=patient.clinic_id, patient=patient, status=Allergy.Status.ACTIVE).exists():
+def allergy_state_of(*, has_active_allergy: bool, statement: AllergyStatement | None) -> str:
+    """The list's state: an active allergy wins; then an explicit "No known allergies";
+    otherwise nobody has asked (unknown)."""
+    if has_active_allergy:
         return AllergyState.HAS_ALLERGIES
-    statement = AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
     return AllergyState.NO_KNOWN_ALLERGIES if statement and statement.no_known_allergies else AllergyState.UNKNOWN
+
+
+def allergy_state(*, patient: Patient) -> str:
+    has_active = Allergy.objects.filter(clinic_id=patient.clinic_id, patient=patient, status=Allergy.Status.ACTIVE).exists()
+    statement = None if has_active else AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
+    return allergy_state_of(has_active_allergy=has_active, statement=statement)
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -213,6 +213,13 @@ class Clinic(models.Model):
         "BMI categories with the Asian cut-offs",
         default=False,
         help_text="Overweight from 23 and obese from 27.5 (WHO expert consultation for Asian populations) instead of 25 and 30.",
+    )
+    critical_result_escalation_minutes = models.PositiveSmallIntegerField(
+        "minutes before an unacknowledged critical result escalates",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+        help_text="A critical lab result goes to the ordering doctor at once; if nobody acknowledges it in this time, "
+        "the clinic's administrators and the doctors on duty are told too.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -530,6 +537,9 @@ class Notification(ClinicOwnedModel):
     class Kind(models.TextChoices):
         PATIENT_CHECKED_IN = "patient_checked_in", "Patient checked in"
         BREAK_THE_GLASS = "break_the_glass", "Emergency access to a chart"
+        CRITICAL_RESULT = "critical_result", "Critical lab result"
+        CRITICAL_RESULT_ESCALATED = "critical_result_escalated", "Critical lab result not acknowledged"
+        LAB_RESULTS_READY = "lab_results_ready", "Lab results ready"
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=Kind)

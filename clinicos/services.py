@@ -59,6 +59,7 @@ CLINIC_RULE_FIELDS = (
     "doctors_see_all_patients",
     "vitals_required_before_consultation",
     "bmi_asian_cutoffs",
+    "critical_result_escalation_minutes",
 )
 CLINIC_EDITABLE_FIELDS = (
     "name",

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "ninja",
+    "django_tasks_db",
     "clinicos",
     "patients",
     "leads",
@@ -52,6 +53,10 @@ INSTALLED_APPS = [
     "billing",
     "reporting",
 ]
+
+# Background work (critical-result escalation, reports) on Django's tasks framework, stored
+# in the database and run by `manage.py db_worker` (started by `make run`).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MIDDLEWARE = [
     "clinicos.scoping.ClinicScopeMiddleware",

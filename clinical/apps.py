@@ -5,7 +5,18 @@ class ClinicalConfig(AppConfig):
     name = "clinical"
 
     def ready(self):
-        from clinical.models import Allergy, Condition, Immunization, Medication, Procedure, Visit, VitalSigns
+        from clinical.models import (
+            Allergy,
+            Condition,
+            Immunization,
+            LabOrder,
+            LabResult,
+            Medication,
+            Prescription,
+            Procedure,
+            Visit,
+            VitalSigns,
+        )
         from clinicos import enums
 
         enums.register("visit_statuses", Visit.Status)
@@ -16,6 +27,9 @@ class ClinicalConfig(AppConfig):
         enums.register("medication_statuses", Medication.Status)
         enums.register("immunization_statuses", Immunization.Status)
         enums.register("procedure_statuses", Procedure.Status)
+        enums.register("prescription_statuses", Prescription.Status)
+        enums.register("lab_order_statuses", LabOrder.Status)
+        enums.register("lab_result_flags", LabResult.Flag)
 
         from clinical import selectors
         from clinicos.roles import Perm
@@ -26,5 +40,15 @@ class ClinicalConfig(AppConfig):
         register_tab(ChartTab("timeline", "Timeline", "patient_tab_timeline", Perm.CLINICAL_VIEW, order=10))
         register_tab(ChartTab("vitals", "Vitals", "patient_tab_vitals", Perm.CLINICAL_VIEW, order=12))
         register_tab(ChartTab("medical_history", "Medical history", "patient_tab_medical_history", Perm.CLINICAL_VIEW, order=14))
+        register_tab(ChartTab("prescriptions", "Prescriptions", "patient_tab_prescriptions", Perm.PRESCRIPTIONS_VIEW, order=16))
+        register_tab(ChartTab("labs", "Labs", "patient_tab_labs", Perm.LAB_ORDERS_VIEW, order=18))
         alerts.register_provider(selectors.allergy_alerts)
         selectors.register_timeline_sources()
+        selectors.register_order_timeline_sources()
+
+        from clinicos import navigation
+
+        navigation.register(navigation.NavItem("Pharmacy", "pharmacy_worklist", Perm.PRESCRIPTIONS_DISPENSE, order=40))
+        navigation.register(navigation.NavItem("Lab", "lab_worklist", Perm.LAB_ORDERS_VIEW, order=42))
+        navigation.register_settings_tab("Lab tests", "lab_catalog_settings")
+        navigation.register_settings_tab("Formulary", "formulary_settings")

@@ -89,3 +89,26 @@ def _alt_text(title: str, labels: list[str], series: list[tuple[str, list]]) -> 
         if known:
             latest.append(f"{name} {known[-1][1]:g} on {known[-1][0]}")
     return f"{title}, {len(labels)} readings; latest: {', '.join(latest)}"
+
+
+LAB_TREND_POINTS = 20
+
+
+def lab_trend_chart(lab_test, results) -> dict | None:
+    """One test's current results over time (oldest first), with the normal range of the
+    latest result as two dashed lines."""
+    numeric = [r for r in results if r.value_numeric is not None][-LAB_TREND_POINTS:]
+    if not numeric:
+        return None
+    labels = [f"{timezone.localtime(r.entered_at):%d %b %y}" for r in numeric]
+    title = f"{lab_test.name}{f' ({lab_test.unit})' if lab_test.unit else ''}"
+    series: list[tuple[str, list]] = [(lab_test.code, [float(r.value_numeric) for r in numeric])]
+    latest = numeric[-1]
+    if latest.range_low is not None:
+        series.append(("Low limit", [float(latest.range_low)] * len(numeric)))
+    if latest.range_high is not None:
+        series.append(("High limit", [float(latest.range_high)] * len(numeric)))
+    svg = _line_chart(title, labels, series)
+    if svg is None:
+        return None
+    return {"title": title, "uri": svg_data_uri(svg), "alt": _alt_text(title, labels, series[:1])}

@@ -331,7 +331,11 @@ class FormularyItem(ClinicOwnedModel):
         ordering = ["generic_name", "strength"]
         constraints = [
             models.UniqueConstraint(
-                models.functions.Lower("generic_name"), models.functions.Lower("strength"), "clinic", name="formulary_item_unique"
+                models.functions.Lower("generic_name"),
+                models.functions.Lower("strength"),
+                "clinic",
+                name="formulary_item_unique",
+                violation_error_message="This medicine and strength are already in the formulary.",
             )
         ]
 
@@ -497,7 +501,14 @@ class LabTest(ClinicOwnedModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(models.functions.Upper("code"), "clinic", name="lab_test_code_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Upper("code"),
+                "clinic",
+                name="lab_test_code_unique",
+                violation_error_message="The catalog already has a test with this code.",
+            )
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.code})"

@@ -1,10 +1,15 @@
 """Printable clinical documents, made with WeasyPrint from HTML templates: the patient's
-one-page summary (the Orders issue adds prescriptions). The clinic's letterhead on top."""
+one-page summary, prescriptions (A5) and lab requisitions. The clinic's letterhead on top."""
 
+import segno
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from weasyprint import HTML
 
+from clinical.models import LabOrder, Prescription
+from clinicos.audit import record_read
+from clinicos.errors import Conflict
 from clinicos.models import User
 from clinicos.tax import tax_id_label
 from clinicos.uploads import image_data_uri
@@ -36,3 +41,68 @@ def summary_pdf(*, patient: Patient, summary: dict, printed_by: User) -> bytes:
         "printed_by": printed_by,
     }
     return render_pdf("clinical/summary_pdf.html", context)
+
+
+def _qr_data_uri(url: str) -> str:
+    return segno.make(url, error="m").svg_data_uri(scale=3, border=1)
+
+
+def prescription_verify_url(request, prescription: Prescription) -> str:
+    return request.build_absolute_uri(reverse("prescription_verify", args=[prescription.verification_token]))
+
+
+def prescription_pdf(*, prescription: Prescription, items, verify_url: str, printed_by: User) -> bytes:
+    """A5, with the letterhead; what India's IMC Regulations 2002 (§1.4.1 registration
+    number, §1.5 generic names in capitals) and, for UK clinics, the Human Medicines
+    Regulations 2012 reg. 217 (prescriber's and patient's addresses) ask for."""
+    clinic = prescription.clinic
+    patient = prescription.patient
+    issued = prescription.finalized_at or prescription.created_at
+    context = {
+        **letterhead_context(clinic),
+        "prescription": prescription,
+        "items": items,
+        "patient": patient,
+        "age": patient.age_on(timezone.localdate(issued, timezone=clinic.tzinfo)),
+        "doctor": prescription.doctor,
+        "signature_uri": image_data_uri(prescription.doctor.signature, prescription.doctor.signature_content_type),
+        "issued_at": timezone.localtime(issued, clinic.tzinfo),
+        "uk": clinic.country == "GB",
+        "qr_uri": _qr_data_uri(verify_url),
+        "verify_url": verify_url,
+        "printed_at": timezone.localtime(timezone.now(), clinic.tzinfo),
+        "printed_by": printed_by,
+    }
+    return render_pdf("clinical/prescription_pdf.html", context)
+
+
+def prescription_pdf_for_request(request, *, prescription: Prescription) -> bytes:
+    """The PDF a member of staff prints (pages and API): drafts are not printed, and every
+    print is logged."""
+    from clinical import selectors
+
+    if prescription.status == Prescription.Status.DRAFT:
+        raise Conflict("Finalize the prescription before printing it.")
+    record_read(request, clinic=prescription.clinic, obj=prescription, action="print", patient_id=prescription.patient_id)
+    return prescription_pdf(
+        prescription=prescription,
+        items=selectors.prescription_items(prescription),
+        verify_url=prescription_verify_url(request, prescription),
+        printed_by=request.user,
+    )
+
+
+def lab_requisition_pdf(*, order: LabOrder, tests, printed_by: User) -> bytes:
+    """The requisition that goes with the sample: patient, tests, specimens, urgency."""
+    clinic = order.clinic
+    context = {
+        **letterhead_context(clinic),
+        "order": order,
+        "tests": tests,
+        "patient": order.patient,
+        "age": order.patient.age_on(timezone.localdate(order.ordered_at, timezone=clinic.tzinfo)),
+        "ordered_at": timezone.localtime(order.ordered_at, clinic.tzinfo),
+        "printed_at": timezone.localtime(timezone.now(), clinic.tzinfo),
+        "printed_by": printed_by,
+    }
+    return render_pdf("clinical/lab_requisition_pdf.html", context)

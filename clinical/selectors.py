@@ -2,17 +2,37 @@
 patient's visibility (``patients_visible_to``): another clinic's id, or a patient outside
 a restricted doctor's care team, is a 404."""
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
 from clinical import services
-from clinical.models import Allergy, AllergyStatement, Condition, Medication, Visit, VitalSigns
+from clinical.models import (
+    Allergy,
+    AllergyStatement,
+    AllergyWarning,
+    Condition,
+    Dispensation,
+    FormularyItem,
+    LabOrder,
+    LabOrderTest,
+    LabResult,
+    LabTest,
+    Medication,
+    Prescription,
+    PrescriptionItem,
+    Visit,
+    VitalSigns,
+)
 from clinical.services import HISTORY_LISTS
 from clinicos.models import Clinic, User
 from clinicos.roles import Perm
 from patients.alerts import Alert
+from patients.identity import search_key
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 from patients.timeline import TimelineSource, register_source
@@ -167,5 +187,300 @@ def register_timeline_sources() -> None:
             date_field="recorded_at",
             describe=_describe_vitals,
             order=20,
+        )
+    )
+
+
+# --- Prescriptions ---------------------------------------------------------------------------
+
+
+def prescription_get_for_user(*, user: User, clinic: Clinic, pk) -> Prescription:
+    visible = patients_visible_to(user=user, clinic=clinic).values("pk")
+    prescription = (
+        Prescription.objects.for_clinic(clinic)
+        .select_related("patient", "visit", "doctor__user", "doctor__department", "clinic", "supersedes")
+        .filter(pk=pk, patient__in=visible)
+        .first()
+    )
+    if prescription is None:
+        raise Http404("No such prescription.")
+    return prescription
+
+
+def prescription_items(prescription: Prescription) -> list[Any]:
+    """The items with their warnings and what has been dispensed (``dispensed``, ``left``)."""
+    items: list = list(
+        prescription.items.select_related("formulary_item")
+        .prefetch_related(Prefetch("warnings", queryset=AllergyWarning.objects.select_related("acknowledged_by")))
+        .annotate(dispensed=Coalesce(Sum("dispensations__quantity"), 0))
+        .order_by("position", "id")
+    )
+    for item in items:
+        item.left = item.quantity - item.dispensed
+    return items
+
+
+def prescriptions_of_patient(*, patient: Patient) -> QuerySet[Prescription]:
+    return (
+        Prescription.objects.filter(clinic_id=patient.clinic_id, patient=patient)
+        .select_related("doctor__user", "visit", "supersedes")
+        .prefetch_related("items")
+        .order_by("-created_at", "-id")
+    )
+
+
+def prescription_of_visit(*, visit: Visit) -> Prescription | None:
+    """The visit's prescription being written, else its finalized one."""
+    prescriptions = {
+        p.status: p
+        for p in Prescription.objects.filter(
+            clinic_id=visit.clinic_id, visit=visit, status__in=[Prescription.Status.DRAFT, Prescription.Status.FINALIZED]
+        ).select_related("doctor__user", "supersedes")
+    }
+    return prescriptions.get(Prescription.Status.DRAFT) or prescriptions.get(Prescription.Status.FINALIZED)
+
+
+def pharmacy_worklist(*, clinic: Clinic, search: str = "") -> QuerySet[Prescription]:
+    """Finalized prescriptions still valid, with something left to dispense, newest first."""
+    today = timezone.localdate(timezone=clinic.tzinfo)
+    dispensed = Dispensation.objects.filter(item__prescription=OuterRef("pk")).values("item__prescription").annotate(total=Sum("quantity"))
+    prescribed = PrescriptionItem.objects.filter(prescription=OuterRef("pk")).values("prescription").annotate(total=Sum("quantity"))
+    rows = (
+        Prescription.objects.for_clinic(clinic)
+        .filter(status=Prescription.Status.FINALIZED, valid_until__gte=today)
+        .annotate(
+            prescribed_total=Coalesce(Subquery(prescribed.values("total")), 0),
+            dispensed_total=Coalesce(Subquery(dispensed.values("total")), 0),
+        )
+        .filter(prescribed_total__gt=F("dispensed_total"))
+        .select_related("patient", "doctor__user")
+        .prefetch_related("items")
+        .order_by("-finalized_at", "-id")
+    )
+    search = search.strip()
+    if search:
+        rows = rows.filter(
+            Q(reference__iexact=search) | Q(patient__uhid__iexact=search) | Q(patient__search_name__startswith=search_key(search))
+        )
+    return rows
+
+
+def current_prescribed_medicines(*, patient: Patient) -> list[PrescriptionItem]:
+    """The items of the patient's valid finalized prescriptions: the current medications
+    prescribed here (beside those recorded in the history list)."""
+    today = timezone.localdate(timezone=patient.clinic.tzinfo)
+    return list(
+        PrescriptionItem.objects.filter(
+            clinic_id=patient.clinic_id,
+            prescription__patient=patient,
+            prescription__status=Prescription.Status.FINALIZED,
+            prescription__valid_until__gte=today,
+        )
+        .select_related("prescription")
+        .order_by("medicine")
+    )
+
+
+# --- Lab orders and results -------------------------------------------------------------------
+
+
+def lab_order_get_for_user(*, user: User, clinic: Clinic, pk) -> LabOrder:
+    visible = patients_visible_to(user=user, clinic=clinic).values("pk")
+    order = (
+        LabOrder.objects.for_clinic(clinic)
+        .select_related("patient", "visit", "ordering_doctor__user", "clinic", "reviewed_by", "cancelled_by")
+        .filter(pk=pk, patient__in=visible)
+        .first()
+    )
+    if order is None:
+        raise Http404("No such lab order.")
+    return order
+
+
+def lab_result_get_for_user(*, user: User, clinic: Clinic, pk) -> LabResult:
+    visible = patients_visible_to(user=user, clinic=clinic).values("pk")
+    result = (
+        LabResult.objects.for_clinic(clinic)
+        .select_related("lab_test", "order_test__order__patient", "order_test__order__ordering_doctor__user", "patient")
+        .filter(pk=pk, patient__in=visible)
+        .first()
+    )
+    if result is None:
+        raise Http404("No such lab result.")
+    return result
+
+
+def lab_order_tests(order: LabOrder) -> list[LabOrderTest]:
+    """The order's tests, each with ``current`` (its current result or None) and
+    ``versions`` (every result, newest first)."""
+    tests = list(
+        LabOrderTest.objects.filter(order=order)
+        .select_related("lab_test")
+        .prefetch_related(
+            Prefetch("results", queryset=LabResult.objects.select_related("entered_by", "acknowledged_by").order_by("-version"))
+        )
+        .order_by("id")
+    )
+    for test in tests:
+        versions = list(test.results.all())
+        test.versions = versions
+        test.current = next((r for r in versions if r.is_current), None)
+    return tests
+
+
+def lab_orders_for_worklist(*, clinic: Clinic, status: str | None = None) -> QuerySet[LabOrder]:
+    rows = (
+        LabOrder.objects.for_clinic(clinic)
+        .select_related("patient", "ordering_doctor__user")
+        .prefetch_related(Prefetch("tests", queryset=LabOrderTest.objects.select_related("lab_test")))
+    )
+    if status:
+        rows = rows.filter(status=status)
+    else:
+        rows = rows.exclude(status__in=[LabOrder.Status.COMPLETED, LabOrder.Status.CANCELLED])
+    # Urgent first, then the oldest (the one waiting longest).
+    return rows.order_by(Case(When(urgency=LabOrder.Urgency.URGENT, then=0), default=1), "ordered_at", "id")
+
+
+def lab_order_counts(*, clinic: Clinic) -> dict[str, int]:
+    rows = LabOrder.objects.for_clinic(clinic).values("status").annotate(n=Count("id"))
+    counts = {status: 0 for status in LabOrder.Status.values}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def lab_orders_of_patient(*, patient: Patient) -> QuerySet[LabOrder]:
+    return (
+        LabOrder.objects.filter(clinic_id=patient.clinic_id, patient=patient)
+        .select_related("ordering_doctor__user", "visit")
+        .prefetch_related(
+            Prefetch("tests", queryset=LabOrderTest.objects.select_related("lab_test")),
+            Prefetch("tests__results", queryset=LabResult.objects.filter(is_current=True), to_attr="current_results"),
+        )
+        .order_by("-ordered_at", "-id")
+    )
+
+
+def critical_results(*, clinic: Clinic, user: User, acknowledged: bool | None = False) -> QuerySet[LabResult]:
+    visible = patients_visible_to(user=user, clinic=clinic).values("pk")
+    rows = (
+        LabResult.objects.for_clinic(clinic)
+        .filter(is_current=True, flag__in=services.CRITICAL_FLAGS, patient__in=visible)
+        .select_related("lab_test", "patient", "order_test__order__ordering_doctor__user", "acknowledged_by")
+    )
+    if acknowledged is not None:
+        rows = rows.filter(acknowledged_at__isnull=not acknowledged)
+    return rows.order_by("-entered_at", "-id")
+
+
+def results_to_review(*, clinic: Clinic, user: User) -> QuerySet[LabOrder]:
+    """Completed orders of this doctor's not yet signed off."""
+    return (
+        LabOrder.objects.for_clinic(clinic)
+        .filter(status=LabOrder.Status.COMPLETED, reviewed_at__isnull=True, ordering_doctor__user=user)
+        .select_related("patient", "ordering_doctor__user")
+        .order_by("completed_at", "id")
+    )
+
+
+def result_trend(*, patient: Patient, lab_test_id: int) -> list[LabResult]:
+    """The current results of one test for the patient, oldest first (the trend chart)."""
+    return list(
+        LabResult.objects.filter(clinic_id=patient.clinic_id, patient=patient, lab_test_id=lab_test_id, is_current=True)
+        .select_related("lab_test")
+        .order_by("entered_at", "id")
+    )
+
+
+def tested_lab_tests(*, patient: Patient) -> list[LabTest]:
+    """The tests the patient has results of (one trend chart each)."""
+    ids = LabResult.objects.filter(clinic_id=patient.clinic_id, patient=patient, is_current=True).values("lab_test_id").distinct()
+    return list(LabTest.objects.filter(clinic_id=patient.clinic_id, pk__in=ids).order_by("name"))
+
+
+def lab_catalog(*, clinic: Clinic, include_inactive: bool = False) -> QuerySet[LabTest]:
+    rows = LabTest.objects.for_clinic(clinic).prefetch_related("ranges").order_by("name")
+    return rows if include_inactive else rows.filter(is_active=True)
+
+
+def formulary(*, clinic: Clinic, include_inactive: bool = False) -> QuerySet[FormularyItem]:
+    rows = FormularyItem.objects.for_clinic(clinic).order_by("generic_name", "strength")
+    return rows if include_inactive else rows.filter(is_active=True)
+
+
+def result_trends(*, patient: Patient) -> dict[LabTest, list[LabResult]]:
+    """Every test's current results for the patient, oldest first (one query)."""
+    rows = (
+        LabResult.objects.filter(clinic_id=patient.clinic_id, patient=patient, is_current=True)
+        .select_related("lab_test")
+        .order_by("lab_test__name", "entered_at", "id")
+    )
+    trends: dict[LabTest, list[LabResult]] = {}
+    for result in rows:
+        trends.setdefault(result.lab_test, []).append(result)
+    return trends
+
+
+def _describe_prescriptions(patient: Patient, pks: list[int]) -> dict[int, tuple[str, str, str]]:
+    rows = (
+        Prescription.objects.filter(clinic_id=patient.clinic_id, pk__in=pks)
+        .select_related("doctor__user", "clinic")
+        .prefetch_related("items")
+    )
+    described = {}
+    for prescription in rows:
+        medicines = ", ".join(f"{item.medicine} {item.dosage}" for item in prescription.items.all())
+        title = f"Prescription {prescription.reference} by {prescription.doctor} — {prescription.get_status_display()}"
+        described[prescription.pk] = (
+            title,
+            medicines[:300],
+            reverse("prescription_detail", args=[prescription.clinic.code, prescription.pk]),
+        )
+    return described
+
+
+def _describe_lab_orders(patient: Patient, pks: list[int]) -> dict[int, tuple[str, str, str]]:
+    rows = (
+        LabOrder.objects.filter(clinic_id=patient.clinic_id, pk__in=pks)
+        .select_related("ordering_doctor__user", "clinic")
+        .prefetch_related(
+            Prefetch("tests", queryset=LabOrderTest.objects.select_related("lab_test")),
+            Prefetch("tests__results", queryset=LabResult.objects.filter(is_current=True), to_attr="current_results"),
+        )
+    )
+    described = {}
+    for order in rows:
+        parts = []
+        for test in order.tests.all():
+            result = test.current_results[0] if test.current_results else None
+            shown = f"{result.value_display} {result.unit}".strip() if result else "pending"
+            flag = f" ({result.get_flag_display().lower()})" if result and result.flag not in ("", LabResult.Flag.NORMAL) else ""
+            parts.append(f"{test.lab_test.code} {shown}{flag}")
+        title = f"Lab order {order.reference} — {order.get_status_display()}"
+        described[order.pk] = (title, " · ".join(parts)[:300], reverse("lab_order_detail", args=[order.clinic.code, order.pk]))
+    return described
+
+
+def register_order_timeline_sources() -> None:
+    register_source(
+        TimelineSource(
+            kind="prescriptions",
+            label="Prescriptions",
+            perm=Perm.PRESCRIPTIONS_VIEW,
+            rows=lambda patient: Prescription.objects.filter(clinic_id=patient.clinic_id, patient=patient),
+            date_field="created_at",
+            describe=_describe_prescriptions,
+            order=25,
+        )
+    )
+    register_source(
+        TimelineSource(
+            kind="lab_orders",
+            label="Lab orders",
+            perm=Perm.LAB_ORDERS_VIEW,
+            rows=lambda patient: LabOrder.objects.filter(clinic_id=patient.clinic_id, patient=patient),
+            date_field="ordered_at",
+            describe=_describe_lab_orders,
+            order=27,
         )
     )

@@ -1252,3 +1252,25 @@ def lab_report_remove(*, order: LabOrder, user: User) -> LabOrder:
     order.report_removed_at = timezone.now()
     order.save(update_fields=["report_removed_at"])
     return order
+
+
+@transaction.atomic
+def lab_test_save(*, clinic: Clinic, form, formset) -> LabTest:
+    """Save a catalog test and its reference ranges (the settings page's validated form and
+    formset), in one transaction. Codes are kept in capitals."""
+    lab_test = form.save(commit=False)
+    lab_test.clinic = clinic
+    lab_test.code = lab_test.code.strip().upper()
+    try:
+        with transaction.atomic():
+            lab_test.save()
+    except IntegrityError:
+        raise ValidationError({"code": "The catalog already has a test with this code."}) from None
+    formset.instance = lab_test
+    for reference in formset.save(commit=False):
+        reference.clinic = clinic
+        reference.lab_test = lab_test
+        reference.save()
+    for reference in formset.deleted_objects:
+        reference.delete()
+    return lab_test

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinical import views
+from clinical import order_views, views
 
 urlpatterns = [
     path("visits/start/", views.visit_start, name="visit_start"),
@@ -27,4 +27,39 @@ urlpatterns = [
         views.history_item_set_inactive,
         name="history_item_set_inactive",
     ),
+    # Orders: prescriptions
+    path("visits/<int:visit_id>/prescription/", order_views.visit_prescription, name="visit_prescription"),
+    path("visits/<int:visit_id>/prescription/items/", order_views.visit_prescription_item_add, name="visit_prescription_item_add"),
+    path(
+        "prescriptions/<int:prescription_id>/items/<int:item_id>/remove/",
+        order_views.prescription_item_remove,
+        name="prescription_item_remove",
+    ),
+    path("prescriptions/<int:prescription_id>/", order_views.prescription_detail, name="prescription_detail"),
+    path("prescriptions/<int:prescription_id>/finalize/", order_views.prescription_finalize, name="prescription_finalize"),
+    path("prescriptions/<int:prescription_id>/correct/", order_views.prescription_correct, name="prescription_correct"),
+    path("prescriptions/<int:prescription_id>/discard/", order_views.prescription_discard, name="prescription_discard"),
+    path("prescriptions/<int:prescription_id>/print.pdf", order_views.prescription_print, name="prescription_print"),
+    path("prescriptions/<int:prescription_id>/dispense/", order_views.prescription_dispense, name="prescription_dispense"),
+    path("pharmacy/", order_views.pharmacy_worklist, name="pharmacy_worklist"),
+    # Orders: the lab
+    path("visits/<int:visit_id>/lab-orders/", order_views.visit_lab_orders, name="visit_lab_orders"),
+    path("lab/", order_views.lab_worklist, name="lab_worklist"),
+    path("lab/critical/", order_views.critical_results, name="critical_results"),
+    path("lab/orders/<int:order_id>/", order_views.lab_order_detail, name="lab_order_detail"),
+    path("lab/orders/<int:order_id>/status/", order_views.lab_order_status, name="lab_order_status"),
+    path("lab/orders/<int:order_id>/results/", order_views.lab_order_results, name="lab_order_results"),
+    path("lab/orders/<int:order_id>/report/", order_views.lab_order_report, name="lab_order_report"),
+    path("lab/orders/<int:order_id>/report/file", order_views.lab_order_report_download, name="lab_order_report_download"),
+    path("lab/orders/<int:order_id>/requisition.pdf", order_views.lab_requisition_pdf, name="lab_requisition_pdf"),
+    path("lab/orders/<int:order_id>/review/", order_views.lab_order_review, name="lab_order_review"),
+    path("lab/results/<int:result_id>/acknowledge/", order_views.lab_result_acknowledge, name="lab_result_acknowledge"),
+    path("patients/<int:patient_id>/tabs/prescriptions/", order_views.patient_tab_prescriptions, name="patient_tab_prescriptions"),
+    path("patients/<int:patient_id>/tabs/labs/", order_views.patient_tab_labs, name="patient_tab_labs"),
+    path("settings/lab-tests/", order_views.lab_catalog_settings, name="lab_catalog_settings"),
+    path("settings/lab-tests/new/", order_views.lab_test_edit, name="lab_test_create"),
+    path("settings/lab-tests/<int:lab_test_id>/", order_views.lab_test_edit, name="lab_test_edit"),
+    path("settings/formulary/", order_views.formulary_settings, name="formulary_settings"),
+    path("settings/formulary/new/", order_views.formulary_item_edit, name="formulary_item_create"),
+    path("settings/formulary/<int:item_id>/", order_views.formulary_item_edit, name="formulary_item_edit"),
 ]

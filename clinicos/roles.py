@@ -51,6 +51,14 @@ class Perm(models.TextChoices):
     DOCTOR_PROFILE_EDIT_OWN = "doctor_profile_edit_own", "Edit their own doctor profile"
     VITALS_RECORD = "vitals_record", "Record vital signs"
     MEDICAL_HISTORY_EDIT = "medical_history_edit", "Record allergies, conditions, medications, immunizations and procedures"
+    PRESCRIPTIONS_VIEW = "prescriptions_view", "Read prescriptions"
+    PRESCRIPTIONS_WRITE = "prescriptions_write", "Write and finalize prescriptions"
+    PRESCRIPTIONS_DISPENSE = "prescriptions_dispense", "Dispense prescriptions"
+    LAB_CATALOG_VIEW = "lab_catalog_view", "See the lab test catalog"
+    LAB_ORDERS_VIEW = "lab_orders_view", "Read lab orders and results"
+    LAB_ORDERS_CREATE = "lab_orders_create", "Order lab tests"
+    LAB_WORK = "lab_work", "Collect samples, move lab orders on and enter results"
+    LAB_RESULTS_REVIEW = "lab_results_review", "Sign off results and acknowledge critical results"
 
 
 ALL_ROLES = frozenset(Role)
@@ -98,6 +106,16 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.CALENDAR_FEED: frozenset({Role.DOCTOR}),
     # Administrators edit every doctor's profile under SETTINGS_MANAGE.
     Perm.DOCTOR_PROFILE_EDIT_OWN: frozenset({Role.DOCTOR}),
+    # Orders: pharmacists see prescriptions (never notes); lab technicians see lab orders
+    # and results only. Nobody outside the clinical roles sees either.
+    Perm.PRESCRIPTIONS_VIEW: frozenset({Role.DOCTOR, Role.NURSE, Role.PHARMACIST}),
+    Perm.PRESCRIPTIONS_WRITE: frozenset({Role.DOCTOR}),
+    Perm.PRESCRIPTIONS_DISPENSE: frozenset({Role.PHARMACIST}),
+    Perm.LAB_CATALOG_VIEW: frozenset({Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.LAB}),
+    Perm.LAB_ORDERS_VIEW: frozenset({Role.DOCTOR, Role.NURSE, Role.LAB}),
+    Perm.LAB_ORDERS_CREATE: frozenset({Role.DOCTOR}),
+    Perm.LAB_WORK: frozenset({Role.LAB}),
+    Perm.LAB_RESULTS_REVIEW: frozenset({Role.DOCTOR}),
 }
 
 assert set(ROLE_PERMISSIONS) == set(Perm), "every permission needs a row in the role matrix"

@@ -6,7 +6,9 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from clinical import order_views as clinical_order_views
 from clinical.api import router as clinical_router
+from clinical.orders_api import router as orders_router
 from clinicos import settings_views, views
 from clinicos.api import api
 from clinicos.notifications_api import router as notifications_router
@@ -24,6 +26,7 @@ api.add_router("/clinics", patients_router)
 api.add_router("/clinics", leads_router)
 api.add_router("/clinics", scheduling_router)
 api.add_router("/clinics", clinical_router)
+api.add_router("/clinics", orders_router)
 api.add_router("/clinics", notifications_router)
 api.add_router("/public", public_leads_router)
 
@@ -65,6 +68,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("ical/<str:token>.ics", scheduling_views.calendar_feed, name="calendar_feed"),
+    path("rx/<str:token>/", clinical_order_views.prescription_verify, name="prescription_verify"),
     path("api/v1/", api.urls),
     re_path(r"^api/", views.api_not_found, name="api_not_found"),
 ]

@@ -599,6 +599,7 @@ def prescription_create(
             "change the draft, or correct the finalized one."
         )
     if supersedes is not None:
+        supersedes = Prescription.objects.get(pk=supersedes.pk)  # its status as it is now
         if supersedes.visit_id != visit.pk or supersedes.status != Prescription.Status.FINALIZED:
             raise Conflict("Only the visit's finalized prescription can be corrected.")
         if Prescription.Status.DRAFT in existing:

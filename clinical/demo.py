@@ -9,8 +9,22 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from clinical import services
-from clinical.models import Allergy, AllergyStatement, ClinicalNote, Condition, Immunization, Medication, Procedure, Visit, VitalSigns
+from clinical import lab_catalog, services
+from clinical.models import (
+    Allergy,
+    AllergyStatement,
+    ClinicalNote,
+    Condition,
+    Immunization,
+    LabOrder,
+    LabResult,
+    LabTest,
+    Medication,
+    Prescription,
+    Procedure,
+    Visit,
+    VitalSigns,
+)
 from clinicos.models import Clinic, User
 from patients.models import CareTeamGrant, Patient
 from patients.services import CARE_TEAM_PERMISSION
@@ -76,11 +90,20 @@ VISITS_PER_CLINIC = 40
 def seed(stdout=None) -> None:
     for code in NOTES:
         clinic = Clinic.objects.filter(code=code).first()
-        if clinic is None or Visit.objects.for_clinic(clinic).exists():
+        if clinic is None:
             continue
-        _seed_clinic(clinic)
-        if stdout:
-            stdout.write(f"  {Visit.objects.for_clinic(clinic).count()} visits at {clinic.name}")
+        if not Visit.objects.for_clinic(clinic).exists():
+            _seed_clinic(clinic)
+            if stdout:
+                stdout.write(f"  {Visit.objects.for_clinic(clinic).count()} visits at {clinic.name}")
+        if not LabTest.objects.for_clinic(clinic).exists():
+            lab_catalog.install(clinic)
+            _seed_orders(clinic)
+            if stdout:
+                stdout.write(
+                    f"  {Prescription.objects.for_clinic(clinic).count()} prescriptions and "
+                    f"{LabOrder.objects.for_clinic(clinic).count()} lab orders at {clinic.name}"
+                )
 
 
 @transaction.atomic
@@ -209,3 +232,144 @@ def _care_teams(clinic) -> None:
     CareTeamGrant.objects.bulk_create(
         [CareTeamGrant(content_object_id=p, user_id=u, permission=permission) for p, u in pairs], ignore_conflicts=True
     )
+
+
+# --- Orders: prescriptions in every state, lab orders in every status, trends, one critical ---
+
+DEMO_MEDICINES = {
+    "ABC01": [
+        {"medicine": "Letrozole", "dosage": "2.5 mg", "frequency": "Once a day (1-0-0)", "duration": "5 days (day 3–7)", "quantity": 5},
+        {"medicine": "Folic acid", "dosage": "5 mg", "frequency": "Once a day (1-0-0)", "duration": "90 days", "quantity": 90},
+        {
+            "medicine": "Metformin",
+            "dosage": "500 mg",
+            "frequency": "Twice a day (1-0-1)",
+            "duration": "30 days",
+            "quantity": 60,
+            "instructions": "after food",
+        },
+    ],
+    "XYZ02": [
+        {"medicine": "Paracetamol", "dosage": "500 mg", "frequency": "Four times a day", "duration": "3 days", "quantity": 12},
+        {"medicine": "Amlodipine", "dosage": "5 mg", "frequency": "Once a day (1-0-0)", "duration": "28 days", "quantity": 28},
+        {"medicine": "Omeprazole", "dosage": "20 mg", "frequency": "Once a day (1-0-0)", "duration": "14 days", "quantity": 14},
+    ],
+}
+
+
+@transaction.atomic
+def _seed_orders(clinic: Clinic) -> None:
+    code = clinic.code.lower()
+    lab = User.objects.get(email=f"lab@{code}.example")
+    pharmacist = User.objects.get(email=f"pharmacist@{code}.example")
+    doctor_user = User.objects.get(email=f"doctor@{code}.example")
+    medicines = DEMO_MEDICINES[clinic.code]
+    tests = {test.code: test for test in LabTest.objects.for_clinic(clinic)}
+    visits = list(
+        Visit.objects.for_clinic(clinic)
+        .filter(status=Visit.Status.COMPLETED)
+        .select_related("patient", "doctor__user")
+        .order_by("-started_at")
+    )
+    if len(visits) < 8:
+        return
+    for visit in visits[:6]:  # the doctors asked, and noted it
+        if services.allergy_state(patient=visit.patient) == services.AllergyState.UNKNOWN:
+            services.no_known_allergies_record(patient=visit.patient, user=visit.doctor.user)
+
+    def prescribe(visit, items, finalize=True, **finalize_kwargs):
+        prescription = services.prescription_create(visit=visit, user=visit.doctor.user, items=items)
+        if finalize:
+            services.prescription_finalize(
+                prescription=prescription, user=visit.doctor.user, allergies_unknown_confirmed=True, **finalize_kwargs
+            )
+        return prescription
+
+    dispensed = prescribe(visits[0], medicines[:2])
+    services.prescription_dispense(prescription=dispensed, user=pharmacist)
+    prescribe(visits[1], medicines[1:])  # waiting at the pharmacy
+    superseded = prescribe(visits[2], [medicines[0]])
+    correction = services.prescription_create(
+        visit=visits[2], user=visits[2].doctor.user, items=[{**medicines[0], "duration": "5 days (day 2–6)"}], supersedes=superseded
+    )
+    services.prescription_finalize(prescription=correction, user=visits[2].doctor.user, allergies_unknown_confirmed=True)
+    prescribe(visits[3], [medicines[2]], finalize=False)  # a draft
+
+    allergic = Patient.objects.for_clinic(clinic).filter(allergies__substance="Penicillin").first()
+    if allergic is not None:
+        doctor = visits[0].doctor
+        visit = Visit.objects.for_clinic(clinic).filter(patient=allergic, status=Visit.Status.COMPLETED).first()
+        if visit is None:
+            visit = services.visit_start(clinic=clinic, user=doctor.user, patient=allergic)
+            services.visit_complete(visit=visit, user=doctor.user)
+        prescribe(
+            visit,
+            [
+                {
+                    "medicine": "Amoxicillin",
+                    "dosage": "500 mg",
+                    "frequency": "Three times a day (1-1-1)",
+                    "duration": "5 days",
+                    "quantity": 15,
+                }
+            ],
+            override_reason="Took amoxicillin in 2024 under observation without a reaction; the penicillin label is doubtful.",
+        )
+        _result_history(clinic, allergic, doctor.user, lab, tests)
+
+    # Lab orders in every status.
+    def order(visit, codes, urgency="routine"):
+        return services.lab_order_create(
+            patient=visit.patient, user=visit.doctor.user, lab_tests=[tests[c] for c in codes], visit=visit, urgency=urgency
+        )
+
+    order(visits[4], ["FSH", "LH", "AMH"] if clinic.code == "ABC01" else ["HBA1C", "FBS"])
+    collected = order(visits[5], ["TSH", "PRL"])
+    services.lab_order_set_status(order=collected, user=lab, to_status="sample_collected")
+    running = order(visits[6], ["HB", "WBC", "PLT"])
+    services.lab_order_set_status(order=running, user=lab, to_status="sample_collected")
+    first_test = running.tests.order_by("id").first()
+    services.lab_results_enter(order=running, user=lab, results=[{"test_id": first_test.pk, "value": "11.4", "final": False}])
+    done = order(visits[7], ["TSH", "CREAT"])
+    services.lab_order_set_status(order=done, user=lab, to_status="sample_collected")
+    services.lab_results_enter(
+        order=done,
+        user=lab,
+        results=[{"test_id": t.pk, "value": v, "final": True} for t, v in zip(done.tests.order_by("id"), ("2.6", "0.9"), strict=True)],
+    )
+    services.lab_order_review(order=done, user=visits[7].doctor.user)
+    cancelled = order(visits[4], ["E2"])
+    services.lab_order_set_status(order=cancelled, user=lab, to_status="cancelled", reason="Sample haemolysed; patient to return tomorrow")
+
+    # One unacknowledged critical result, for the clinic's doctor.
+    critical_visit = next((v for v in visits if v.doctor.user_id == doctor_user.pk), visits[0])
+    urgent = order(critical_visit, ["K"], urgency="urgent")
+    services.lab_order_set_status(order=urgent, user=lab, to_status="sample_collected")
+    services.lab_results_enter(order=urgent, user=lab, results=[{"test_id": urgent.tests.get().pk, "value": "6.8", "final": True}])
+
+
+def _result_history(clinic, patient, doctor_user, lab, tests) -> None:
+    """A year of TSH and AMH (or HbA1c) results, so the Labs tab has trends to draw."""
+    now = timezone.now()
+    codes = ["TSH", "AMH"] if clinic.code == "ABC01" else ["TSH", "HBA1C"]
+    series = {"TSH": ["5.8", "4.6", "3.2", "2.4"], "AMH": ["2.9", "2.6", "2.4", "2.1"], "HBA1C": ["6.4", "6.1", "5.9", "5.7"]}
+    for index, months_ago in enumerate((12, 9, 6, 3)):
+        order = services.lab_order_create(patient=patient, user=doctor_user, lab_tests=[tests[c] for c in codes])
+        services.lab_order_set_status(order=order, user=lab, to_status="sample_collected")
+        services.lab_results_enter(
+            order=order,
+            user=lab,
+            results=[
+                {"test_id": t.pk, "value": series[t.lab_test.code][index], "final": True} for t in order.tests.select_related("lab_test")
+            ],
+        )
+        services.lab_order_review(order=order, user=doctor_user)
+        at = now - datetime.timedelta(days=30 * months_ago)
+        LabOrder.objects.filter(pk=order.pk).update(
+            ordered_at=at,
+            sample_collected_at=at,
+            started_at=at,
+            completed_at=at + datetime.timedelta(hours=6),
+            reviewed_at=at + datetime.timedelta(days=1),
+        )
+        LabResult.objects.filter(order_test__order=order).update(entered_at=at + datetime.timedelta(hours=5))

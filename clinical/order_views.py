@@ -105,9 +105,9 @@ def visit_prescription_item_add(request: ClinicRequest, visit_id: int) -> HttpRe
 
 @require_POST
 @clinic_view(Perm.PRESCRIPTIONS_WRITE)
-def prescription_item_remove(request: ClinicRequest, prescription_id: int, item_id: int) -> HttpResponse:
+def prescription_item_remove(request: ClinicRequest, prescription_id: int, rx_item_id: int) -> HttpResponse:
     prescription = selectors.prescription_get_for_user(user=request.user, clinic=request.clinic, pk=prescription_id)
-    item = prescription.items.filter(pk=item_id).first()
+    item = prescription.items.filter(pk=rx_item_id).first()
     if item is None:
         raise Http404
     try:
@@ -578,10 +578,10 @@ def formulary_settings(request: ClinicRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @clinic_view(Perm.SETTINGS_MANAGE)
-def formulary_item_edit(request: ClinicRequest, item_id: int | None = None) -> HttpResponse:
+def formulary_item_edit(request: ClinicRequest, formulary_item_id: int | None = None) -> HttpResponse:
     item = None
-    if item_id is not None:
-        item = FormularyItem.objects.for_clinic(request.clinic).filter(pk=item_id).first()
+    if formulary_item_id is not None:
+        item = FormularyItem.objects.for_clinic(request.clinic).filter(pk=formulary_item_id).first()
         if item is None:
             raise Http404
     form = FormularyItemForm(request.POST or None, instance=item or FormularyItem(clinic=request.clinic))

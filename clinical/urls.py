@@ -31,7 +31,7 @@ urlpatterns = [
     path("visits/<int:visit_id>/prescription/", order_views.visit_prescription, name="visit_prescription"),
     path("visits/<int:visit_id>/prescription/items/", order_views.visit_prescription_item_add, name="visit_prescription_item_add"),
     path(
-        "prescriptions/<int:prescription_id>/items/<int:item_id>/remove/",
+        "prescriptions/<int:prescription_id>/items/<int:rx_item_id>/remove/",
         order_views.prescription_item_remove,
         name="prescription_item_remove",
     ),
@@ -61,5 +61,5 @@ urlpatterns = [
     path("settings/lab-tests/<int:lab_test_id>/", order_views.lab_test_edit, name="lab_test_edit"),
     path("settings/formulary/", order_views.formulary_settings, name="formulary_settings"),
     path("settings/formulary/new/", order_views.formulary_item_edit, name="formulary_item_create"),
-    path("settings/formulary/<int:item_id>/", order_views.formulary_item_edit, name="formulary_item_edit"),
+    path("settings/formulary/<int:formulary_item_id>/", order_views.formulary_item_edit, name="formulary_item_edit"),
 ]

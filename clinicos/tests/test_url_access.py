@@ -108,6 +108,35 @@ CLINIC_PAGES: dict[str, tuple] = {
     "history_item_create": ("get", Perm.MEDICAL_HISTORY_EDIT),
     "history_item_edit": ("get", Perm.MEDICAL_HISTORY_EDIT),
     "history_item_set_inactive": ("post", Perm.MEDICAL_HISTORY_EDIT),
+    "visit_prescription": ("get", Perm.PRESCRIPTIONS_VIEW),
+    "visit_prescription_item_add": ("post", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_item_remove": ("post", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_detail": ("get", Perm.PRESCRIPTIONS_VIEW),
+    "prescription_finalize": ("post", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_correct": ("post", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_discard": ("post", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_print": ("get", Perm.PRESCRIPTIONS_VIEW),
+    "prescription_dispense": ("post", Perm.PRESCRIPTIONS_DISPENSE),
+    "pharmacy_worklist": ("get", Perm.PRESCRIPTIONS_DISPENSE),
+    "visit_lab_orders": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_worklist": ("get", Perm.LAB_ORDERS_VIEW),
+    "critical_results": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_order_detail": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_order_status": ("post", Perm.LAB_WORK),
+    "lab_order_results": ("post", Perm.LAB_WORK),
+    "lab_order_report": ("post", Perm.LAB_WORK),
+    "lab_order_report_download": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_requisition_pdf": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_order_review": ("post", Perm.LAB_RESULTS_REVIEW),
+    "lab_result_acknowledge": ("post", Perm.LAB_RESULTS_REVIEW),
+    "patient_tab_prescriptions": ("get", Perm.PRESCRIPTIONS_VIEW),
+    "patient_tab_labs": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_catalog_settings": ("get", Perm.SETTINGS_MANAGE),
+    "lab_test_create": ("get", Perm.SETTINGS_MANAGE),
+    "lab_test_edit": ("get", Perm.SETTINGS_MANAGE),
+    "formulary_settings": ("get", Perm.SETTINGS_MANAGE),
+    "formulary_item_create": ("get", Perm.SETTINGS_MANAGE),
+    "formulary_item_edit": ("get", Perm.SETTINGS_MANAGE),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
@@ -167,6 +196,23 @@ CLINIC_API: dict[str, tuple] = {
     "patient_summary": ("get", Perm.CLINICAL_VIEW),
     "notification_list": ("get", Perm.DASHBOARD_VIEW),
     "notification_read": ("post", Perm.DASHBOARD_VIEW),
+    "prescription_create": ("post", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_list": ("get", Perm.PRESCRIPTIONS_VIEW),
+    "prescription_detail": ("get", Perm.PRESCRIPTIONS_VIEW),
+    "prescription_patch": ("patch", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_delete": ("delete", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_finalize": ("post", Perm.PRESCRIPTIONS_WRITE),
+    "prescription_pdf": ("get", Perm.PRESCRIPTIONS_VIEW),
+    "prescription_dispense": ("post", Perm.PRESCRIPTIONS_DISPENSE),
+    "lab_test_list": ("get", Perm.LAB_CATALOG_VIEW),
+    "lab_order_create": ("post", Perm.LAB_ORDERS_CREATE),
+    "lab_order_list": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_order_detail": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_order_status": ("post", Perm.LAB_WORK),
+    "lab_order_results": ("post", Perm.LAB_WORK),
+    "lab_order_review": ("post", Perm.LAB_RESULTS_REVIEW),
+    "critical_result_list": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_result_acknowledge": ("post", Perm.LAB_RESULTS_REVIEW),
 }
 
 # Bodies and queries that pass the schema, so that access decides the answer.
@@ -195,6 +241,15 @@ WELL_FORMED_BODIES = {
     "appointment_status": {"status": "no_such_status"},
     "lead_patch": {"problem": "Asked about costs."},
     "patient_patch": {"city": "Mysuru"},
+    "prescription_create": lambda ids: {
+        "visit_id": ids["visit_id"],
+        "items": [{"medicine": "Folic acid", "dosage": "5 mg", "frequency": "daily", "duration": "30 days", "quantity": 30}],
+    },
+    "prescription_patch": {"notes": "Walked."},
+    "lab_order_create": lambda ids: {"patient_id": ids["patient_id"], "tests": [{"code": "TSH"}]},
+    "lab_order_status": {"status": "in_progress"},
+    "lab_order_results": lambda ids: {"results": [{"test_id": ids["order_test_id"], "value": "2.0"}]},
+    "lab_result_acknowledge": {"comment": "Walked."},
 }
 REQUIRED_QUERIES = {"free_slots": "?date=2030-01-07"}
 
@@ -206,6 +261,8 @@ PUBLIC_PAGES = {
     "api_not_found",
     # A doctor's iCal feed: its secret token is the credential (tested in scheduling).
     "calendar_feed",
+    # The prescription's QR code: says only genuine/current (tested in clinical).
+    "prescription_verify",
 }
 PUBLIC_API = {
     "openapi-json",
@@ -341,7 +398,42 @@ def clinical_samples(clinic, patient) -> dict:
     ):
         data = first_fields.get(kind, {"name": "Sample"})
         samples[key] = clinical_services.history_item_save(kind=kind, patient=patient, user=doctor.user, data=data).pk
-    return samples
+    return {**samples, **order_samples(clinic, visit, doctor.user)}
+
+
+def order_samples(clinic, visit, doctor_user) -> dict:
+    """A finalized prescription of the visit, a lab order with a critical result and a
+    report, a catalog test and a formulary medicine."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from clinical import lab_catalog
+    from clinical import services as clinical_services
+    from clinical.models import FormularyItem, LabTest
+    from patients.tests.factories import MINIMAL_PDF
+
+    lab_catalog.install(clinic)
+    item = {"medicine": "Folic acid", "dosage": "5 mg", "frequency": "daily", "duration": "30 days", "quantity": 30}
+    prescription = clinical_services.prescription_create(visit=visit, user=doctor_user, items=[item])
+    clinical_services.prescription_finalize(prescription=prescription, user=doctor_user)
+    tests = list(LabTest.objects.filter(clinic=clinic, code__in=["TSH", "K"]).order_by("code"))
+    order = clinical_services.lab_order_create(patient=visit.patient, user=doctor_user, lab_tests=tests, visit=visit)
+    lab = MembershipFactory(clinic=clinic, roles=[Role.LAB.value]).user
+    clinical_services.lab_order_set_status(order=order, user=lab, to_status="sample_collected")
+    potassium = order.tests.get(lab_test__code="K")
+    (result,) = clinical_services.lab_results_enter(
+        order=order, user=lab, results=[{"test_id": potassium.pk, "value": "7", "final": False}]
+    )
+    report = SimpleUploadedFile("report.pdf", MINIMAL_PDF, content_type="application/pdf")
+    clinical_services.lab_report_attach(order=order, user=lab, upload=report)
+    return {
+        "prescription_id": prescription.pk,
+        "rx_item_id": prescription.items.get().pk,
+        "order_id": order.pk,
+        "order_test_id": order.tests.get(lab_test__code="TSH").pk,
+        "result_id": result.pk,
+        "lab_test_id": tests[0].pk,
+        "formulary_item_id": FormularyItem.objects.filter(clinic=clinic).first().pk,
+    }
 
 
 def concrete_url(route: str, kwargs: dict) -> str:
@@ -415,7 +507,7 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_b
             url = concrete_url(routes[name], {"code": clinic.code, **ids})
             response = call(api, url, ids=ids)
             assert response.status_code != 500, f"{role} {method} {url}"
-            assert response["Content-Type"].startswith("application/json") or name == "document_download", url
+            assert response["Content-Type"].startswith("application/json") or name in ("document_download", "prescription_pdf"), url
             if role_may(role, perms):
                 assert allowed(response.status_code, method), f"{role} {method} {url}: {response.status_code} {response.content[:300]}"
             else:
@@ -442,6 +534,12 @@ def call_api(api, name: str, url: str, ids: dict | None = None):
 
 
 ID_KEYS = (
+    "prescription_id",
+    "rx_item_id",
+    "order_id",
+    "result_id",
+    "lab_test_id",
+    "formulary_item_id",
     "notification_id",
     "item_id",
     "visit_id",
@@ -545,6 +643,9 @@ def _sample_objects(clinic):
     DepartmentFactory(clinic=clinic)
     ResourceFactory(clinic=clinic)
     AuditLogFactory(clinic=clinic)
+    from clinical.tasks import escalate_critical_result
+
+    escalate_critical_result.enqueue(0)  # a row of the tasks' queue (django-tasks-db's admin)
     ReadAccessLogFactory(clinic=clinic)
     from patients.tests.factories import DocumentFactory, InsuranceProviderFactory
 

@@ -709,10 +709,17 @@ def prescription_finalize(
         raise ValidationError({"items": "Add at least one medicine."})
     check_no_nul(override_reason=override_reason or "", **{str(k): v for k, v in (reasons or {}).items()})
     now = timezone.now()
+    # Reasons are given per warning id; rechecking replaces the rows, so match them by
+    # medicine and allergy.
+    reason_by_match = {
+        (normalize_medicine(w.item.medicine), w.allergy_id): (reasons or {}).get(w.pk, "")
+        for w in AllergyWarning.objects.filter(item__prescription=prescription).select_related("item")
+    }
     warnings = _check_allergies(prescription)  # against the allergies as they are now
     pending = []
     for warning in warnings:
-        reason = ((reasons or {}).get(warning.pk) or override_reason or "").strip()
+        given = reason_by_match.get((normalize_medicine(warning.item.medicine), warning.allergy_id), "")
+        reason = (given or override_reason or "").strip()
         if not warning.override_reason and reason:
             warning.override_reason, warning.acknowledged_by, warning.acknowledged_at = reason[:2000], user, now
             warning.save(update_fields=["override_reason", "acknowledged_by", "acknowledged_at"])

@@ -118,6 +118,8 @@ def patient_summary(*, patient: Patient) -> dict:
         "medications": list(
             Medication.objects.filter(clinic_id=clinic_id, patient=patient, status=Medication.Status.ACTIVE).order_by("name")
         ),
+        # The active items of valid finalized prescriptions are current medications too.
+        "prescribed": current_prescribed_medicines(patient=patient),
         "last_vitals": vitals_of_patient(patient=patient).first(),
         "recent_visits": list(
             Visit.objects.filter(clinic_id=clinic_id, patient=patient)

@@ -506,6 +506,7 @@ SETTINGS = {
     "timezone": "Asia/Kolkata",
     "currency": "INR",
     "financial_year_start_month": "4",
+    "critical_result_escalation_minutes": "30",
     "registration_details": "KPME Reg. No. BLR/2019/1234",
     "tax_id": "",
     "doctors_see_all_patients": "on",
@@ -634,3 +635,12 @@ def test_settings_changes_are_in_the_audit_trail_with_old_and_new(client, clinic
     change = AuditLog.objects.filter(entity_type="clinicos.clinic", action="update").latest("created_at")
     assert change.changes["financial_year_start_month"]["old"] == "April"
     assert change.changes["financial_year_start_month"]["new"] == "January"
+
+
+def test_the_critical_result_escalation_minutes_are_a_clinic_rule_within_bounds(client, clinic, clinic_admin):
+    client.force_login(clinic_admin)
+    refused = client.post(page(clinic), {**SETTINGS, "critical_result_escalation_minutes": "2"})
+    assert refused.status_code == 400 and "greater than or equal to 5" in refused.content.decode()
+    assert client.post(page(clinic), {**SETTINGS, "critical_result_escalation_minutes": "45"}).status_code == 302
+    clinic.refresh_from_db()
+    assert clinic.critical_result_escalation_minutes == 45

@@ -21,6 +21,7 @@ VALID_SETTINGS = {
     "timezone": "Asia/Kolkata",
     "currency": "INR",
     "financial_year_start_month": "4",
+    "critical_result_escalation_minutes": "30",
     "doctors_see_all_patients": "on",
 }
 
@@ -40,7 +41,9 @@ def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, cli
         "Audit",
     ]
     assert nav_labels(login(make_member(Role.FRONT_DESK)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Patients", "Schedule"]
-    assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule"]
+    assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Lab"]
+    assert nav_labels(login(make_member(Role.LAB)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Lab"]
+    assert nav_labels(login(make_member(Role.PHARMACIST)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Pharmacy"]
     assert nav_labels(login(make_member(Role.BILLING)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Insurers"]
     assert nav_labels(login(make_member(Role.CRO)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Schedule"]
 

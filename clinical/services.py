@@ -61,10 +61,7 @@ NOTE_EDIT_WINDOW = datetime.timedelta(hours=24)
 
 
 def _next_reference(clinic: Clinic) -> str:
-    sequence, _ = VisitSequence.objects.select_for_update().get_or_create(clinic=clinic)
-    VisitSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
-    sequence.refresh_from_db(fields=["last_number"])
-    return f"{clinic.code}-V{sequence.last_number}"
+    return f"{clinic.code}-V{_next_number(VisitSequence, clinic)}"
 
 
 def _doctor_profile(clinic: Clinic, user: User, action: str = "start a visit") -> DoctorProfile:
@@ -465,6 +462,8 @@ def warning_out(warning: AllergyWarning) -> dict:
 
 
 def _next_number(sequence_model, clinic: Clinic) -> int:
+    """The next number of a clinic's sequence (visits, prescriptions, lab orders), from a
+    row locked until the transaction ends: no two callers get the same number."""
     sequence, _ = sequence_model.objects.select_for_update().get_or_create(clinic=clinic)
     sequence_model.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
     sequence.refresh_from_db(fields=["last_number"])

@@ -43,6 +43,7 @@ from clinical.models import (
     VisitSequence,
     VitalSigns,
 )
+from clinical.signals import visit_completed
 from clinicos.errors import Conflict, TransitionNotAllowed
 from clinicos.models import Clinic, DoctorProfile, Membership, Notification, User
 from clinicos.roles import Role
@@ -205,6 +206,7 @@ def visit_complete(*, visit: Visit, user: User) -> Visit:
         appointment = Appointment.objects.get(pk=visit.appointment_id)
         if appointment.status == AppointmentStatus.IN_PROGRESS:
             scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.COMPLETED, user=user)
+    visit_completed.send(sender=Visit, visit=visit, user=user)
     return visit
 
 

@@ -221,6 +221,17 @@ class Clinic(models.Model):
         help_text="A critical lab result goes to the ordering doctor at once; if nobody acknowledges it in this time, "
         "the clinic's administrators and the doctors on duty are told too.",
     )
+    invoice_requires_completed_visit = models.BooleanField(
+        "an invoice for a visit is issued only once the visit is completed",
+        default=True,
+        help_text="The consultation is billed after it ends; drafts can be prepared before.",
+    )
+    invoice_due_days = models.PositiveSmallIntegerField(
+        "days an invoice is due in",
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text="0: due on the day it is issued. After its due date an invoice with a balance is overdue.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,7 +6,9 @@ app that serves it exists. Each entry names the permission it needs; the header 
 an entry only to memberships that hold it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.urls import reverse
 
@@ -73,3 +75,30 @@ def settings_tabs_for(membership, path: str = "") -> list[dict]:
     code = membership.clinic.code
     tabs = [{"label": label, "url": reverse(url_name, args=[code])} for url_name, label in _settings_tabs.items()]
     return [{**tab, "current": tab["url"] == path} for tab in tabs]
+
+
+# Panels other apps add to the dashboard (Billing's financial snapshot…), each for the
+# memberships holding its permission; ``context`` computes what its template shows.
+@dataclass(frozen=True)
+class DashboardPanel:
+    key: str
+    template: str
+    perm: Perm
+    context: Callable[[Any], dict]
+    order: int = 50
+
+
+_panels: dict[str, DashboardPanel] = {}
+
+
+def register_dashboard_panel(panel: DashboardPanel) -> None:
+    _panels[panel.key] = panel
+
+
+def dashboard_panels_for(request) -> list[dict]:
+    membership = request.membership
+    return [
+        {"template": panel.template, "data": panel.context(request)}
+        for panel in sorted(_panels.values(), key=lambda panel: panel.order)
+        if membership.has_perm_in_clinic(panel.perm)
+    ]

@@ -59,6 +59,9 @@ class Perm(models.TextChoices):
     LAB_ORDERS_CREATE = "lab_orders_create", "Order lab tests"
     LAB_WORK = "lab_work", "Collect samples, move lab orders on and enter results"
     LAB_RESULTS_REVIEW = "lab_results_review", "Sign off results and acknowledge critical results"
+    BILLING_REFUND = "billing_refund", "Refund payments and cancel issued invoices (credit notes)"
+    SERVICES_MANAGE = "services_manage", "Manage the service catalog and its prices"
+    FINANCIALS_VIEW = "financials_view", "See the clinic's financial snapshot and everyone's day close"
 
 
 ALL_ROLES = frozenset(Role)
@@ -116,6 +119,11 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.LAB_ORDERS_CREATE: frozenset({Role.DOCTOR}),
     Perm.LAB_WORK: frozenset({Role.LAB}),
     Perm.LAB_RESULTS_REVIEW: frozenset({Role.DOCTOR}),
+    # Billing: the front desk invoices and takes payments and deposits; money going back
+    # (refunds, credit notes), prices and the clinic's figures are for billing and admins.
+    Perm.BILLING_REFUND: frozenset({Role.ADMIN, Role.BILLING}),
+    Perm.SERVICES_MANAGE: frozenset({Role.ADMIN, Role.BILLING}),
+    Perm.FINANCIALS_VIEW: frozenset({Role.ADMIN, Role.BILLING}),
 }
 
 assert set(ROLE_PERMISSIONS) == set(Perm), "every permission needs a row in the role matrix"

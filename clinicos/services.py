@@ -60,6 +60,8 @@ CLINIC_RULE_FIELDS = (
     "vitals_required_before_consultation",
     "bmi_asian_cutoffs",
     "critical_result_escalation_minutes",
+    "invoice_requires_completed_visit",
+    "invoice_due_days",
 )
 CLINIC_EDITABLE_FIELDS = (
     "name",

@@ -6,6 +6,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from billing.api import router as billing_router
 from clinical import order_views as clinical_order_views
 from clinical.api import router as clinical_router
 from clinical.orders_api import router as orders_router
@@ -27,6 +28,7 @@ api.add_router("/clinics", leads_router)
 api.add_router("/clinics", scheduling_router)
 api.add_router("/clinics", clinical_router)
 api.add_router("/clinics", orders_router)
+api.add_router("/clinics", billing_router)
 api.add_router("/clinics", notifications_router)
 api.add_router("/public", public_leads_router)
 
@@ -59,6 +61,7 @@ clinic_patterns = [
     path("", include("leads.urls")),
     path("", include("scheduling.urls")),
     path("", include("clinical.urls")),
+    path("", include("billing.urls")),
 ]
 
 urlpatterns = [

@@ -45,6 +45,7 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
         "links": [item for item in navigation.items_for(membership) if item["url_name"] != "dashboard"],
         "permission_labels": sorted(perm.label for perm in membership.permissions),
         "doctor_profile": None,
+        "panels": navigation.dashboard_panels_for(request),
     }
     if membership.has_role(Role.DOCTOR):
         context["doctor_profile"] = selectors.doctors_of_clinic(clinic=clinic).filter(user=request.user).first()

@@ -507,6 +507,8 @@ SETTINGS = {
     "currency": "INR",
     "financial_year_start_month": "4",
     "critical_result_escalation_minutes": "30",
+    "invoice_requires_completed_visit": "on",
+    "invoice_due_days": "0",
     "registration_details": "KPME Reg. No. BLR/2019/1234",
     "tax_id": "",
     "doctors_see_all_patients": "on",

@@ -137,6 +137,27 @@ CLINIC_PAGES: dict[str, tuple] = {
     "formulary_settings": ("get", Perm.SETTINGS_MANAGE),
     "formulary_item_create": ("get", Perm.SETTINGS_MANAGE),
     "formulary_item_edit": ("get", Perm.SETTINGS_MANAGE),
+    "invoice_list": ("get", Perm.BILLING_VIEW),
+    "invoice_new": ("get", Perm.BILLING_EDIT),
+    "invoice_detail": ("get", Perm.BILLING_VIEW),
+    "invoice_edit": ("get", Perm.BILLING_EDIT),
+    "invoice_delete": ("post", Perm.BILLING_EDIT),
+    "invoice_issue": ("post", Perm.BILLING_EDIT),
+    "invoice_pay": ("post", Perm.BILLING_EDIT),
+    "invoice_apply_deposit_page": ("post", Perm.BILLING_EDIT),
+    "invoice_cancel_page": ("post", Perm.BILLING_REFUND),
+    "invoice_print": ("get", Perm.BILLING_VIEW),
+    "bill_appointment": ("post", Perm.BILLING_EDIT),
+    "bill_visit": ("post", Perm.BILLING_EDIT),
+    "payment_receipt": ("get", Perm.BILLING_VIEW),
+    "payment_refund_page": ("get", Perm.BILLING_REFUND),
+    "deposit_new": ("get", Perm.BILLING_EDIT),
+    "patient_statement": ("get", Perm.BILLING_VIEW),
+    "day_close": ("get", Perm.BILLING_VIEW),
+    "service_list": ("get", Perm.SERVICES_MANAGE),
+    "service_new": ("get", Perm.SERVICES_MANAGE),
+    "service_edit": ("get", Perm.SERVICES_MANAGE),
+    "patient_tab_billing": ("get", Perm.BILLING_VIEW),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
@@ -213,6 +234,25 @@ CLINIC_API: dict[str, tuple] = {
     "lab_order_review": ("post", Perm.LAB_RESULTS_REVIEW),
     "critical_result_list": ("get", Perm.LAB_ORDERS_VIEW),
     "lab_result_acknowledge": ("post", Perm.LAB_RESULTS_REVIEW),
+    "service_list": ("get", Perm.BILLING_VIEW),
+    "service_create": ("post", Perm.SERVICES_MANAGE),
+    "service_patch": ("patch", Perm.SERVICES_MANAGE),
+    "invoice_create": ("post", Perm.BILLING_EDIT),
+    "invoice_list": ("get", Perm.BILLING_VIEW),
+    "invoice_detail": ("get", Perm.BILLING_VIEW),
+    "invoice_details": ("get", Perm.BILLING_VIEW),
+    "invoice_patch": ("patch", Perm.BILLING_EDIT),
+    "invoice_delete": ("delete", Perm.BILLING_EDIT),
+    "invoice_issue": ("post", Perm.BILLING_EDIT),
+    "invoice_cancel": ("post", Perm.BILLING_REFUND),
+    "invoice_pdf": ("get", Perm.BILLING_VIEW),
+    "payment_process": ("post", Perm.BILLING_EDIT),
+    "payment_refund": ("post", Perm.BILLING_REFUND),
+    "payment_receipt": ("get", Perm.BILLING_VIEW),
+    "deposit_create": ("post", Perm.BILLING_EDIT),
+    "invoice_apply_deposit": ("post", Perm.BILLING_EDIT),
+    "patient_financials": ("get", Perm.BILLING_VIEW),
+    "financial_snapshot": ("get", Perm.FINANCIALS_VIEW),
 }
 
 # Bodies and queries that pass the schema, so that access decides the answer.
@@ -250,6 +290,15 @@ WELL_FORMED_BODIES = {
     "lab_order_status": {"status": "in_progress"},
     "lab_order_results": lambda ids: {"results": [{"test_id": ids["order_test_id"], "value": "2.0"}]},
     "lab_result_acknowledge": {"comment": "Walked."},
+    "service_create": {"name": "Walk-in service", "price": "100.00"},
+    "service_patch": {"price": "120.00"},
+    "invoice_create": lambda ids: {"patient_id": ids["patient_id"], "lines": [{"description": "Walked", "unit_price": "10.00"}]},
+    "invoice_patch": {"notes": "Walked."},
+    "invoice_cancel": {"reason": "Walked."},
+    "payment_process": lambda ids: {"invoice_id": ids["invoice_id"], "amount": "1.00", "method": "cash"},
+    "payment_refund": {"amount": "1.00", "reason": "Walked."},
+    "deposit_create": lambda ids: {"patient_id": ids["patient_id"], "amount": "10.00", "method": "cash"},
+    "invoice_apply_deposit": {"amount": "1.00"},
 }
 REQUIRED_QUERIES = {"free_slots": "?date=2030-01-07"}
 
@@ -398,7 +447,21 @@ def clinical_samples(clinic, patient) -> dict:
     ):
         data = first_fields.get(kind, {"name": "Sample"})
         samples[key] = clinical_services.history_item_save(kind=kind, patient=patient, user=doctor.user, data=data).pk
-    return {**samples, **order_samples(clinic, visit, doctor.user)}
+    return {**samples, **order_samples(clinic, visit, doctor.user), **billing_samples(clinic, patient)}
+
+
+def billing_samples(clinic, patient) -> dict:
+    """A service, and an issued invoice of ``patient`` partly paid."""
+    from decimal import Decimal
+
+    from billing import services as billing_services
+
+    clerk = MembershipFactory(clinic=clinic, roles=[Role.BILLING.value]).user
+    service = billing_services.service_save(clinic=clinic, user=clerk, name=f"Sample service {patient.pk}", price=Decimal("500.00"))
+    invoice = billing_services.invoice_create(clinic=clinic, user=clerk, patient=patient, lines=[{"service_id": service.pk}])
+    billing_services.invoice_issue(invoice=invoice, user=clerk)
+    payment = billing_services.payment_record(invoice=invoice, user=clerk, amount="100.00", method="cash")
+    return {"service_id": service.pk, "invoice_id": invoice.pk, "payment_id": payment.pk}
 
 
 def order_samples(clinic, visit, doctor_user) -> dict:
@@ -507,7 +570,12 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_b
             url = concrete_url(routes[name], {"code": clinic.code, **ids})
             response = call(api, url, ids=ids)
             assert response.status_code != 500, f"{role} {method} {url}"
-            assert response["Content-Type"].startswith("application/json") or name in ("document_download", "prescription_pdf"), url
+            assert response["Content-Type"].startswith("application/json") or name in (
+                "document_download",
+                "prescription_pdf",
+                "invoice_pdf",
+                "payment_receipt",
+            ), url
             if role_may(role, perms):
                 assert allowed(response.status_code, method), f"{role} {method} {url}: {response.status_code} {response.content[:300]}"
             else:
@@ -534,6 +602,9 @@ def call_api(api, name: str, url: str, ids: dict | None = None):
 
 
 ID_KEYS = (
+    "invoice_id",
+    "payment_id",
+    "service_id",
     "prescription_id",
     "rx_item_id",
     "order_id",

@@ -22,6 +22,8 @@ VALID_SETTINGS = {
     "currency": "INR",
     "financial_year_start_month": "4",
     "critical_result_escalation_minutes": "30",
+    "invoice_requires_completed_visit": "on",
+    "invoice_due_days": "0",
     "doctors_see_all_patients": "on",
 }
 

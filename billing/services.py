@@ -1,0 +1,739 @@
+"""Billing's rules, the only place they live (pages and the API both call these).
+
+- The catalog: ``service_save``.
+- Invoices: ``invoice_create`` / ``invoice_update`` / ``invoice_delete`` while draft,
+  ``invoice_draft_for_visit`` (pre-filled from the visit), ``invoice_issue`` (numbered),
+  ``invoice_cancel`` (a credit note).
+- Money: ``payment_record``, ``deposit_record``, ``deposit_apply``, ``refund_record``.
+  Each locks the invoice (or the deposit) row first, so two clerks recording at the same
+  moment are settled by the database; the invoice's paid amount and status are then
+  derived again from its money entries (``_settle``), never typed in.
+- Numbers: ``next_document_number``, gap-free per clinic, series and financial year.
+- Platform usage: one record per completed visit (``record_visit_usage``).
+"""
+
+import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from billing import arithmetic
+from billing.arithmetic import ZERO
+from billing.models import (
+    CreditNote,
+    DepositApplication,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    Method,
+    Payment,
+    Refund,
+    Service,
+    TaxClass,
+    UsagePrice,
+    UsageRecord,
+)
+from clinical.models import LabOrder, LabOrderTest, Visit
+from clinicos.errors import Conflict, TransitionNotAllowed
+from clinicos.models import Clinic, Department, User
+from clinicos.roles import Perm
+from clinicos.text import check_no_nul
+from patients.models import Patient
+
+MAX_NUMBER_LENGTH = 16  # CGST Rule 46(b): at most 16 characters
+MAX_AMOUNT = Decimal("9999999999.99")
+SERIES_LETTER: dict[str, str] = {
+    DocumentSequence.Series.INVOICE: "",
+    DocumentSequence.Series.CREDIT_NOTE: "C",
+    DocumentSequence.Series.RECEIPT: "R",
+}
+SERIES_DIGITS: dict[str, int] = {
+    DocumentSequence.Series.INVOICE: 5,
+    DocumentSequence.Series.CREDIT_NOTE: 4,
+    DocumentSequence.Series.RECEIPT: 4,
+}
+
+
+def clinic_today(clinic: Clinic) -> datetime.date:
+    return timezone.localdate(timezone.now(), clinic.tzinfo)
+
+
+# --- Amounts typed in -------------------------------------------------------------------------
+
+
+def parse_amount(value: Any, field: str, *, allow_zero: bool = True, errors: dict | None = None) -> Decimal | None:
+    """A money amount as typed or sent: a number with at most 2 decimals, not negative
+    (and above 0 unless ``allow_zero``). Problems go to ``errors[field]`` (or raise)."""
+    problem = None
+    amount = None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        problem = "Enter an amount."
+    else:
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            problem = "Enter an amount, e.g. 500 or 499.50."
+        else:
+            if not amount.is_finite():
+                problem = "Enter an amount, e.g. 500 or 499.50."
+            elif arithmetic.has_more_than_two_places(amount):
+                problem = "Use at most 2 decimal places."
+            elif amount < 0:
+                problem = "The amount cannot be negative."
+            elif amount == 0 and not allow_zero:
+                problem = "The amount must be more than 0."
+            elif amount > MAX_AMOUNT:
+                problem = "This amount is too large."
+    if problem:
+        if errors is None:
+            raise ValidationError({field: problem})
+        errors[field] = problem
+        return None
+    assert amount is not None
+    return arithmetic.money(amount)
+
+
+# --- Numbers ----------------------------------------------------------------------------------
+
+
+def financial_year_code(clinic: Clinic, day: datetime.date) -> str:
+    """``2627`` for April 2026 – March 2027; ``2026`` for a calendar financial year."""
+    start, end = clinic.financial_year_of(day)
+    if start.year == end.year:
+        return str(start.year)
+    return f"{start.year % 100:02d}{end.year % 100:02d}"
+
+
+def format_document_number(*, code: str, series: str, year_code: str, number: int) -> str:
+    """``ABC01/2627/00001``, ``ABC01/C2627/0001``, ``ABC01/R2627/0001``: letters, digits and
+    ``/`` only, at most 16 characters (the clinic code is shortened when it would not fit)."""
+    tail = f"/{SERIES_LETTER[series]}{year_code}/{number:0{SERIES_DIGITS[series]}d}"
+    return code[: max(1, MAX_NUMBER_LENGTH - len(tail))] + tail
+
+
+def next_document_number(*, clinic: Clinic, series: str, day: datetime.date) -> str:
+    """The next number of a series for the financial year of ``day``, from a counter row
+    locked until the transaction ends: concurrent issues get consecutive numbers, and a
+    transaction that fails gives its number back (the increment rolls back with it)."""
+    year_start, _ = clinic.financial_year_of(day)
+    try:
+        with transaction.atomic():
+            DocumentSequence.objects.get_or_create(clinic=clinic, series=series, year_start=year_start)
+    except IntegrityError:
+        pass  # created at the same moment by another transaction: it exists now
+    sequence = DocumentSequence.objects.select_for_update().get(clinic=clinic, series=series, year_start=year_start)
+    DocumentSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
+    sequence.refresh_from_db(fields=["last_number"])
+    return format_document_number(code=clinic.code, series=series, year_code=financial_year_code(clinic, day), number=sequence.last_number)
+
+
+# --- The catalog --------------------------------------------------------------------------------
+
+SERVICE_FIELDS = (
+    "name",
+    "service_type",
+    "department",
+    "lab_test",
+    "price",
+    "default_duration_minutes",
+    "tax_class",
+    "tax_rate",
+    "hsn_sac",
+    "is_active",
+)
+
+
+@transaction.atomic
+def service_save(*, clinic: Clinic, user: User, service: Service | None = None, **data) -> Service:
+    unknown = set(data) - set(SERVICE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not service fields: {', '.join(sorted(unknown))}")
+    check_no_nul(**{key: value for key, value in data.items() if isinstance(value, str)})
+    service = service or Service(clinic=clinic)
+    for key, value in data.items():
+        setattr(service, key, value.strip() if isinstance(value, str) else value)
+    errors: dict[str, str] = {}
+    if service.department_id and not Department.objects.filter(clinic=clinic, pk=service.department_id).exists():
+        errors["department"] = "Choose one of this clinic's departments."
+    if service.lab_test is not None and service.lab_test.clinic_id != clinic.pk:
+        errors["lab_test"] = "Choose a test of this clinic's catalog."
+    if service.tax_class == TaxClass.EXEMPT:
+        service.tax_rate = ZERO
+    elif service.tax_rate is None or service.tax_rate <= 0:
+        errors["tax_rate"] = "A taxable service needs its rate, e.g. 18 (GST) or 20 (VAT)."
+    if service.price is not None and arithmetic.has_more_than_two_places(Decimal(service.price)):
+        errors["price"] = "Use at most 2 decimal places."
+    if errors:
+        raise ValidationError(errors)
+    service.full_clean()
+    service.save()
+    return service
+
+
+# --- Invoices: drafts ------------------------------------------------------------------------
+
+LINE_FIELDS = ("service", "description", "quantity", "unit_price", "discount")
+
+
+def _clean_lines(clinic: Clinic, raw_lines: list[dict]) -> list[dict]:
+    """Lines as typed or sent → checked values, or one ValidationError naming each problem
+    as ``lines.<index>.<field>``. A line of the catalog takes its description, price and
+    tax from the service unless they are given."""
+    errors: dict[str, str] = {}
+    lines = []
+    if not raw_lines:
+        raise ValidationError({"lines": "Add at least one line."})
+    service_ids = {line.get("service_id") or getattr(line.get("service"), "pk", None) for line in raw_lines} - {None}
+    services = {service.pk: service for service in Service.objects.filter(clinic=clinic, pk__in=service_ids)}
+    for index, raw in enumerate(raw_lines):
+        prefix = f"lines.{index}."
+        unknown = set(raw) - {*LINE_FIELDS, "service_id"}
+        if unknown:
+            raise ValueError(f"Not invoice line fields: {', '.join(sorted(unknown))}")
+        service_id = raw.get("service_id") or getattr(raw.get("service"), "pk", None)
+        service = services.get(service_id) if service_id else None
+        if service_id and service is None:
+            errors[prefix + "service_id"] = "No such service in this clinic's catalog."
+            continue
+        description = str(raw.get("description") or (service.name if service else "")).strip()
+        if not description:
+            errors[prefix + "description"] = "Describe the line or choose a service."
+        elif len(description) > 200:
+            errors[prefix + "description"] = "Use at most 200 characters."
+        quantity = raw.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int | str) or not str(quantity).strip().lstrip("-").isdigit():
+            errors[prefix + "quantity"] = "The quantity is a whole number, 1 or more."
+            quantity = None
+        else:
+            quantity = int(quantity)
+            if quantity < 1:
+                errors[prefix + "quantity"] = "The quantity must be at least 1."
+            elif quantity > 10000:
+                errors[prefix + "quantity"] = "The quantity can be at most 10,000."
+        price_given = raw.get("unit_price")
+        if price_given is None or (isinstance(price_given, str) and not price_given.strip()):
+            price_given = service.price if service else None
+        unit_price = parse_amount(price_given, prefix + "unit_price", errors=errors)
+        discount = parse_amount(raw.get("discount") or "0", prefix + "discount", errors=errors)
+        if quantity and unit_price is not None and discount is not None and discount > quantity * unit_price:
+            errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
+        lines.append(
+            {
+                "service": service,
+                "description": description,
+                "hsn_sac": service.hsn_sac if service else "9993" if clinic.country == "IN" else "",
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "discount": discount,
+                "tax_class": service.tax_class if service else TaxClass.EXEMPT,
+                "tax_rate": service.tax_rate if service else ZERO,
+            }
+        )
+    if errors:
+        raise ValidationError(errors)
+    return lines
+
+
+def _tax_scheme(invoice: Invoice) -> str:
+    clinic = invoice.clinic
+    return arithmetic.tax_scheme_for(clinic_country=clinic.country, clinic_state=clinic.state, patient_state=invoice.patient.state)
+
+
+def _write_lines(invoice: Invoice, lines: list[dict]) -> None:
+    """Replace the invoice's lines and compute every amount (``billing.arithmetic``)."""
+    amounts = arithmetic.compute(
+        [
+            arithmetic.LineInput(
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+                discount=line["discount"],
+                taxable=line["tax_class"] == TaxClass.TAXABLE,
+                tax_rate=line["tax_rate"],
+            )
+            for line in lines
+        ],
+        discount=invoice.discount_amount,
+        tax_scheme=_tax_scheme(invoice),
+    )
+    invoice.lines.all().delete()
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            clinic=invoice.clinic,
+            invoice=invoice,
+            position=position,
+            service=line["service"],
+            description=line["description"],
+            hsn_sac=line["hsn_sac"],
+            quantity=line["quantity"],
+            unit_price=line["unit_price"],
+            discount=line["discount"],
+            tax_class=line["tax_class"],
+            tax_rate=line["tax_rate"],
+            line_total=computed.line_total,
+            invoice_discount_share=computed.invoice_discount_share,
+            taxable_value=computed.taxable_value,
+            cgst_amount=computed.cgst,
+            sgst_amount=computed.sgst,
+            igst_amount=computed.igst,
+            vat_amount=computed.vat,
+            tax_amount=computed.tax,
+        )
+        for position, (line, computed) in enumerate(zip(lines, amounts.lines, strict=True), start=1)
+    )
+    invoice.subtotal = amounts.subtotal
+    invoice.tax_amount = amounts.tax
+    invoice.total_amount = amounts.total
+    invoice.interstate = _tax_scheme(invoice) == "gst_inter"
+    invoice.document_type = Invoice.DocumentType.TAX_INVOICE if amounts.tax_invoice else Invoice.DocumentType.BILL_OF_SUPPLY
+
+
+def _line_dicts(invoice: Invoice) -> list[dict]:
+    return [
+        {
+            "service": line.service,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount": line.discount,
+        }
+        for line in invoice.lines.select_related("service")
+    ]
+
+
+def _apply_header(invoice: Invoice, *, due_date=None, discount_amount=None, notes=None, errors: dict) -> None:
+    if discount_amount is not None:
+        parsed = parse_amount(discount_amount, "discount_amount", errors=errors)
+        if parsed is not None:
+            invoice.discount_amount = parsed
+    if notes is not None:
+        check_no_nul(notes=notes)
+        if len(notes) > 2000:
+            errors["notes"] = "Use at most 2,000 characters."
+        invoice.notes = notes.strip()
+    if due_date is not None:
+        invoice.due_date = due_date
+        if invoice.due_date < clinic_today(invoice.clinic) - datetime.timedelta(days=365):
+            errors["due_date"] = "The due date is more than a year ago."
+
+
+def _check_discount(invoice: Invoice, lines: list[dict]) -> None:
+    subtotal = sum((arithmetic.line_total(line["quantity"], line["unit_price"], line["discount"]) for line in lines), ZERO)
+    if invoice.discount_amount > subtotal:
+        raise ValidationError({"discount_amount": f"The discount cannot be more than the subtotal ({subtotal})."})
+    # Provisional, until the lines are written: the row must satisfy its checks when saved.
+    invoice.subtotal = subtotal
+    invoice.total_amount = subtotal - invoice.discount_amount
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    clinic: Clinic,
+    user: User,
+    patient: Patient,
+    lines: list[dict],
+    visit: Visit | None = None,
+    due_date: datetime.date | None = None,
+    discount_amount: Any = None,
+    notes: str = "",
+) -> Invoice:
+    if patient.clinic_id != clinic.pk or (visit is not None and visit.clinic_id != clinic.pk):
+        raise ValueError("The patient and visit must be of the clinic.")
+    if visit is not None and visit.patient_id != patient.pk:
+        raise ValidationError({"visit_id": "This visit is another patient's."})
+    invoice = Invoice(clinic=clinic, patient=patient, visit=visit, doctor=visit.doctor if visit else None, created_by=user)
+    errors: dict[str, str] = {}
+    _apply_header(invoice, due_date=due_date, discount_amount=discount_amount, notes=notes, errors=errors)
+    try:
+        cleaned = _clean_lines(clinic, lines)
+    except ValidationError as error:
+        errors.update({field: messages[0] for field, messages in error.message_dict.items()})
+        cleaned = []
+    if errors:
+        raise ValidationError(errors)
+    _check_discount(invoice, cleaned)
+    invoice.save()
+    _write_lines(invoice, cleaned)
+    invoice.save()
+    return invoice
+
+
+def _lock_invoice(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().select_related("clinic", "patient").get(pk=invoice.pk)
+
+
+def _only_draft(invoice: Invoice, action: str) -> None:
+    if invoice.status != Invoice.Status.DRAFT:
+        raise TransitionNotAllowed(f"Invoice {invoice.number} is {invoice.get_status_display().lower()}: it can no longer be {action}.")
+
+
+@transaction.atomic
+def invoice_update(
+    *, invoice: Invoice, user: User, lines: list[dict] | None = None, due_date=None, discount_amount=None, notes: str | None = None
+) -> Invoice:
+    invoice = _lock_invoice(invoice)
+    _only_draft(invoice, "changed")
+    errors: dict[str, str] = {}
+    _apply_header(invoice, due_date=due_date, discount_amount=discount_amount, notes=notes, errors=errors)
+    try:
+        cleaned = _clean_lines(invoice.clinic, lines if lines is not None else _line_dicts(invoice))
+    except ValidationError as error:
+        errors.update({field: messages[0] for field, messages in error.message_dict.items()})
+        cleaned = []
+    if errors:
+        raise ValidationError(errors)
+    _check_discount(invoice, cleaned)
+    _write_lines(invoice, cleaned)
+    invoice.save()
+    return invoice
+
+
+@transaction.atomic
+def invoice_delete(*, invoice: Invoice, user: User) -> None:
+    invoice = _lock_invoice(invoice)
+    _only_draft(invoice, "deleted")
+    invoice.lines.all().delete()
+    invoice.delete()
+
+
+def suggested_lines_for_visit(visit: Visit) -> list[dict]:
+    """The visit's consultation (the doctor's fee, with the catalog's consultation service
+    of the doctor's department when there is one) and the lab tests ordered in it (priced
+    from the catalog's service for each test)."""
+    clinic = visit.clinic
+    consultations = Service.objects.filter(clinic=clinic, is_active=True, service_type=Service.Type.CONSULTATION)
+    consultation = consultations.filter(department_id=visit.doctor.department_id).first() or consultations.first()
+    fee = visit.doctor.consultation_fee
+    lines: list[dict] = [
+        {
+            "service": consultation,
+            "description": f"Consultation — {visit.doctor}",
+            "quantity": 1,
+            "unit_price": fee if fee > 0 or consultation is None else consultation.price,
+            "discount": ZERO,
+        }
+    ]
+    tests = list(
+        LabOrderTest.objects.filter(order__visit=visit).exclude(order__status=LabOrder.Status.CANCELLED).select_related("lab_test")
+    )
+    test_services = {
+        service.lab_test_id: service
+        for service in Service.objects.filter(clinic=clinic, is_active=True, lab_test_id__in=[t.lab_test_id for t in tests])
+    }
+    for order_test in tests:
+        service = test_services.get(order_test.lab_test_id)
+        lines.append(
+            {
+                "service": service,
+                "description": service.name if service else f"Lab test — {order_test.lab_test.name}",
+                "quantity": 1,
+                "unit_price": service.price if service else ZERO,
+                "discount": ZERO,
+            }
+        )
+    return lines
+
+
+@transaction.atomic
+def invoice_draft_for_visit(*, visit: Visit, user: User) -> Invoice:
+    """The visit's bill: its invoice if it has one (not cancelled), or a new draft
+    pre-filled from the visit. Two taps at once still make one draft (a database
+    constraint allows one draft per visit)."""
+    Visit.objects.select_for_update().filter(pk=visit.pk).first()
+    existing = (
+        Invoice.objects.filter(clinic=visit.clinic, visit=visit).exclude(status=Invoice.Status.CANCELLED).order_by("created_at").first()
+    )
+    if existing is not None:
+        return existing
+    return invoice_create(clinic=visit.clinic, user=user, patient=visit.patient, visit=visit, lines=suggested_lines_for_visit(visit))
+
+
+# --- Invoices: issue and cancel --------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, user: User) -> Invoice:
+    """Draft → Issued: numbered from the clinic's counter for the financial year of the
+    issue date; its amounts are computed again and frozen. Any refusal happens before the
+    number is taken, and an error after it rolls the counter back: no gaps."""
+    invoice = _lock_invoice(invoice)
+    _only_draft(invoice, "issued")
+    clinic = invoice.clinic
+    if clinic.invoice_requires_completed_visit and invoice.visit_id:
+        visit = Visit.objects.get(pk=invoice.visit_id)
+        if visit.status != Visit.Status.COMPLETED:
+            raise Conflict(
+                f"Visit {visit.reference} is still in progress: the clinic issues a visit's invoice once the visit is completed."
+            )
+    lines = _line_dicts(invoice)
+    if not lines:
+        raise ValidationError({"lines": "Add at least one line before issuing."})
+    _write_lines(invoice, _clean_lines(clinic, lines))
+    today = clinic_today(clinic)
+    if invoice.due_date is None:
+        invoice.due_date = today + datetime.timedelta(days=clinic.invoice_due_days)
+    elif invoice.due_date < today:
+        raise ValidationError({"due_date": "The due date is before today, the day it is issued."})
+    invoice.place_of_supply = (invoice.patient.state if invoice.interstate else clinic.state) or ""
+    invoice.issue_date = today
+    invoice.issued_at = timezone.now()
+    invoice.issued_by = user
+    invoice.number = next_document_number(clinic=clinic, series=DocumentSequence.Series.INVOICE, day=today)
+    invoice.status = Invoice.Status.ISSUED
+    invoice.save()
+    return _settle(invoice)
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice, user: User, membership, reason: str) -> CreditNote:
+    """Cancel an issued invoice with a credit note (its own number, the reason). Deposits
+    applied to it go back to the deposit; money paid in must be refunded first."""
+    if not membership.has_perm_in_clinic(Perm.BILLING_REFUND):
+        raise PermissionDenied("Only billing officers and administrators cancel issued invoices.")
+    reason = (reason or "").strip()
+    check_no_nul(reason=reason)
+    if not reason:
+        raise ValidationError({"reason": "Say why the invoice is cancelled (it is printed on the credit note)."})
+    invoice = _lock_invoice(invoice)
+    if invoice.status == Invoice.Status.DRAFT:
+        raise TransitionNotAllowed("A draft is not cancelled: delete it instead.")
+    if invoice.status == Invoice.Status.CANCELLED:
+        raise TransitionNotAllowed(f"Invoice {invoice.number} is already cancelled.")
+    paid_in = invoice.payments.aggregate(net=Sum(F("amount") - F("refunded_amount")))["net"] or ZERO
+    if paid_in > 0:
+        raise Conflict(
+            f"{invoice.clinic.currency} {paid_in} was paid on invoice {invoice.number}: refund it first, then cancel the invoice."
+        )
+    now = timezone.now()
+    for application in invoice.deposit_applications.filter(released_at__isnull=True).select_for_update():
+        deposit = Payment.objects.select_for_update().get(pk=application.deposit_id)
+        deposit.applied_amount -= application.amount
+        deposit.save(update_fields=["applied_amount"])
+        application.released_at = now
+        application.save(update_fields=["released_at"])
+    today = clinic_today(invoice.clinic)
+    credit_note = CreditNote.objects.create(
+        clinic=invoice.clinic,
+        invoice=invoice,
+        number=next_document_number(clinic=invoice.clinic, series=DocumentSequence.Series.CREDIT_NOTE, day=today),
+        issue_date=today,
+        reason=reason,
+        taxable_value=invoice.subtotal - invoice.discount_amount,
+        tax_amount=invoice.tax_amount,
+        total_amount=invoice.total_amount,
+        issued_by=user,
+        issued_at=now,
+    )
+    invoice.status = Invoice.Status.CANCELLED
+    invoice.amount_paid = ZERO
+    invoice.save()
+    return credit_note
+
+
+def _settle(invoice: Invoice) -> Invoice:
+    """Derive the invoice's paid amount and status from its money entries (the invoice
+    row is locked by the caller). The database refuses an overpaid invoice."""
+    if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.CANCELLED):
+        return invoice
+    paid = Payment.objects.filter(invoice=invoice).aggregate(net=Sum(F("amount") - F("refunded_amount")))["net"] or ZERO
+    applied = DepositApplication.objects.filter(invoice=invoice, released_at__isnull=True).aggregate(total=Sum("amount"))["total"] or ZERO
+    invoice.amount_paid = paid + applied
+    if invoice.amount_paid >= invoice.total_amount:
+        invoice.status = Invoice.Status.PAID
+    elif invoice.amount_paid > 0:
+        invoice.status = Invoice.Status.PARTIALLY_PAID
+    else:
+        invoice.status = Invoice.Status.ISSUED
+    invoice.save(update_fields=["amount_paid", "status", "updated_at"])
+    return invoice
+
+
+# --- Money ------------------------------------------------------------------------------------
+
+
+def _clean_money_entry(*, amount, method, reference: str) -> tuple[Decimal, str]:
+    errors: dict[str, str] = {}
+    parsed = parse_amount(amount, "amount", allow_zero=False, errors=errors)
+    if method not in Method.values:
+        errors["method"] = f"Choose a method: {', '.join(Method.labels)}."
+    reference = (reference or "").strip()
+    check_no_nul(reference=reference)
+    if len(reference) > 100:
+        errors["reference"] = "Use at most 100 characters."
+    if errors:
+        raise ValidationError(errors)
+    assert parsed is not None
+    return parsed, reference
+
+
+def _receipt_number(clinic: Clinic) -> str:
+    return next_document_number(clinic=clinic, series=DocumentSequence.Series.RECEIPT, day=clinic_today(clinic))
+
+
+@transaction.atomic
+def payment_record(*, invoice: Invoice, user: User, amount, method: str, reference: str = "") -> Payment:
+    """Take a payment for an issued invoice, never above its balance: the invoice row is
+    locked first, so of two payments recorded at the same moment the second sees the
+    first (and the database refuses an overpaid invoice in any case)."""
+    amount, reference = _clean_money_entry(amount=amount, method=method, reference=reference)
+    invoice = _lock_invoice(invoice)
+    if invoice.status == Invoice.Status.PAID:
+        raise ValidationError({"amount": f"Invoice {invoice.number} is already paid in full."})
+    if invoice.status not in Invoice.OPEN_STATUSES:
+        raise TransitionNotAllowed(
+            "Issue the invoice before taking a payment."
+            if invoice.status == Invoice.Status.DRAFT
+            else f"Invoice {invoice.number} is cancelled."
+        )
+    if amount > invoice.balance_due:
+        raise ValidationError({"amount": f"The balance of invoice {invoice.number} is {invoice.balance_due}: the payment cannot be more."})
+    payment = Payment.objects.create(
+        clinic=invoice.clinic,
+        kind=Payment.Kind.PAYMENT,
+        patient=invoice.patient,
+        invoice=invoice,
+        amount=amount,
+        method=method,
+        reference=reference,
+        receipt_number=_receipt_number(invoice.clinic),
+        received_by=user,
+        received_at=timezone.now(),
+    )
+    _settle(invoice)
+    return payment
+
+
+@transaction.atomic
+def deposit_record(*, clinic: Clinic, patient: Patient, user: User, amount, method: str, reference: str = "") -> Payment:
+    """Money taken in advance (e.g. for a fertility package): held on the patient's
+    account with a receipt, applied to later invoices."""
+    if patient.clinic_id != clinic.pk:
+        raise ValueError("The patient must be of the clinic.")
+    amount, reference = _clean_money_entry(amount=amount, method=method, reference=reference)
+    return Payment.objects.create(
+        clinic=clinic,
+        kind=Payment.Kind.DEPOSIT,
+        patient=patient,
+        amount=amount,
+        method=method,
+        reference=reference,
+        receipt_number=_receipt_number(clinic),
+        received_by=user,
+        received_at=timezone.now(),
+    )
+
+
+def deposit_available(*, patient: Patient) -> Decimal:
+    """The patient's deposits not yet applied or refunded."""
+    return (
+        Payment.objects.filter(clinic=patient.clinic_id, patient=patient, kind=Payment.Kind.DEPOSIT).aggregate(
+            left=Sum(F("amount") - F("refunded_amount") - F("applied_amount"))
+        )["left"]
+        or ZERO
+    )
+
+
+@transaction.atomic
+def deposit_apply(*, invoice: Invoice, user: User, amount) -> list[DepositApplication]:
+    """Pay (part of) an invoice from the patient's deposits, oldest deposit first."""
+    amount = parse_amount(amount, "amount", allow_zero=False)
+    assert amount is not None
+    invoice = _lock_invoice(invoice)
+    if invoice.status not in Invoice.OPEN_STATUSES:
+        raise TransitionNotAllowed("Deposits are applied to issued invoices with a balance.")
+    if amount > invoice.balance_due:
+        raise ValidationError({"amount": f"The balance of invoice {invoice.number} is {invoice.balance_due}: apply at most that."})
+    deposits = list(
+        Payment.objects.select_for_update()
+        .filter(clinic=invoice.clinic, patient=invoice.patient_id, kind=Payment.Kind.DEPOSIT)
+        .order_by("received_at", "id")
+    )
+    available = sum((deposit.refundable for deposit in deposits), ZERO)
+    if amount > available:
+        raise ValidationError({"amount": f"The patient's deposits hold {available}: apply at most that."})
+    applications = []
+    left = amount
+    now = timezone.now()
+    for deposit in deposits:
+        take = min(left, deposit.refundable)
+        if take <= 0:
+            continue
+        # Exact decimals computed here on the locked row (SQLite would add floats).
+        deposit.applied_amount += take
+        deposit.save(update_fields=["applied_amount"])
+        applications.append(
+            DepositApplication.objects.create(
+                clinic=invoice.clinic, deposit=deposit, invoice=invoice, amount=take, applied_by=user, applied_at=now
+            )
+        )
+        left -= take
+        if left == 0:
+            break
+    _settle(invoice)
+    return applications
+
+
+@transaction.atomic
+def refund_record(*, payment: Payment, user: User, membership, amount, reason: str, method: str | None = None) -> Refund:
+    """Give money back from a payment (re-opening its invoice's balance) or from what is
+    left of a deposit: never more than was paid in and not already refunded or applied."""
+    if not membership.has_perm_in_clinic(Perm.BILLING_REFUND):
+        raise PermissionDenied("Only billing officers and administrators refund.")
+    reason = (reason or "").strip()
+    check_no_nul(reason=reason)
+    errors: dict[str, str] = {}
+    parsed = parse_amount(amount, "amount", allow_zero=False, errors=errors)
+    if not reason:
+        errors["reason"] = "Say why the money is refunded."
+    method = method or payment.method
+    if method not in Method.values:
+        errors["method"] = "Choose a method."
+    if errors:
+        raise ValidationError(errors)
+    assert parsed is not None
+    invoice = _lock_invoice(payment.invoice) if payment.invoice is not None else None
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if parsed > payment.refundable:
+        what = "is left of this deposit" if payment.kind == Payment.Kind.DEPOSIT else "was paid and not yet refunded"
+        raise ValidationError({"amount": f"{payment.clinic.currency} {payment.refundable} {what}: refund at most that."})
+    refund = Refund.objects.create(
+        clinic=payment.clinic, payment=payment, amount=parsed, method=method, reason=reason, refunded_by=user, refunded_at=timezone.now()
+    )
+    payment.refunded_amount += parsed
+    payment.save(update_fields=["refunded_amount"])
+    if invoice is not None:
+        _settle(invoice)
+    return refund
+
+
+# --- Platform usage ------------------------------------------------------------------------------
+
+
+def usage_unit_price(*, usage_type: str, currency: str, on: datetime.date) -> Decimal:
+    price = UsagePrice.objects.filter(usage_type=usage_type, currency=currency, effective_from__lte=on).order_by("-effective_from").first()
+    return price.unit_price if price else ZERO
+
+
+def record_visit_usage(*, visit: Visit) -> UsageRecord:
+    """A completed visit costs the clinic one unit of platform usage, priced from the
+    platform's price list on that day (multi-clinic-platform's usage tracking)."""
+    clinic = visit.clinic
+    occurred_at = visit.completed_at or timezone.now()
+    record, _ = UsageRecord.objects.get_or_create(
+        visit=visit,
+        defaults={
+            "clinic": clinic,
+            "usage_type": UsagePrice.UsageType.VISIT_COMPLETED,
+            "units": 1,
+            "unit_price": usage_unit_price(
+                usage_type=UsagePrice.UsageType.VISIT_COMPLETED, currency=clinic.currency, on=timezone.localdate(occurred_at, clinic.tzinfo)
+            ),
+            "currency": clinic.currency,
+            "occurred_at": occurred_at,
+        },
+    )
+    return record

@@ -58,7 +58,11 @@ class ServiceForm(forms.ModelForm):
     def clean_price(self):
         from billing.services import parse_amount
 
-        return parse_amount(self.cleaned_data["price"], "price")
+        errors: dict[str, str] = {}
+        price = parse_amount(self.cleaned_data["price"], "price", errors=errors)
+        if errors:
+            raise forms.ValidationError(errors["price"])
+        return price
 
 
 class InvoiceHeaderForm(forms.Form):

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from billing.arithmetic import ZERO
+from billing.arithmetic import ZERO, money
 from billing.models import CreditNote, DepositApplication, Invoice, InvoiceLine, Method, Payment, Refund, Service
 from clinicos.models import Clinic, User
 from patients.identity import search_key
@@ -273,7 +273,7 @@ def day_close(*, clinic: Clinic, day: datetime.date, user: User | None = None) -
     names: dict[int, str] = {}
     for row in payments.values("received_by", "received_by__full_name", "method").annotate(total=Sum("amount"), count=Count("id")):
         names[row["received_by"]] = row["received_by__full_name"]
-        rows[(row["received_by"], row["method"])] = {"collected": row["total"], "receipts": row["count"], "refunded": ZERO}
+        rows[(row["received_by"], row["method"])] = {"collected": money(row["total"]), "receipts": row["count"], "refunded": ZERO}
     for row in refunds.values("refunded_by", "refunded_by__full_name", "method").annotate(total=Sum("amount")):
         names[row["refunded_by"]] = row["refunded_by__full_name"]
         rows.setdefault((row["refunded_by"], row["method"]), {"collected": ZERO, "receipts": 0, "refunded": ZERO})["refunded"] = row[
@@ -324,7 +324,7 @@ def collections_between(*, clinic: Clinic, first: datetime.date, last: datetime.
     refunded = (
         Refund.objects.for_clinic(clinic).filter(refunded_at__gte=start, refunded_at__lt=end).aggregate(total=_money_sum("amount"))["total"]
     )
-    return received - refunded
+    return money(received - refunded)  # SQLite sums decimals as floats: back to cents
 
 
 def financial_snapshot(*, clinic: Clinic, top: int = 5) -> dict:
@@ -353,9 +353,11 @@ def financial_snapshot(*, clinic: Clinic, top: int = 5) -> dict:
         "today": today,
         "today_collections": collections_between(clinic=clinic, first=today, last=today),
         "month_collections": collections_between(clinic=clinic, first=month_start, last=today),
-        "outstanding": owed["outstanding"],
+        "outstanding": money(owed["outstanding"]),
         "outstanding_count": owed["outstanding_count"],
-        "overdue": owed["overdue"],
+        "overdue": money(owed["overdue"]),
         "overdue_count": owed["overdue_count"],
-        "top_services": [{"name": row["service__name"], "quantity": row["quantity"], "revenue": row["revenue"]} for row in top_services],
+        "top_services": [
+            {"name": row["service__name"], "quantity": row["quantity"], "revenue": money(row["revenue"])} for row in top_services
+        ],
     }

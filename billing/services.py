@@ -10,6 +10,10 @@
   derived again from its money entries (``_settle``), never typed in.
 - Numbers: ``next_document_number``, gap-free per clinic, series and financial year.
 - Platform usage: one record per completed visit (``record_visit_usage``).
+
+The money services take ``when`` only to import history (the demo data, a migration from
+another system): pages and the API never pass it, so documents carry the moment they were
+made.
 """
 
 import datetime
@@ -456,7 +460,7 @@ def invoice_draft_for_visit(*, visit: Visit, user: User) -> Invoice:
 
 
 @transaction.atomic
-def invoice_issue(*, invoice: Invoice, user: User) -> Invoice:
+def invoice_issue(*, invoice: Invoice, user: User, when: datetime.datetime | None = None) -> Invoice:
     """Draft → Issued: numbered from the clinic's counter for the financial year of the
     issue date; its amounts are computed again and frozen. Any refusal happens before the
     number is taken, and an error after it rolls the counter back: no gaps."""
@@ -473,14 +477,15 @@ def invoice_issue(*, invoice: Invoice, user: User) -> Invoice:
     if not lines:
         raise ValidationError({"lines": "Add at least one line before issuing."})
     _write_lines(invoice, _clean_lines(clinic, lines))
-    today = clinic_today(clinic)
+    now = when or timezone.now()
+    today = timezone.localdate(now, clinic.tzinfo)
     if invoice.due_date is None:
         invoice.due_date = today + datetime.timedelta(days=clinic.invoice_due_days)
     elif invoice.due_date < today:
         raise ValidationError({"due_date": "The due date is before today, the day it is issued."})
     invoice.place_of_supply = (invoice.patient.state if invoice.interstate else clinic.state) or ""
     invoice.issue_date = today
-    invoice.issued_at = timezone.now()
+    invoice.issued_at = now
     invoice.issued_by = user
     invoice.number = next_document_number(clinic=clinic, series=DocumentSequence.Series.INVOICE, day=today)
     invoice.status = Invoice.Status.ISSUED
@@ -489,7 +494,7 @@ def invoice_issue(*, invoice: Invoice, user: User) -> Invoice:
 
 
 @transaction.atomic
-def invoice_cancel(*, invoice: Invoice, user: User, membership, reason: str) -> CreditNote:
+def invoice_cancel(*, invoice: Invoice, user: User, membership, reason: str, when: datetime.datetime | None = None) -> CreditNote:
     """Cancel an issued invoice with a credit note (its own number, the reason). Deposits
     applied to it go back to the deposit; money paid in must be refunded first."""
     if not membership.has_perm_in_clinic(Perm.BILLING_REFUND):
@@ -503,19 +508,19 @@ def invoice_cancel(*, invoice: Invoice, user: User, membership, reason: str) -> 
         raise TransitionNotAllowed("A draft is not cancelled: delete it instead.")
     if invoice.status == Invoice.Status.CANCELLED:
         raise TransitionNotAllowed(f"Invoice {invoice.number} is already cancelled.")
-    paid_in = invoice.payments.aggregate(net=Sum(F("amount") - F("refunded_amount")))["net"] or ZERO
+    paid_in = arithmetic.money(invoice.payments.aggregate(net=Sum(F("amount") - F("refunded_amount")))["net"] or ZERO)
     if paid_in > 0:
         raise Conflict(
             f"{invoice.clinic.currency} {paid_in} was paid on invoice {invoice.number}: refund it first, then cancel the invoice."
         )
-    now = timezone.now()
+    now = when or timezone.now()
     for application in invoice.deposit_applications.filter(released_at__isnull=True).select_for_update():
         deposit = Payment.objects.select_for_update().get(pk=application.deposit_id)
         deposit.applied_amount -= application.amount
         deposit.save(update_fields=["applied_amount"])
         application.released_at = now
         application.save(update_fields=["released_at"])
-    today = clinic_today(invoice.clinic)
+    today = timezone.localdate(now, invoice.clinic.tzinfo)
     credit_note = CreditNote.objects.create(
         clinic=invoice.clinic,
         invoice=invoice,
@@ -541,7 +546,7 @@ def _settle(invoice: Invoice) -> Invoice:
         return invoice
     paid = Payment.objects.filter(invoice=invoice).aggregate(net=Sum(F("amount") - F("refunded_amount")))["net"] or ZERO
     applied = DepositApplication.objects.filter(invoice=invoice, released_at__isnull=True).aggregate(total=Sum("amount"))["total"] or ZERO
-    invoice.amount_paid = paid + applied
+    invoice.amount_paid = arithmetic.money(paid + applied)
     if invoice.amount_paid >= invoice.total_amount:
         invoice.status = Invoice.Status.PAID
     elif invoice.amount_paid > 0:
@@ -570,12 +575,14 @@ def _clean_money_entry(*, amount, method, reference: str) -> tuple[Decimal, str]
     return parsed, reference
 
 
-def _receipt_number(clinic: Clinic) -> str:
-    return next_document_number(clinic=clinic, series=DocumentSequence.Series.RECEIPT, day=clinic_today(clinic))
+def _receipt_number(clinic: Clinic, when: datetime.datetime) -> str:
+    return next_document_number(clinic=clinic, series=DocumentSequence.Series.RECEIPT, day=timezone.localdate(when, clinic.tzinfo))
 
 
 @transaction.atomic
-def payment_record(*, invoice: Invoice, user: User, amount, method: str, reference: str = "") -> Payment:
+def payment_record(
+    *, invoice: Invoice, user: User, amount, method: str, reference: str = "", when: datetime.datetime | None = None
+) -> Payment:
     """Take a payment for an issued invoice, never above its balance: the invoice row is
     locked first, so of two payments recorded at the same moment the second sees the
     first (and the database refuses an overpaid invoice in any case)."""
@@ -599,16 +606,18 @@ def payment_record(*, invoice: Invoice, user: User, amount, method: str, referen
         amount=amount,
         method=method,
         reference=reference,
-        receipt_number=_receipt_number(invoice.clinic),
+        receipt_number=_receipt_number(invoice.clinic, when or timezone.now()),
         received_by=user,
-        received_at=timezone.now(),
+        received_at=when or timezone.now(),
     )
     _settle(invoice)
     return payment
 
 
 @transaction.atomic
-def deposit_record(*, clinic: Clinic, patient: Patient, user: User, amount, method: str, reference: str = "") -> Payment:
+def deposit_record(
+    *, clinic: Clinic, patient: Patient, user: User, amount, method: str, reference: str = "", when: datetime.datetime | None = None
+) -> Payment:
     """Money taken in advance (e.g. for a fertility package): held on the patient's
     account with a receipt, applied to later invoices."""
     if patient.clinic_id != clinic.pk:
@@ -621,24 +630,22 @@ def deposit_record(*, clinic: Clinic, patient: Patient, user: User, amount, meth
         amount=amount,
         method=method,
         reference=reference,
-        receipt_number=_receipt_number(clinic),
+        receipt_number=_receipt_number(clinic, when or timezone.now()),
         received_by=user,
-        received_at=timezone.now(),
+        received_at=when or timezone.now(),
     )
 
 
 def deposit_available(*, patient: Patient) -> Decimal:
     """The patient's deposits not yet applied or refunded."""
-    return (
-        Payment.objects.filter(clinic=patient.clinic_id, patient=patient, kind=Payment.Kind.DEPOSIT).aggregate(
-            left=Sum(F("amount") - F("refunded_amount") - F("applied_amount"))
-        )["left"]
-        or ZERO
-    )
+    left = Payment.objects.filter(clinic=patient.clinic_id, patient=patient, kind=Payment.Kind.DEPOSIT).aggregate(
+        left=Sum(F("amount") - F("refunded_amount") - F("applied_amount"))
+    )["left"]
+    return arithmetic.money(left or ZERO)  # SQLite sums decimals as floats: back to cents
 
 
 @transaction.atomic
-def deposit_apply(*, invoice: Invoice, user: User, amount) -> list[DepositApplication]:
+def deposit_apply(*, invoice: Invoice, user: User, amount, when: datetime.datetime | None = None) -> list[DepositApplication]:
     """Pay (part of) an invoice from the patient's deposits, oldest deposit first."""
     amount = parse_amount(amount, "amount", allow_zero=False)
     assert amount is not None
@@ -657,7 +664,7 @@ def deposit_apply(*, invoice: Invoice, user: User, amount) -> list[DepositApplic
         raise ValidationError({"amount": f"The patient's deposits hold {available}: apply at most that."})
     applications = []
     left = amount
-    now = timezone.now()
+    now = when or timezone.now()
     for deposit in deposits:
         take = min(left, deposit.refundable)
         if take <= 0:
@@ -678,7 +685,9 @@ def deposit_apply(*, invoice: Invoice, user: User, amount) -> list[DepositApplic
 
 
 @transaction.atomic
-def refund_record(*, payment: Payment, user: User, membership, amount, reason: str, method: str | None = None) -> Refund:
+def refund_record(
+    *, payment: Payment, user: User, membership, amount, reason: str, method: str | None = None, when: datetime.datetime | None = None
+) -> Refund:
     """Give money back from a payment (re-opening its invoice's balance) or from what is
     left of a deposit: never more than was paid in and not already refunded or applied."""
     if not membership.has_perm_in_clinic(Perm.BILLING_REFUND):
@@ -701,7 +710,13 @@ def refund_record(*, payment: Payment, user: User, membership, amount, reason: s
         what = "is left of this deposit" if payment.kind == Payment.Kind.DEPOSIT else "was paid and not yet refunded"
         raise ValidationError({"amount": f"{payment.clinic.currency} {payment.refundable} {what}: refund at most that."})
     refund = Refund.objects.create(
-        clinic=payment.clinic, payment=payment, amount=parsed, method=method, reason=reason, refunded_by=user, refunded_at=timezone.now()
+        clinic=payment.clinic,
+        payment=payment,
+        amount=parsed,
+        method=method,
+        reason=reason,
+        refunded_by=user,
+        refunded_at=when or timezone.now(),
     )
     payment.refunded_amount += parsed
     payment.save(update_fields=["refunded_amount"])

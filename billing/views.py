@@ -30,7 +30,7 @@ from clinicos.audit import record_read
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
-from patients.selectors import patient_get_for_user
+from patients.selectors import patient_get_for_user, patient_list
 from scheduling.models import Appointment
 
 PAGE_SIZE = 25
@@ -185,8 +185,7 @@ def invoice_new(request: ClinicRequest) -> HttpResponse:
     """A new invoice for a patient (``?patient=``), optionally for one of their visits."""
     patient_id = request.POST.get("patient") or request.GET.get("patient")
     if not patient_id:
-        messages.info(request, "Open the patient's chart, then Billing › New invoice.")
-        return redirect("patient_list", request.clinic.code)
+        return _choose_patient(request)
     patient = patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     if request.method == "POST":
         return _save_invoice(request, patient=patient)
@@ -200,6 +199,13 @@ def invoice_new(request: ClinicRequest) -> HttpResponse:
         header=InvoiceHeaderForm(initial={"discount_amount": "0.00"}),
         lines=_line_formset(request, initial=initial + [{}]),
     )
+
+
+def _choose_patient(request: ClinicRequest) -> HttpResponse:
+    """New invoice without a patient yet: find them first (name, UHID or phone)."""
+    query = request.GET.get("q", "").strip()[:100]
+    found = list(patient_list(user=request.user, clinic=request.clinic, filters={"q": query, "status": "active"})[:20]) if query else []
+    return render(request, "billing/invoice_choose_patient.html", {"query": query, "found": found})
 
 
 @require_http_methods(["GET", "POST"])

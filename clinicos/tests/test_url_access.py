@@ -451,17 +451,19 @@ def clinical_samples(clinic, patient) -> dict:
 
 
 def billing_samples(clinic, patient) -> dict:
-    """A service, and an issued invoice of ``patient`` partly paid."""
+    """A service, a draft invoice of ``patient`` (every page of an invoice opens on a
+    draft), and a payment on another, issued invoice."""
     from decimal import Decimal
 
     from billing import services as billing_services
 
     clerk = MembershipFactory(clinic=clinic, roles=[Role.BILLING.value]).user
     service = billing_services.service_save(clinic=clinic, user=clerk, name=f"Sample service {patient.pk}", price=Decimal("500.00"))
-    invoice = billing_services.invoice_create(clinic=clinic, user=clerk, patient=patient, lines=[{"service_id": service.pk}])
-    billing_services.invoice_issue(invoice=invoice, user=clerk)
-    payment = billing_services.payment_record(invoice=invoice, user=clerk, amount="100.00", method="cash")
-    return {"service_id": service.pk, "invoice_id": invoice.pk, "payment_id": payment.pk}
+    draft = billing_services.invoice_create(clinic=clinic, user=clerk, patient=patient, lines=[{"service_id": service.pk}])
+    issued = billing_services.invoice_create(clinic=clinic, user=clerk, patient=patient, lines=[{"service_id": service.pk}])
+    billing_services.invoice_issue(invoice=issued, user=clerk)
+    payment = billing_services.payment_record(invoice=issued, user=clerk, amount="100.00", method="cash")
+    return {"service_id": service.pk, "invoice_id": draft.pk, "payment_id": payment.pk}
 
 
 def order_samples(clinic, visit, doctor_user) -> dict:

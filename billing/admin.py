@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from simple_history.admin import SimpleHistoryAdmin
 
+from billing.arithmetic import money
 from billing.models import CreditNote, Invoice, Payment, Refund, Service, UsagePrice, UsageRecord
 
 
@@ -82,7 +83,7 @@ def monthly_usage(month: datetime.date | None = None) -> list[dict]:
     if month is not None:
         next_month = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
         records = records.filter(occurred_at__date__gte=month, occurred_at__date__lt=next_month)
-    return list(
+    rows = list(
         records.annotate(month=TruncMonth("occurred_at"), line_amount=ExpressionWrapper(F("units") * F("unit_price"), output_field=MONEY))
         .values("month", "clinic__code", "clinic__name", "usage_type", "currency")
         .annotate(
@@ -92,6 +93,9 @@ def monthly_usage(month: datetime.date | None = None) -> list[dict]:
         )
         .order_by("-month", "clinic__code", "usage_type")
     )
+    for row in rows:
+        row["amount"] = money(row["amount"])  # SQLite sums decimals as floats: back to cents
+    return rows
 
 
 def usage_workbook(rows: list[dict]) -> bytes:

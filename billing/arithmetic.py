@@ -135,4 +135,8 @@ def tax_scheme_for(*, clinic_country: str, clinic_state: str, patient_state: str
 
 
 def has_more_than_two_places(value: Decimal) -> bool:
-    return value != value.quantize(CENT, rounding=ROUND_DOWN)
+    """``10.005`` yes; ``10.50``, ``10.500`` and ``1E+3`` no. Not a number (NaN, infinity): yes."""
+    if not value.is_finite():
+        return True
+    exponent = value.normalize().as_tuple().exponent
+    return isinstance(exponent, int) and exponent < -2

@@ -276,9 +276,9 @@ def day_close(*, clinic: Clinic, day: datetime.date, user: User | None = None) -
         rows[(row["received_by"], row["method"])] = {"collected": money(row["total"]), "receipts": row["count"], "refunded": ZERO}
     for row in refunds.values("refunded_by", "refunded_by__full_name", "method").annotate(total=Sum("amount")):
         names[row["refunded_by"]] = row["refunded_by__full_name"]
-        rows.setdefault((row["refunded_by"], row["method"]), {"collected": ZERO, "receipts": 0, "refunded": ZERO})["refunded"] = row[
-            "total"
-        ]
+        rows.setdefault((row["refunded_by"], row["method"]), {"collected": ZERO, "receipts": 0, "refunded": ZERO})["refunded"] = money(
+            row["total"]
+        )
     labels = dict(Method.choices)
     people = []
     for user_id in sorted(names, key=lambda pk: names[pk]):

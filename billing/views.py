@@ -7,6 +7,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -292,13 +293,25 @@ def invoice_detail(request: ClinicRequest, invoice_id: int) -> HttpResponse:
 @require_POST
 @clinic_view(Perm.BILLING_EDIT)
 def invoice_issue(request: ClinicRequest, invoice_id: int) -> HttpResponse:
+    """Issue the draft; the checkout's quick buttons (``pay_method`` cash or UPI) also take
+    the whole balance in the same transaction: both happen, or neither."""
     invoice = selectors.invoice_get(clinic=request.clinic, pk=invoice_id)
+    pay_method = request.POST.get("pay_method", "")
     try:
-        invoice = services.invoice_issue(invoice=invoice, user=request.user)
+        with transaction.atomic():
+            invoice = services.invoice_issue(invoice=invoice, user=request.user)
+            payment = None
+            if pay_method in (Method.CASH, Method.UPI) and invoice.balance_due > 0:
+                payment = services.payment_record(invoice=invoice, user=request.user, amount=invoice.balance_due, method=pay_method)
     except REFUSALS as error:
         messages.error(request, error_message(error))
     else:
-        messages.success(request, f"{invoice.get_document_type_display()} {invoice.number} issued.")
+        done = f"{invoice.get_document_type_display()} {invoice.number} issued"
+        if payment is not None:
+            done += (
+                f"; {request.clinic.currency} {payment.amount} received ({payment.get_method_display()}), receipt {payment.receipt_number}"
+            )
+        messages.success(request, done + ".")
     return redirect(_invoice_url(request, invoice))
 
 

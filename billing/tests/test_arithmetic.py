@@ -130,3 +130,10 @@ def test_apportion_adds_up_and_is_proportional_within_a_cent(amount_cents, weigh
         assert share <= weight
         if total:
             assert abs(share - amount * weight / total) < D("0.01")
+
+
+def test_two_places_is_about_the_value_and_odd_numbers_are_refused_not_crashed():
+    assert not arithmetic.has_more_than_two_places(D("10.500"))
+    assert not arithmetic.has_more_than_two_places(D("1E+30"))
+    assert arithmetic.has_more_than_two_places(D("10.005"))
+    assert arithmetic.has_more_than_two_places(D("NaN")) and arithmetic.has_more_than_two_places(D("Infinity"))

@@ -222,3 +222,27 @@ def test_the_dashboard_shows_the_snapshot_to_billing_officers_only(client, gst_c
     assert "Collected today" in body and "150.00" in body and "250.00" in body
     client.force_login(front_desk)
     assert "Collected today" not in client.get(page(gst_clinic)).content.decode()
+
+
+def test_checkout_in_two_taps_issue_and_take_upi_for_the_balance(client, gst_clinic, front_desk, patient, catalog):
+    invoice = services.invoice_create(
+        clinic=gst_clinic, user=front_desk, patient=patient, lines=[{"service_id": catalog["consultation"].pk}]
+    )
+    client.force_login(front_desk)
+    assert "Issue + UPI" in client.get(page(gst_clinic, f"billing/invoices/{invoice.pk}/")).content.decode()
+    done = client.post(page(gst_clinic, f"billing/invoices/{invoice.pk}/issue/"), {"pay_method": "upi"}, follow=True)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID and invoice.payments.get().method == "upi"
+    assert "INR 800.00 received (UPI), receipt ABC01/R2627/0001" in done.content.decode()
+
+
+def test_no_quick_payment_while_the_visit_is_in_progress(client, gst_clinic, front_desk, patient, doctor):
+    visit = clinical_services.visit_start(clinic=gst_clinic, user=doctor.user, patient=patient)
+    invoice = services.invoice_draft_for_visit(visit=visit, user=front_desk)
+    client.force_login(front_desk)
+    detail = client.get(page(gst_clinic, f"billing/invoices/{invoice.pk}/")).content.decode()
+    assert "Issue + cash" not in detail and "still in progress" in detail
+    refused = client.post(page(gst_clinic, f"billing/invoices/{invoice.pk}/issue/"), {"pay_method": "cash"}, follow=True)
+    assert "still in progress" in refused.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.DRAFT and not Payment.objects.exists()

@@ -497,3 +497,11 @@ def test_the_monthly_usage_export_is_a_typed_workbook(gst_clinic, patient, docto
     assert [c.value for c in sheet[1]] == ["Month", "Clinic code", "Clinic", "Usage", "Units", "Currency", "Amount"]
     assert sheet["E2"].value == 3 and float(sheet["G2"].value) == 15.0 and sheet.freeze_panes == "A2"
     assert Clinic.objects.count() >= 1
+
+
+@pytest.mark.parametrize("price", [D("1E+30"), D("Infinity"), D("NaN"), D("-0.5")])
+def test_absurd_prices_are_refused_with_a_message(gst_clinic, clinic_admin, price):
+    with pytest.raises(ValidationError):
+        services.service_save(clinic=gst_clinic, user=clinic_admin, name="Odd", price=price)
+    with pytest.raises(ValidationError):
+        services.parse_amount(price, "amount", allow_zero=False)

@@ -138,5 +138,8 @@ def has_more_than_two_places(value: Decimal) -> bool:
     """``10.005`` yes; ``10.50``, ``10.500`` and ``1E+3`` no. Not a number (NaN, infinity): yes."""
     if not value.is_finite():
         return True
-    exponent = value.normalize().as_tuple().exponent
+    try:
+        exponent = value.normalize().as_tuple().exponent
+    except ArithmeticError:  # beyond the decimal context (1E+1000000): not an amount anyway
+        return True
     return isinstance(exponent, int) and exponent < -2

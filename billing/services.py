@@ -50,6 +50,9 @@ from patients.models import Patient
 
 MAX_NUMBER_LENGTH = 16  # CGST Rule 46(b): at most 16 characters
 MAX_AMOUNT = Decimal("9999999999.99")
+# An invoice's subtotal stays below this, so that with any tax (at most 100 %) its total
+# still fits the database's amounts.
+INVOICE_LIMIT = Decimal("1000000000.00")
 SERIES_LETTER: dict[str, str] = {
     DocumentSequence.Series.INVOICE: "",
     DocumentSequence.Series.CREDIT_NOTE: "C",
@@ -223,7 +226,9 @@ def _clean_lines(clinic: Clinic, raw_lines: list[dict]) -> list[dict]:
             price_given = service.price if service else None
         unit_price = parse_amount(price_given, prefix + "unit_price", errors=errors)
         discount = parse_amount(raw.get("discount") or "0", prefix + "discount", errors=errors)
-        if quantity and unit_price is not None and discount is not None and discount > quantity * unit_price:
+        if quantity and unit_price is not None and quantity * unit_price > INVOICE_LIMIT:
+            errors[prefix + "unit_price"] = "This line is too large for one invoice."
+        elif quantity and unit_price is not None and discount is not None and discount > quantity * unit_price:
             errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
         lines.append(
             {
@@ -263,31 +268,36 @@ def _write_lines(invoice: Invoice, lines: list[dict]) -> None:
         discount=invoice.discount_amount,
         tax_scheme=_tax_scheme(invoice),
     )
-    invoice.lines.all().delete()
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            clinic=invoice.clinic,
-            invoice=invoice,
-            position=position,
-            service=line["service"],
-            description=line["description"],
-            hsn_sac=line["hsn_sac"],
-            quantity=line["quantity"],
-            unit_price=line["unit_price"],
-            discount=line["discount"],
-            tax_class=line["tax_class"],
-            tax_rate=line["tax_rate"],
-            line_total=computed.line_total,
-            invoice_discount_share=computed.invoice_discount_share,
-            taxable_value=computed.taxable_value,
-            cgst_amount=computed.cgst,
-            sgst_amount=computed.sgst,
-            igst_amount=computed.igst,
-            vat_amount=computed.vat,
-            tax_amount=computed.tax,
-        )
-        for position, (line, computed) in enumerate(zip(lines, amounts.lines, strict=True), start=1)
-    )
+    # Lines are updated in place (position by position) and saved one by one, so the
+    # audit trail shows what changed on a line, not a delete and a create.
+    existing = list(invoice.lines.order_by("position", "id")) if invoice.pk else []
+    for position, (line, computed) in enumerate(zip(lines, amounts.lines, strict=True), start=1):
+        values = {
+            "position": position,
+            "service": line["service"],
+            "description": line["description"],
+            "hsn_sac": line["hsn_sac"],
+            "quantity": line["quantity"],
+            "unit_price": line["unit_price"],
+            "discount": line["discount"],
+            "tax_class": line["tax_class"],
+            "tax_rate": line["tax_rate"],
+            "line_total": computed.line_total,
+            "invoice_discount_share": computed.invoice_discount_share,
+            "taxable_value": computed.taxable_value,
+            "cgst_amount": computed.cgst,
+            "sgst_amount": computed.sgst,
+            "igst_amount": computed.igst,
+            "vat_amount": computed.vat,
+            "tax_amount": computed.tax,
+        }
+        record = existing[position - 1] if position <= len(existing) else InvoiceLine(clinic=invoice.clinic, invoice=invoice)
+        if record.pk is None or any(getattr(record, field) != value for field, value in values.items()):
+            for field, value in values.items():
+                setattr(record, field, value)
+            record.save()
+    for stale in existing[len(lines) :]:
+        stale.delete()
     invoice.subtotal = amounts.subtotal
     invoice.tax_amount = amounts.tax
     invoice.total_amount = amounts.total
@@ -326,6 +336,8 @@ def _apply_header(invoice: Invoice, *, due_date=None, discount_amount=None, note
 
 def _check_discount(invoice: Invoice, lines: list[dict]) -> None:
     subtotal = sum((arithmetic.line_total(line["quantity"], line["unit_price"], line["discount"]) for line in lines), ZERO)
+    if subtotal > INVOICE_LIMIT:
+        raise ValidationError({"lines": "These lines add up to more than one invoice can hold: split them."})
     if invoice.discount_amount > subtotal:
         raise ValidationError({"discount_amount": f"The discount cannot be more than the subtotal ({subtotal})."})
     # Provisional, until the lines are written: the row must satisfy its checks when saved.

@@ -505,3 +505,36 @@ def test_absurd_prices_are_refused_with_a_message(gst_clinic, clinic_admin, pric
         services.service_save(clinic=gst_clinic, user=clinic_admin, name="Odd", price=price)
     with pytest.raises(ValidationError):
         services.parse_amount(price, "amount", allow_zero=False)
+
+
+def test_every_change_is_in_the_audit_trail_line_by_line(gst_clinic, front_desk, patient, issued):
+    from clinicos.models import AuditLog
+
+    invoice = services.invoice_create(
+        clinic=gst_clinic, user=front_desk, patient=patient, lines=[{"description": "Dressing", "unit_price": "100"}]
+    )
+    line = invoice.lines.get()
+    services.invoice_update(invoice=invoice, user=front_desk, lines=[{"description": "Dressing", "unit_price": "100", "quantity": 2}])
+    assert invoice.lines.get().pk == line.pk, "a changed line is updated, not replaced"
+    change = AuditLog.objects.filter(entity_type="billing.invoiceline", entity_id=str(line.pk), action="update").latest("created_at")
+    assert change.changes["quantity"]["old"] == "1" and change.changes["quantity"]["new"] == "2"
+    services.invoice_issue(invoice=invoice, user=front_desk)
+    services.payment_record(invoice=invoice, user=front_desk, amount="50", method="cash")
+    kinds = set(AuditLog.objects.filter(clinic=gst_clinic).values_list("entity_type", flat=True))
+    assert {"billing.invoice", "billing.invoiceline", "billing.payment"} <= kinds
+
+
+def test_an_invoice_too_large_for_its_columns_is_refused(gst_clinic, front_desk, patient):
+    with pytest.raises(ValidationError) as refused:
+        services.invoice_create(
+            clinic=gst_clinic,
+            user=front_desk,
+            patient=patient,
+            lines=[{"description": "X", "unit_price": "9999999999.99", "quantity": 10000}],
+        )
+    assert "lines.0.unit_price" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        services.invoice_create(
+            clinic=gst_clinic, user=front_desk, patient=patient, lines=[{"description": "X", "unit_price": "600000000"}] * 2
+        )
+    assert "lines" in refused.value.message_dict

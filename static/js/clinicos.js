@@ -8,6 +8,26 @@
     if (button) window.print();
   });
 
+  // Invoice lines: a service chosen shows its catalog price and name as the placeholders
+  // of the line's price and description (left empty, the catalog's are used).
+  function showServiceDefaults(select) {
+    var data = document.getElementById("service-prices");
+    var row = select.closest("tr");
+    if (!data || !row) return;
+    var prices = JSON.parse(data.textContent);
+    var price = row.querySelector('input[name$="-unit_price"]');
+    var description = row.querySelector('input[name$="-description"]');
+    var chosen = select.value && prices[select.value];
+    if (price) price.placeholder = chosen || "";
+    if (description) description.placeholder = chosen ? select.options[select.selectedIndex].text : "";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches('select[name^="lines-"][name$="-service"]')) showServiceDefaults(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll('select[name^="lines-"][name$="-service"]').forEach(showServiceDefaults);
+  });
+
   // Forms that ask before they do something that cannot be undone.
   document.addEventListener("submit", function (event) {
     var question = event.target.getAttribute && event.target.getAttribute("data-confirm");

@@ -93,6 +93,7 @@ def test_front_desk_checks_out_and_billing_cancels_with_a_credit_note(open_page,
     # A second invoice, written in the page with a taxable line, left unpaid.
     desk.goto(f"/c/{clinic.code}/billing/invoices/new/?patient={patient.pk}")
     desk.get_by_label("Service, line 1").select_option(label="Chemical peel")
+    expect(desk.get_by_label("Unit price, line 1")).to_have_attribute("placeholder", "2500.00")
     screenshot(desk, "invoice-new-desktop")
     desk.get_by_role("button", name="Save draft").click()
     expect(desk.get_by_role("heading", level=1)).to_contain_text("Tax invoice (draft)")

@@ -192,6 +192,7 @@ class Invoice(ClinicOwnedModel):
             models.CheckConstraint(condition=Q(tax_amount__gte=0, subtotal__gte=0), name="invoice_amounts_not_negative"),
         ]
         indexes = [
+            models.Index(fields=["clinic", "-created_at"], name="invoice_created"),
             models.Index(fields=["clinic", "status", "-created_at"], name="invoice_status_created"),
             models.Index(fields=["clinic", "patient", "-created_at"], name="invoice_patient_created"),
             models.Index(fields=["clinic", "issue_date"], name="invoice_issue_date"),

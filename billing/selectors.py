@@ -72,9 +72,7 @@ def invoice_list(
         invoices = invoices.filter(patient=patient)
     q = q.strip()
     if q:
-        invoices = invoices.filter(
-            Q(number__iexact=q) | Q(number__endswith=q) | Q(patient__uhid__iexact=q) | Q(patient__search_name__contains=search_key(q))
-        )
+        invoices = invoices.filter(Q(number=q.upper()) | Q(patient__uhid=q.upper()) | Q(patient__search_name__contains=search_key(q)))
     if date_from:
         invoices = invoices.filter(created_at__gte=_day_bounds(clinic, date_from, date_from)[0])
     if date_to:

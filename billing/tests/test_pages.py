@@ -246,3 +246,12 @@ def test_no_quick_payment_while_the_visit_is_in_progress(client, gst_clinic, fro
     assert "still in progress" in refused.content.decode()
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.DRAFT and not Payment.objects.exists()
+
+
+def test_the_invoice_list_finds_by_number_uhid_and_name(client, gst_clinic, front_desk, patient, issued):
+    mine = issued("100.00")
+    issued("100.00", patient=PatientFactory(clinic=gst_clinic, first_name="Zoya", last_name="Khan"))
+    client.force_login(front_desk)
+    for query in (mine.number.lower(), patient.uhid, "anita"):
+        found = list(client.get(page(gst_clinic, "billing/"), {"q": query}).context["page"])
+        assert found == [mine], query

@@ -34,18 +34,11 @@ class TransitionNotAllowed(Conflict):
     """A status move the flow forbids."""
 
 
-def _field_location(location: str, field: str) -> list[str | int]:
-    """``lines.0.quantity`` → ``[location, "lines", 0, "quantity"]`` (nested fields)."""
-    if field == "__all__":
-        return [location]
-    return [location, *(int(part) if part.isdigit() else part for part in field.split("."))]
-
-
 def field_problems(error: ValidationError, location: str = "body") -> list[dict[str, Any]]:
     """Field messages in the same shape as django-ninja's own 422s: [{loc, msg, type}]."""
     if hasattr(error, "error_dict"):
         return [
-            {"loc": _field_location(location, field), "msg": message, "type": "value_error"}
+            {"loc": [location, field] if field != "__all__" else [location], "msg": message, "type": "value_error"}
             for field, messages in error.message_dict.items()
             for message in messages
         ]

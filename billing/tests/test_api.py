@@ -119,9 +119,9 @@ def test_the_invoice_contract_from_draft_to_paid(gst_clinic, catalog, patient, d
 @pytest.mark.parametrize(
     ("lines", "discount", "loc"),
     [
-        ([{"description": "X", "unit_price": "10", "quantity": 0}], "0", ["body", "lines", 0, "quantity"]),
-        ([{"description": "X", "unit_price": "-10"}], "0", ["body", "lines", 0, "unit_price"]),
-        ([{"description": "X", "unit_price": "10.123"}], "0", ["body", "lines", 0, "unit_price"]),
+        ([{"description": "X", "unit_price": "10", "quantity": 0}], "0", ["body", "lines.0.quantity"]),
+        ([{"description": "X", "unit_price": "-10"}], "0", ["body", "lines.0.unit_price"]),
+        ([{"description": "X", "unit_price": "10.123"}], "0", ["body", "lines.0.unit_price"]),
         ([{"description": "X", "unit_price": "10"}], "10.01", ["body", "discount_amount"]),
         ([], "0", ["body", "lines"]),
     ],

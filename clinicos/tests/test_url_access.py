@@ -722,8 +722,9 @@ def _sample_objects(clinic):
     ReadAccessLogFactory(clinic=clinic)
     from patients.tests.factories import DocumentFactory, InsuranceProviderFactory
 
-    DocumentFactory(clinic=clinic, patient__clinic=clinic)
+    document = DocumentFactory(clinic=clinic, patient__clinic=clinic)
     InsuranceProviderFactory(clinic=clinic)
+    _billing_admin_samples(clinic, document.patient)
     from leads.tests.factories import LeadApiKeyFactory, LeadFactory, LeadOptionFactory
 
     LeadFactory(clinic=clinic)
@@ -742,6 +743,39 @@ def _sample_objects(clinic):
     Group.objects.create(name="Sample group")
     EmailAddress.objects.create(user=token.user, email=token.user.email, verified=True, primary=True)
     Authenticator.objects.create(user=token.user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+
+
+def _billing_admin_samples(clinic, patient):
+    """Billing's rows for the admin: a payment refunded, a credit note, platform usage."""
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from billing import services as billing_services
+    from billing.models import UsagePrice, UsageRecord
+    from clinicos.models import Membership
+
+    ids = billing_samples(clinic, patient)
+    officer = MembershipFactory(clinic=clinic, roles=[Role.BILLING.value])
+    payment = billing_services.Payment.objects.get(pk=ids["payment_id"])
+    billing_services.refund_record(payment=payment, user=officer.user, membership=officer, amount="100.00", reason="Sample")
+    billing_services.invoice_cancel(
+        invoice=payment.invoice, user=officer.user, membership=Membership.objects.get(pk=officer.pk), reason="Sample"
+    )
+    UsagePrice.objects.create(
+        usage_type=UsagePrice.UsageType.VISIT_COMPLETED,
+        currency="INR",
+        unit_price=Decimal("5.00"),
+        effective_from=datetime.date(2026, 1, 1),
+    )
+    UsageRecord.objects.create(
+        clinic=clinic,
+        usage_type=UsagePrice.UsageType.VISIT_COMPLETED,
+        unit_price=Decimal("5.00"),
+        currency="INR",
+        occurred_at=timezone.now(),
+    )
 
 
 @pytest.mark.django_db

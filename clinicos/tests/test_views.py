@@ -38,15 +38,28 @@ def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, cli
         "Leads",
         "Patients",
         "Schedule",
+        "Billing",
         "Insurers",
         "Settings",
         "Audit",
     ]
-    assert nav_labels(login(make_member(Role.FRONT_DESK)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Patients", "Schedule"]
+    assert nav_labels(login(make_member(Role.FRONT_DESK)).get(f"/c/{clinic.code}/")) == [
+        "Dashboard",
+        "Leads",
+        "Patients",
+        "Schedule",
+        "Billing",
+    ]
     assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Lab"]
     assert nav_labels(login(make_member(Role.LAB)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Lab"]
     assert nav_labels(login(make_member(Role.PHARMACIST)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Pharmacy"]
-    assert nav_labels(login(make_member(Role.BILLING)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Insurers"]
+    assert nav_labels(login(make_member(Role.BILLING)).get(f"/c/{clinic.code}/")) == [
+        "Dashboard",
+        "Patients",
+        "Schedule",
+        "Billing",
+        "Insurers",
+    ]
     assert nav_labels(login(make_member(Role.CRO)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Schedule"]
 
 
@@ -74,10 +87,11 @@ def test_dashboard_query_count_is_bounded(login, clinic_admin, clinic, django_as
     client = login(clinic_admin)
     for _ in range(10):
         DepartmentFactory(clinic=clinic)
-    with django_assert_max_num_queries(14):
+    # 14 for the page, 4 for Billing's financial snapshot (received, refunded, owed, top services)
+    with django_assert_max_num_queries(18):
         response = client.get(f"/c/{clinic.code}/")
     assert response.status_code == 200
-    assert "10 departments" in response.content.decode()
+    assert "10 departments" in response.content.decode() and "Collected today" in response.content.decode()
 
 
 def test_settings_are_saved_and_audited_with_ip_and_user_agent(login, clinic_admin, clinic):

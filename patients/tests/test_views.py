@@ -109,8 +109,9 @@ def test_opening_a_chart_is_logged(login, clinician, clinic):
 def test_chart_tabs_follow_the_role(login, make_member, clinic):
     patient = PatientFactory(clinic=clinic)
     tabs = lambda role: [t["key"] for t in login(make_member(role)).get(f"/c/{clinic.code}/patients/{patient.pk}/").context["tabs"]]  # noqa: E731
-    assert tabs(Role.FRONT_DESK) == ["overview", "appointments", "documents", "history"]
-    assert tabs(Role.BILLING) == ["overview", "appointments", "history"]  # identity and insurance, no documents
+    assert tabs(Role.FRONT_DESK) == ["overview", "appointments", "documents", "billing", "history"]
+    assert tabs(Role.BILLING) == ["overview", "appointments", "billing", "history"]  # identity, insurance and money; no documents
+    assert "billing" not in tabs(Role.DOCTOR) and "billing" not in tabs(Role.NURSE)
 
 
 def test_national_id_is_masked_for_roles_that_may_not_see_it(login, make_member, clinic, front_desk):

@@ -8,7 +8,6 @@ import datetime
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
 from billing import pdf, selectors, services
@@ -24,13 +23,6 @@ PAGE_SIZE = 25
 
 def amount(value: Decimal) -> str:
     return f"{value:.2f}"
-
-
-def _pdf(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- Services ---------------------------------------------------------------------------------
@@ -526,7 +518,7 @@ def invoice_pdf(request, code: str, invoice_id: int):
     ctx = clinic_context(request, code, Perm.BILLING_VIEW)
     invoice = selectors.invoice_get(clinic=ctx.clinic, pk=invoice_id)
     content = pdf.invoice_pdf_for_request(request, invoice=invoice)
-    return _pdf(content, f"{pdf.file_name(invoice.number or f'draft-{invoice.pk}')}.pdf")
+    return pdf.pdf_response(content, invoice.number or f"draft-{invoice.pk}")
 
 
 # --- Payments, deposits, refunds ------------------------------------------------------------
@@ -660,7 +652,7 @@ def payment_receipt(request, code: str, payment_id: int):
     """The receipt of a payment or deposit, as an A4 PDF."""
     ctx = clinic_context(request, code, Perm.BILLING_VIEW)
     payment = selectors.payment_get(clinic=ctx.clinic, pk=payment_id)
-    return _pdf(pdf.receipt_pdf_for_request(request, payment=payment), f"{pdf.file_name(payment.receipt_number)}.pdf")
+    return pdf.pdf_response(pdf.receipt_pdf_for_request(request, payment=payment), payment.receipt_number)
 
 
 @router.post("/{code}/deposits", response={201: DepositOut, 422: Problem})

@@ -6,6 +6,7 @@ the credit note, the receipt and the patient's statement. Totals are written out
 import re
 from decimal import Decimal
 
+from django.http import HttpResponse
 from django.utils import timezone
 from num2words import num2words
 
@@ -33,6 +34,14 @@ def amount_in_words(amount: Decimal, currency: str) -> str:
         cents = int((amount - whole) * 100)
         words = f"{num2words(whole, lang=language)} {currency}" + (f" and {cents:02d}/100" if cents else "")
     return words[:1].upper() + words[1:] + " only"
+
+
+def pdf_response(content: bytes, number: str) -> HttpResponse:
+    """A PDF shown in the browser (printable from there), never cached."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{file_name(number)}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def file_name(number: str) -> str:

@@ -41,6 +41,7 @@ from billing.models import (
     UsagePrice,
     UsageRecord,
 )
+from billing.selectors import clinic_today
 from clinical.models import LabOrder, LabOrderTest, Visit
 from clinicos.errors import Conflict, TransitionNotAllowed
 from clinicos.models import Clinic, Department, User
@@ -63,10 +64,6 @@ SERIES_DIGITS: dict[str, int] = {
     DocumentSequence.Series.CREDIT_NOTE: 4,
     DocumentSequence.Series.RECEIPT: 4,
 }
-
-
-def clinic_today(clinic: Clinic) -> datetime.date:
-    return timezone.localdate(timezone.now(), clinic.tzinfo)
 
 
 # --- Amounts typed in -------------------------------------------------------------------------

@@ -37,13 +37,6 @@ from scheduling.models import Appointment
 PAGE_SIZE = 25
 
 
-def _pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 def _invoice_url(request: ClinicRequest, invoice) -> str:
     return reverse("invoice_detail", args=[request.clinic.code, invoice.pk])
 
@@ -380,7 +373,7 @@ def invoice_pdf(request: ClinicRequest, invoice_id: int) -> HttpResponse:
         messages.error(request, error_message(error))
         return redirect(_invoice_url(request, invoice))
     number = invoice.credit_note.number if document == "credit_note" else invoice.number or f"draft-{invoice.pk}"
-    return _pdf_response(content, f"{pdf.file_name(number)}.pdf")
+    return pdf.pdf_response(content, number)
 
 
 # --- Front desk: bill a visit in one tap ---------------------------------------------------------
@@ -425,7 +418,7 @@ def _bill(request: ClinicRequest, visit) -> HttpResponse:
 @clinic_view(Perm.BILLING_VIEW)
 def payment_receipt(request: ClinicRequest, payment_id: int) -> HttpResponse:
     payment = selectors.payment_get(clinic=request.clinic, pk=payment_id)
-    return _pdf_response(pdf.receipt_pdf_for_request(request, payment=payment), f"{pdf.file_name(payment.receipt_number)}.pdf")
+    return pdf.pdf_response(pdf.receipt_pdf_for_request(request, payment=payment), payment.receipt_number)
 
 
 @require_http_methods(["GET", "POST"])
@@ -504,7 +497,7 @@ def patient_tab_billing(request: ClinicRequest, patient_id: int) -> HttpResponse
 def patient_statement(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     record_read(request, clinic=request.clinic, obj=patient, action="print statement", patient_id=patient.pk)
-    return _pdf_response(pdf.statement_pdf(patient=patient, printed_by=request.user), f"statement-{pdf.file_name(patient.uhid)}.pdf")
+    return pdf.pdf_response(pdf.statement_pdf(patient=patient, printed_by=request.user), f"statement-{patient.uhid}")
 
 
 # --- The day close --------------------------------------------------------------------------------

@@ -551,6 +551,7 @@ class Notification(ClinicOwnedModel):
         CRITICAL_RESULT = "critical_result", "Critical lab result"
         CRITICAL_RESULT_ESCALATED = "critical_result_escalated", "Critical lab result not acknowledged"
         LAB_RESULTS_READY = "lab_results_ready", "Lab results ready"
+        REPORT_READY = "report_ready", "Report ready"
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=Kind)

@@ -17,6 +17,7 @@ from clinicos.staff_api import router as clinic_admin_router
 from leads.api import public_router as public_leads_router
 from leads.api import router as leads_router
 from patients.api import router as patients_router
+from reporting.api import router as reporting_router
 from scheduling import views as scheduling_views
 from scheduling.api import router as scheduling_router
 
@@ -29,6 +30,7 @@ api.add_router("/clinics", scheduling_router)
 api.add_router("/clinics", clinical_router)
 api.add_router("/clinics", orders_router)
 api.add_router("/clinics", billing_router)
+api.add_router("/clinics", reporting_router)
 api.add_router("/clinics", notifications_router)
 api.add_router("/public", public_leads_router)
 
@@ -62,6 +64,7 @@ clinic_patterns = [
     path("", include("scheduling.urls")),
     path("", include("clinical.urls")),
     path("", include("billing.urls")),
+    path("", include("reporting.urls")),
 ]
 
 urlpatterns = [

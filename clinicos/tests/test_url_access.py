@@ -158,6 +158,11 @@ CLINIC_PAGES: dict[str, tuple] = {
     "service_new": ("get", Perm.SERVICES_MANAGE),
     "service_edit": ("get", Perm.SERVICES_MANAGE),
     "patient_tab_billing": ("get", Perm.BILLING_VIEW),
+    "report_list": ("get", Perm.REPORTS_VIEW),
+    # The sample report is a revenue report: of the roles with REPORTS_VIEW, billing and
+    # administrators see it (CROs see lead reports, doctors their own).
+    "report_detail": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
+    "report_download": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
@@ -253,6 +258,11 @@ CLINIC_API: dict[str, tuple] = {
     "invoice_apply_deposit": ("post", Perm.BILLING_EDIT),
     "patient_financials": ("get", Perm.BILLING_VIEW),
     "financial_snapshot": ("get", Perm.FINANCIALS_VIEW),
+    # The sample request is a revenue report: billing officers and administrators may ask.
+    "report_generate": ("post", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
+    "report_list": ("get", Perm.REPORTS_VIEW),
+    "report_detail": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
+    "report_download": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
 }
 
 # Bodies and queries that pass the schema, so that access decides the answer.
@@ -299,8 +309,9 @@ WELL_FORMED_BODIES = {
     "payment_refund": {"amount": "1.00", "reason": "Walked."},
     "deposit_create": lambda ids: {"patient_id": ids["patient_id"], "amount": "10.00", "method": "cash"},
     "invoice_apply_deposit": {"amount": "1.00"},
+    "report_generate": {"report_type": "revenue", "start_date": "2026-11-01", "end_date": "2026-11-30"},
 }
-REQUIRED_QUERIES = {"free_slots": "?date=2030-01-07"}
+REQUIRED_QUERIES = {"free_slots": "?date=2030-01-07", "report_download": "?format=xlsx"}
 
 # Pages that need a login but no clinic.
 LOGGED_IN_PAGES = {"clinic_picker"}
@@ -463,7 +474,34 @@ def billing_samples(clinic, patient) -> dict:
     issued = billing_services.invoice_create(clinic=clinic, user=clerk, patient=patient, lines=[{"service_id": service.pk}])
     billing_services.invoice_issue(invoice=issued, user=clerk)
     payment = billing_services.payment_record(invoice=issued, user=clerk, amount="100.00", method="cash")
-    return {"service_id": service.pk, "invoice_id": draft.pk, "payment_id": payment.pk}
+    return {
+        "service_id": service.pk,
+        "invoice_id": draft.pk,
+        "payment_id": payment.pk,
+        "report_id": _sample_report(clinic).pk,
+        "file_format": "xlsx",
+    }
+
+
+def _sample_report(clinic):
+    """A completed revenue report of the clinic, asked for by one of its administrators."""
+    import datetime
+
+    from reporting import services as reporting_services
+    from reporting.models import Report
+
+    done = Report.objects.filter(clinic=clinic, report_type="revenue", status="completed").first()
+    if done is not None:
+        return done  # no call deletes a report: one per clinic and test is enough (a PDF is slow)
+    admin = MembershipFactory(clinic=clinic, roles=[Role.ADMIN.value])
+    report = Report.objects.create(
+        clinic=clinic,
+        report_type="revenue",
+        start_date=datetime.date(2026, 11, 1),
+        end_date=datetime.date(2026, 11, 30),
+        requested_by=admin.user,
+    )
+    return reporting_services.report_generate(report_id=report.pk)
 
 
 def order_samples(clinic, visit, doctor_user) -> dict:
@@ -516,7 +554,7 @@ def allowed(status: int, method: str) -> bool:
     """An allowed role reaches the view: a page, a redirect after a POST, or a validation answer."""
     if method == "get":
         return status == 200
-    return status in (200, 201, 204, 302, 400, 409, 422)
+    return status in (200, 201, 202, 204, 302, 400, 409, 422)
 
 
 @pytest.mark.django_db
@@ -577,6 +615,7 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_b
                 "prescription_pdf",
                 "invoice_pdf",
                 "payment_receipt",
+                "report_download",
             ), url
             if role_may(role, perms):
                 assert allowed(response.status_code, method), f"{role} {method} {url}: {response.status_code} {response.content[:300]}"
@@ -604,6 +643,7 @@ def call_api(api, name: str, url: str, ids: dict | None = None):
 
 
 ID_KEYS = (
+    "report_id",
     "invoice_id",
     "payment_id",
     "service_id",

@@ -1,0 +1,121 @@
+"""A report's two files: an XLSX with typed cells (dates as dates, money as numbers with 2
+decimals, a totals row, the header frozen) and an A4 PDF with the clinic's letterhead and
+the report's chart (pygal SVG, the same as on screen)."""
+
+import datetime
+import io
+from decimal import Decimal
+
+import pygal
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from clinical.charts import STYLE, svg_data_uri
+from clinical.pdf import letterhead_context, render_pdf
+from reporting.reports import ReportData
+
+NUMBER_FORMATS = {"money": "#,##0.00", "percent": "0.00", "int": "0", "date": "dd mmm yyyy"}
+
+
+def _cell_value(value):
+    if isinstance(value, Decimal):
+        return float(value)  # openpyxl writes numbers; the 2-decimal format shows the cents
+    return value
+
+
+def xlsx(report, data: ReportData) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = report.get_report_type_display()[:31]
+    sheet.append([column.label for column in data.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    rows = list(data.rows) + ([data.totals] if data.totals else [])
+    for row in rows:
+        sheet.append([_cell_value(row.get(column.key)) for column in data.columns])
+        for index, column in enumerate(data.columns, start=1):
+            kind = row.get("kind", column.kind) if column.kind == "mixed" else column.kind
+            if kind in NUMBER_FORMATS:
+                sheet.cell(row=sheet.max_row, column=index).number_format = NUMBER_FORMATS[kind]
+    if data.totals:
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(data.columns, start=1):
+        width = max([len(column.label), *(len(str(row.get(column.key, ""))) for row in rows[:200])]) + 2
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 10), 50)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def chart_svg(data: ReportData) -> str | None:
+    if not data.chart:
+        return None
+    chart = pygal.Bar(
+        style=STYLE,
+        width=720,
+        height=320,
+        title=data.chart["title"],
+        legend_at_bottom=True,
+        x_label_rotation=30,
+        disable_xml_declaration=True,
+        js=[],
+        explicit_size=False,
+        print_values=False,
+    )
+    labels = data.chart["labels"]
+    if len(labels) > 14:  # a label every few bars, so that they stay readable
+        chart.x_labels_major_every = -(-len(labels) // 10)
+        chart.show_minor_x_labels = False
+    chart.x_labels = labels
+    for name, values in data.chart["series"]:
+        chart.add(name, values)
+    return chart.render(is_unicode=True)
+
+
+def display(value, kind: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.strftime("%d %b %Y")
+    if kind == "money" and isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if kind == "percent" and isinstance(value, Decimal):
+        return f"{value:.2f} %"
+    return str(value)
+
+
+def table(data: ReportData) -> dict:
+    """Rows as display strings, for the page and the PDF."""
+
+    def cells(row):
+        return [
+            {
+                "text": display(row.get(column.key), row.get("kind", column.kind) if column.kind == "mixed" else column.kind),
+                "numeric": column.kind in ("money", "int", "percent", "mixed"),
+            }
+            for column in data.columns
+        ]
+
+    return {
+        "headers": [{"label": column.label, "numeric": column.kind in ("money", "int", "percent", "mixed")} for column in data.columns],
+        "rows": [cells(row) for row in data.rows],
+        "totals": cells(data.totals) if data.totals else None,
+    }
+
+
+def pdf(report, data: ReportData) -> bytes:
+    from django.utils import timezone
+
+    svg = chart_svg(data)
+    context = {
+        **letterhead_context(report.clinic),
+        "report": report,
+        "table": table(data),
+        "notes": [note for note in data.notes if note],
+        "chart_uri": svg_data_uri(svg) if svg else None,
+        "generated_at": timezone.localtime(timezone.now(), report.clinic.tzinfo),
+    }
+    return render_pdf("reporting/report_pdf.html", context)

@@ -39,6 +39,7 @@ def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, cli
         "Patients",
         "Schedule",
         "Billing",
+        "Reports",
         "Insurers",
         "Settings",
         "Audit",
@@ -50,7 +51,7 @@ def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, cli
         "Schedule",
         "Billing",
     ]
-    assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Lab"]
+    assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Lab", "Reports"]
     assert nav_labels(login(make_member(Role.LAB)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Lab"]
     assert nav_labels(login(make_member(Role.PHARMACIST)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Pharmacy"]
     assert nav_labels(login(make_member(Role.BILLING)).get(f"/c/{clinic.code}/")) == [
@@ -58,9 +59,10 @@ def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, cli
         "Patients",
         "Schedule",
         "Billing",
+        "Reports",
         "Insurers",
     ]
-    assert nav_labels(login(make_member(Role.CRO)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Schedule"]
+    assert nav_labels(login(make_member(Role.CRO)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Schedule", "Reports"]
 
 
 def test_front_desk_dashboard_shows_the_clinic_the_roles_and_the_clinic_date(login, front_desk, clinic):

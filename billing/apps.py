@@ -24,6 +24,28 @@ class BillingConfig(AppConfig):
         navigation.register_dashboard_panel(
             navigation.DashboardPanel("financial_snapshot", "billing/_dashboard_snapshot.html", Perm.FINANCIALS_VIEW, _snapshot, order=10)
         )
+        from clinicos.roles import Role
+
+        navigation.register_dashboard_panel(
+            navigation.DashboardPanel(
+                "to_settle_today",
+                "billing/_dashboard_to_settle.html",
+                Perm.BILLING_VIEW,
+                _to_settle,
+                order=12,
+                roles=frozenset({Role.FRONT_DESK}),
+            )
+        )
+        navigation.register_dashboard_panel(
+            navigation.DashboardPanel(
+                "day_close_today",
+                "billing/_dashboard_day_close.html",
+                Perm.FINANCIALS_VIEW,
+                _day_close,
+                order=11,
+                roles=frozenset({Role.BILLING}),
+            )
+        )
         visit_completed.connect(_record_usage, dispatch_uid="billing_visit_usage")
 
 
@@ -37,3 +59,15 @@ def _snapshot(request) -> dict:
     from billing.selectors import financial_snapshot
 
     return financial_snapshot(clinic=request.clinic)
+
+
+def _to_settle(request) -> dict:
+    from billing.selectors import to_settle_today
+
+    return to_settle_today(clinic=request.clinic)
+
+
+def _day_close(request) -> dict:
+    from billing.selectors import day_close_today
+
+    return day_close_today(clinic=request.clinic)

@@ -185,6 +185,8 @@ def _history(clinic: Clinic) -> None:
                 lines.append({"service_id": extra.pk, "quantity": rng.choice([1, 1, 2])})
             discount = rng.choice(["0", "0", "0", "100"]) if clinic.currency == "INR" else "0"
             invoice = services.invoice_create(clinic=clinic, user=desk, patient=patient, lines=lines, discount_amount=discount)
+        # History: the invoice was written when the visit was (auto_now_add says today).
+        Invoice.objects.filter(pk=invoice.pk).update(created_at=at)
         last = index == len(plans) - 1
         if last:
             continue  # the newest stays a draft

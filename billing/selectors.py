@@ -378,3 +378,24 @@ def financial_snapshot(*, clinic: Clinic, top: int = 5) -> dict:
             {"name": row["service__name"], "quantity": row["quantity"], "revenue": money(row["revenue"])} for row in top_services
         ],
     }
+
+
+def to_settle_today(*, clinic: Clinic) -> dict:
+    """The front desk's billing for the day: today's invoices still open (balance to
+    collect) and today's drafts still to issue — three queries."""
+    today = clinic_today(clinic)
+    open_today = invoice_list(clinic=clinic, status="open", date_from=today, date_to=today)
+    totals = open_today.aggregate(count=Count("id"), balance=_money_sum(F("total_amount") - F("amount_paid")))
+    drafts = invoice_list(clinic=clinic, status=Invoice.Status.DRAFT, date_from=today, date_to=today).count()
+    return {
+        "today": today,
+        "open_count": totals["count"],
+        "balance": money(totals["balance"]),
+        "drafts": drafts,
+        "open": list(open_today.order_by("created_at", "id")[:5]),
+    }
+
+
+def day_close_today(*, clinic: Clinic) -> dict:
+    today = clinic_today(clinic)
+    return {"today": today, **day_close(clinic=clinic, day=today)}

@@ -77,8 +77,10 @@ def settings_tabs_for(membership, path: str = "") -> list[dict]:
     return [{**tab, "current": tab["url"] == path} for tab in tabs]
 
 
-# Panels other apps add to the dashboard (Billing's financial snapshot…), each for the
-# memberships holding its permission; ``context`` computes what its template shows.
+# Panels other apps add to the dashboard (the front desk's day, the lab's worklist, Billing's
+# financial snapshot…), each for the memberships holding its permission and, when ``roles``
+# is given, one of those roles (a panel is someone's day, not everyone who may see it);
+# ``context`` computes what its template shows, in a bounded number of queries.
 @dataclass(frozen=True)
 class DashboardPanel:
     key: str
@@ -86,6 +88,7 @@ class DashboardPanel:
     perm: Perm
     context: Callable[[Any], dict]
     order: int = 50
+    roles: frozenset = frozenset()
 
 
 _panels: dict[str, DashboardPanel] = {}
@@ -100,5 +103,5 @@ def dashboard_panels_for(request) -> list[dict]:
     return [
         {"template": panel.template, "data": panel.context(request)}
         for panel in sorted(_panels.values(), key=lambda panel: panel.order)
-        if membership.has_perm_in_clinic(panel.perm)
+        if membership.has_perm_in_clinic(panel.perm) and (not panel.roles or any(membership.has_role(role) for role in panel.roles))
     ]

@@ -91,16 +91,6 @@ class ConvertOut(Schema):
     lead: LeadOut
 
 
-class StatsOut(Schema):
-    date_from: datetime.date | None
-    date_to: datetime.date | None
-    total_leads: int
-    converted: int
-    conversion_rate: float
-    cro_queue: int
-    by_source: list[dict]
-
-
 class FunnelOut(Schema):
     date_from: datetime.date | None
     date_to: datetime.date | None
@@ -225,16 +215,6 @@ def lead_convert(request, code: str, lead_id: int):
         membership=ctx.membership,
     )
     return Status(201, {"patient": {"id": result.patient.pk, "uhid": result.patient.uhid}, "lead": lead_out(result.lead)})
-
-
-@router.get("/{code}/dashboard/stats", response={200: StatsOut, 422: Problem})
-def dashboard_stats(request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None):
-    """Leads added in the range, how many of them are converted, the conversion rate
-    (converted ÷ added × 100, two decimals) and the current CRO queue."""
-    ctx = clinic_context(request, code, Perm.LEADS_WORK)
-    check_query_days(date_from=date_from, date_to=date_to)
-    stats = selectors.dashboard_stats(clinic=ctx.clinic, date_from=date_from, date_to=date_to)
-    return Status(200, {**stats, "conversion_rate": float(stats["conversion_rate"])})
 
 
 @router.get("/{code}/dashboard/funnel", response={200: FunnelOut, 422: Problem})

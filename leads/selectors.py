@@ -162,3 +162,26 @@ def dashboard_funnel(*, clinic: Clinic, date_from=None, date_to=None) -> dict:
         "by_status": [{"status": s, "label": label, "count": current.get(s, 0)} for s, label in LeadStatus.choices],
         "by_stage_reached": [{"stage": s, "label": label, "count": reached[s]} for s, label in LeadStatus.choices],
     }
+
+
+def cro_day(*, clinic: Clinic, user) -> dict:
+    """A CRO's dashboard: their queue (longest waiting first), the follow-ups due, and this
+    month's conversions (leads added this month, as the leads dashboard counts them)."""
+    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    month_start = today.replace(day=1)
+    mine = Lead.objects.for_clinic(clinic).filter(status=LeadStatus.STALLING, assigned_to=user).order_by("sent_to_cro_at", "id")
+    now = timezone.now()
+    queue = list(mine[:5])
+    for lead in queue:
+        lead.waiting = now - (lead.sent_to_cro_at or lead.updated_at)
+    due = follow_ups_due(clinic=clinic, day=today)
+    month = dashboard_stats(clinic=clinic, date_from=month_start, date_to=today)
+    return {
+        "today": today,
+        "month_start": month_start,
+        "queue_count": mine.count(),
+        "queue": queue,
+        "follow_ups_count": due.count(),
+        "follow_ups": list(due[:5]),
+        "month": month,
+    }

@@ -7,12 +7,14 @@ from typing import Any
 from django.core.paginator import Paginator
 from ninja import Router, Schema, Status
 
-from clinicos.api import Input, Problem, clinic_context, field_problem
+from clinicos.api import Input, Problem, check_query_days, clinic_context, field_problem
 from clinicos.roles import Perm
+from leads.selectors import dashboard_stats as lead_stats
 from reporting import selectors, services
+from reporting.dashboards import period_figures
 from reporting.models import Report, ReportType
 
-router = Router(tags=["reports"])
+router = Router(tags=["reports", "dashboard"])
 PAGE_SIZE = 25
 
 
@@ -99,3 +101,45 @@ def report_download(request, code: str, report_id: int, format: str = "pdf"):
         return field_problem("format", "Use pdf or xlsx.", location="query")
     report = selectors.report_get(membership=ctx.membership, pk=report_id)
     return selectors.report_file_response(request, report=report, file_format=format)
+
+
+# --- The dashboard's figures ------------------------------------------------------------------
+
+
+class StatsOut(Schema):
+    date_from: datetime.date | None
+    date_to: datetime.date | None
+    total_leads: int
+    converted: int
+    conversion_rate: float
+    cro_queue: int
+    by_source: list[dict]
+    revenue: str | None
+    appointments_by_status: dict[str, int]
+    no_show_rate: float
+    new_patients: int
+
+
+@router.get("/{code}/dashboard/stats", response={200: StatsOut, 422: Problem})
+def dashboard_stats(request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None):
+    """The clinic's figures for the range (open ends are not bounded): leads added, converted
+    and the conversion rate (converted ÷ added × 100), the current CRO queue; revenue
+    (payments less refunds, two decimals; null for a role that may not see the clinic's
+    money), appointments by status, the no-show rate (no-shows ÷ appointments not
+    cancelled × 100) and the patients registered. The same figures as the dashboard and
+    the reports for the same range."""
+    ctx = clinic_context(request, code, Perm.LEADS_WORK)
+    check_query_days(date_from=date_from, date_to=date_to)
+    stats = lead_stats(clinic=ctx.clinic, date_from=date_from, date_to=date_to)
+    figures = period_figures(ctx.clinic, date_from, date_to, with_revenue=ctx.membership.has_perm_in_clinic(Perm.FINANCIALS_VIEW))
+    return Status(
+        200,
+        {
+            **stats,
+            "conversion_rate": float(stats["conversion_rate"]),
+            "revenue": None if figures["revenue"] is None else f"{figures['revenue']:.2f}",
+            "appointments_by_status": figures["appointments_by_status"],
+            "no_show_rate": float(figures["no_show_rate"]),
+            "new_patients": figures["new_patients"],
+        },
+    )

@@ -12,3 +12,31 @@ class ReportingConfig(AppConfig):
         enums.register("report_types", ReportType)
         enums.register("report_statuses", Report.Status)
         navigation.register(navigation.NavItem("Reports", "report_list", Perm.REPORTS_VIEW, order=70))
+        from clinicos.roles import Role
+
+        navigation.register_dashboard_panel(
+            navigation.DashboardPanel(
+                "clinic_analytics",
+                "reporting/_dashboard_admin.html",
+                Perm.REPORTS_VIEW,
+                _admin_dashboard,
+                order=40,
+                roles=frozenset({Role.ADMIN}),
+            )
+        )
+
+
+def _admin_dashboard(request) -> dict:
+    """The range from ``?date_from=&date_to=`` (this month by default; a bad range says so
+    and shows this month)."""
+    from reporting.dashboards import admin_dashboard
+    from reporting.forms import DashboardRangeForm
+    from reporting.services import clinic_today
+
+    today = clinic_today(request.clinic)
+    chosen = "date_from" in request.GET or "date_to" in request.GET
+    form = DashboardRangeForm(request.GET if chosen else None, initial={"date_from": today.replace(day=1), "date_to": today})
+    first, last = today.replace(day=1), today
+    if chosen and form.is_valid():
+        first, last = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+    return {"form": form, **admin_dashboard(request.clinic, first, last)}

@@ -4,6 +4,7 @@ the report's chart (pygal SVG, the same as on screen)."""
 
 import datetime
 import io
+import math
 from decimal import Decimal
 
 import pygal
@@ -15,7 +16,8 @@ from clinical.charts import STYLE, svg_data_uri
 from clinical.pdf import letterhead_context, render_pdf
 from reporting.reports import ReportData
 
-NUMBER_FORMATS = {"money": "#,##0.00", "percent": "0.00", "int": "0", "date": "dd mmm yyyy"}
+NUMBER_FORMATS = {"money": "#,##0.00", "percent": "0.00", "number": "0.00", "int": "0", "date": "dd mmm yyyy"}
+NUMERIC_KINDS = ("money", "int", "percent", "number", "mixed")
 
 
 def _cell_value(value):
@@ -51,28 +53,49 @@ def xlsx(report, data: ReportData) -> bytes:
 
 
 def chart_svg(data: ReportData) -> str | None:
-    if not data.chart:
-        return None
-    chart = pygal.Bar(
+    return render_chart(data.chart) if data.chart else None
+
+
+def render_chart(spec: dict, *, horizontal: bool = False, width: int = 720, height: int = 320) -> str:
+    """A bar chart as SVG (no script): the same drawing on the dashboard, on the report's
+    page and in its PDF. ``spec``: {"title", "labels", "series": [(name, values)]}."""
+    chart = (pygal.HorizontalBar if horizontal else pygal.Bar)(
         style=STYLE,
-        width=720,
-        height=320,
-        title=data.chart["title"],
+        width=width,
+        height=height,
+        title=spec["title"],
         legend_at_bottom=True,
-        x_label_rotation=30,
+        x_label_rotation=0 if horizontal else 30,
+        show_legend=len(spec["series"]) > 1,
         disable_xml_declaration=True,
         js=[],
         explicit_size=False,
         print_values=False,
     )
-    labels = data.chart["labels"]
-    if len(labels) > 14:  # a label every few bars, so that they stay readable
+    labels = spec["labels"]
+    if len(labels) > 14 and not horizontal:  # a label every few bars, so that they stay readable
         chart.x_labels_major_every = -(-len(labels) // 10)
         chart.show_minor_x_labels = False
     chart.x_labels = labels
-    for name, values in data.chart["series"]:
+    highest = max([value or 0 for _, values in spec["series"] for value in values] or [0])
+    chart.y_labels = value_ticks(highest)
+    chart.value_formatter = lambda value: f"{value:,.0f}"
+    for name, values in spec["series"]:
         chart.add(name, values)
     return chart.render(is_unicode=True)
+
+
+def value_ticks(highest: float, count: int = 5) -> list[int]:
+    """About ``count`` round whole-number ticks from 0 to at least ``highest`` (1, 2 or 5
+    times a power of ten apart): a readable axis for counts and money alike."""
+    if highest <= 0:
+        return [0, 1]
+    raw = highest / count
+    magnitude = 10 ** max(len(str(int(raw))) - 1, 0)
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = max(int(step), 1)
+    top = math.ceil(highest / step) * step
+    return list(range(0, top + step, step))
 
 
 def display(value, kind: str) -> str:
@@ -81,6 +104,8 @@ def display(value, kind: str) -> str:
     if isinstance(value, datetime.date):
         return value.strftime("%d %b %Y")
     if kind == "money" and isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if kind == "number" and isinstance(value, Decimal):
         return f"{value:,.2f}"
     if kind == "percent" and isinstance(value, Decimal):
         return f"{value:.2f} %"
@@ -94,13 +119,13 @@ def table(data: ReportData) -> dict:
         return [
             {
                 "text": display(row.get(column.key), row.get("kind", column.kind) if column.kind == "mixed" else column.kind),
-                "numeric": column.kind in ("money", "int", "percent", "mixed"),
+                "numeric": column.kind in NUMERIC_KINDS,
             }
             for column in data.columns
         ]
 
     return {
-        "headers": [{"label": column.label, "numeric": column.kind in ("money", "int", "percent", "mixed")} for column in data.columns],
+        "headers": [{"label": column.label, "numeric": column.kind in NUMERIC_KINDS} for column in data.columns],
         "rows": [cells(row) for row in data.rows],
         "totals": cells(data.totals) if data.totals else None,
     }

@@ -31,3 +31,22 @@ class ReportRequestForm(forms.Form):
         return {
             name: self.cleaned_data[name] for name in ("doctor_id", "department_id", "service_id", "source") if self.cleaned_data.get(name)
         }
+
+
+class DashboardRangeForm(forms.Form):
+    """The administrator dashboard's range: this month unless chosen, at most two years."""
+
+    date_from = DayField(label="From")
+    date_to = DayField(label="To")
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("date_from"), cleaned.get("date_to")
+        if first and last:
+            from reporting.services import MAX_RANGE_DAYS
+
+            if first > last:
+                self.add_error("date_to", "The last day is before the first.")
+            elif (last - first).days >= MAX_RANGE_DAYS:
+                self.add_error("date_to", "The dashboard covers at most two years.")
+        return cleaned

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from billing.arithmetic import ZERO, money
 from billing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
@@ -30,7 +30,7 @@ ADMIN_ONLY = frozenset({Role.ADMIN})
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text | date | int | money | percent
+    kind: str = "text"  # text | date | int | number (2 decimals) | money | percent | mixed (per row)
 
 
 @dataclass
@@ -117,6 +117,68 @@ def revenue(clinic: Clinic, first: datetime.date, last: datetime.date, parameter
     return ReportData(columns, rows, totals, chart if rows else None)
 
 
+def _received(clinic: Clinic, first: datetime.date | None, last: datetime.date | None):
+    """Payments and refunds in the range (an open end is not bounded)."""
+    payments, refunds = Payment.objects.for_clinic(clinic), Refund.objects.for_clinic(clinic)
+    if first:
+        start = _bounds(clinic, first, first)[0]
+        payments, refunds = payments.filter(received_at__gte=start), refunds.filter(refunded_at__gte=start)
+    if last:
+        end = _bounds(clinic, last, last)[1]
+        payments, refunds = payments.filter(received_at__lt=end), refunds.filter(refunded_at__lt=end)
+    return payments, refunds
+
+
+def revenue_between(clinic: Clinic, first: datetime.date | None, last: datetime.date | None) -> Decimal:
+    """Revenue in the range: money received less money refunded (two queries) — the revenue
+    report's total for the same range."""
+    payments, refunds = _received(clinic, first, last)
+    received = payments.aggregate(total=_sum("amount"))["total"]
+    refunded = refunds.aggregate(total=_sum("amount"))["total"]
+    return money(received) - money(refunded)
+
+
+def revenue_by_month(clinic: Clinic, last: datetime.date, months: int = 12) -> list[dict]:
+    """Revenue of each of the ``months`` calendar months ending with ``last``'s: two queries."""
+    first = last.replace(day=1)
+    for _ in range(months - 1):
+        first = (first - datetime.timedelta(days=1)).replace(day=1)
+    payments, refunds = _received(clinic, first, last)
+    received = dict(
+        payments.annotate(month=TruncMonth("received_at", tzinfo=clinic.tzinfo)).values_list("month").annotate(total=_sum("amount"))
+    )
+    refunded = dict(
+        refunds.annotate(month=TruncMonth("refunded_at", tzinfo=clinic.tzinfo)).values_list("month").annotate(total=_sum("amount"))
+    )
+    received = {_month_key(key): value for key, value in received.items()}
+    refunded = {_month_key(key): value for key, value in refunded.items()}
+    rows, month = [], first
+    while month <= last:
+        rows.append({"month": month, "net": money(received.get(month, ZERO)) - money(refunded.get(month, ZERO))})
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return rows
+
+
+def _month_key(value) -> datetime.date:
+    # TruncMonth answers a date on SQLite and an aware datetime on PostgreSQL.
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def collections_by_method(clinic: Clinic, first: datetime.date, last: datetime.date) -> list[dict]:
+    """Collected, refunded and net per payment method in the range — the day book's
+    figures summed over days and users: two queries."""
+    payments, refunds = _received(clinic, first, last)
+    collected = dict(payments.values_list("method").annotate(total=_sum("amount")))
+    refunded = dict(refunds.values_list("method").annotate(total=_sum("amount")))
+    labels = dict(Payment._meta.get_field("method").choices)  # type: ignore[arg-type]
+    rows = []
+    for method, label in labels.items():
+        if method in collected or method in refunded:
+            came, went = money(collected.get(method, ZERO)), money(refunded.get(method, ZERO))
+            rows.append({"method": method, "label": label, "collected": came, "refunded": went, "net": came - went})
+    return sorted(rows, key=lambda row: -row["net"])
+
+
 def billing_summary(clinic: Clinic, first: datetime.date, last: datetime.date, parameters: dict) -> ReportData:
     """Invoices issued in the range by status: count, billed, paid, balance."""
     rows = list(
@@ -189,11 +251,22 @@ def sales_register(clinic: Clinic, first: datetime.date, last: datetime.date, pa
                 "total": amounts["taxable"] + amounts["cgst"] + amounts["sgst"] + amounts["igst"] + amounts["vat"],
             }
         )
-    notes = CreditNote.objects.for_clinic(clinic).filter(issue_date__gte=first, issue_date__lte=last).select_related("invoice__patient")
-    for note in notes.order_by("issue_date", "number"):
-        split = note.invoice.lines.aggregate(
-            cgst=_sum("cgst_amount"), sgst=_sum("sgst_amount"), igst=_sum("igst_amount"), vat=_sum("vat_amount")
-        )
+    notes = list(
+        CreditNote.objects.for_clinic(clinic)
+        .filter(issue_date__gte=first, issue_date__lte=last)
+        .select_related("invoice__patient")
+        .order_by("issue_date", "number")
+    )
+    splits = {
+        row.pop("invoice"): row
+        for row in InvoiceLine.objects.for_clinic(clinic)
+        .filter(invoice__in=[note.invoice_id for note in notes])
+        .values("invoice")
+        .annotate(cgst=_sum("cgst_amount"), sgst=_sum("sgst_amount"), igst=_sum("igst_amount"), vat=_sum("vat_amount"))
+    }
+    no_tax = {"cgst": ZERO, "sgst": ZERO, "igst": ZERO, "vat": ZERO}
+    for note in notes:
+        split = splits.get(note.invoice_id, no_tax)
         rows.append(
             {
                 "number": note.number,
@@ -315,7 +388,10 @@ def service_utilization(clinic: Clinic, first: datetime.date, last: datetime.dat
 
 def _appointments(clinic: Clinic, first: datetime.date, last: datetime.date, parameters: dict):
     start, end = _bounds(clinic, first, last)
-    appointments = Appointment.objects.for_clinic(clinic).filter(starts_at__gte=start, starts_at__lt=end)
+    return _filtered_appointments(Appointment.objects.for_clinic(clinic).filter(starts_at__gte=start, starts_at__lt=end), parameters)
+
+
+def _filtered_appointments(appointments, parameters: dict):
     doctor_id = _int_param(parameters, "doctor_id")
     if doctor_id:
         appointments = appointments.filter(doctor_id=doctor_id)
@@ -330,8 +406,23 @@ def no_show_rate(no_shows: int, counted: int) -> Decimal:
     return money(Decimal(no_shows) * 100 / counted) if counted else ZERO
 
 
+def appointment_counts(clinic: Clinic, first: datetime.date | None, last: datetime.date | None, parameters: dict | None = None) -> dict:
+    """Appointments starting in the range, per status (every status, zero when none), and
+    the no-show rate: one query. An open end (None) is not bounded."""
+    appointments = Appointment.objects.for_clinic(clinic)
+    if first:
+        appointments = appointments.filter(starts_at__gte=_bounds(clinic, first, first)[0])
+    if last:
+        appointments = appointments.filter(starts_at__lt=_bounds(clinic, last, last)[1])
+    appointments = _filtered_appointments(appointments, parameters or {})
+    found = dict(appointments.order_by().values_list("status").annotate(n=Count("id")))
+    counts = {status: found.get(status, 0) for status in AppointmentStatus.values}
+    due = sum(counts.values()) - counts[AppointmentStatus.CANCELLED]
+    return {"by_status": counts, "due": due, "no_show_rate": no_show_rate(counts[AppointmentStatus.NO_SHOW], due)}
+
+
 def appointment_summary(clinic: Clinic, first: datetime.date, last: datetime.date, parameters: dict) -> ReportData:
-    counts = dict(_appointments(clinic, first, last, parameters).values_list("status").annotate(n=Count("id")))
+    counts = appointment_counts(clinic, first, last, parameters)["by_status"]
     labels = dict(AppointmentStatus.choices)
     total = sum(counts.values())
     rows = [
@@ -387,6 +478,25 @@ def patient_statistics(clinic: Clinic, first: datetime.date, last: datetime.date
     return ReportData(columns, rows, totals)
 
 
+def doctor_utilization(clinic: Clinic, first: datetime.date, last: datetime.date, doctors: list[DoctorProfile]) -> dict[int, dict]:
+    """Per doctor: hours booked (appointments not cancelled), hours available (working hours
+    and extra sessions less leave and holidays) and utilization = booked ÷ available × 100."""
+    from scheduling.selectors import available_minutes, booked_minutes
+
+    available = available_minutes(clinic=clinic, doctors=doctors, first=first, last=last)
+    booked = booked_minutes(clinic=clinic, first=first, last=last)
+    result = {}
+    for doctor in doctors:
+        booked_hours = money(Decimal(booked.get(doctor.pk) or 0) / 60)
+        available_hours = money(Decimal(available.get(doctor.pk, 0)) / 60)
+        result[doctor.pk] = {
+            "booked_hours": booked_hours,
+            "available_hours": available_hours,
+            "utilization": money(booked_hours * 100 / available_hours) if available_hours else ZERO,
+        }
+    return result
+
+
 def doctor_performance(clinic: Clinic, first: datetime.date, last: datetime.date, parameters: dict) -> ReportData:
     """Per doctor: appointments, completed, no-shows, the no-show rate, and what their
     visits billed (issued invoices)."""
@@ -406,9 +516,13 @@ def doctor_performance(clinic: Clinic, first: datetime.date, last: datetime.date
         .values_list("doctor")
         .annotate(total=_sum("total_amount"))
     )
-    doctors = (
-        DoctorProfile.objects.for_clinic(clinic).filter(pk__in=set(counts) | set(billed)).select_related("user").order_by("user__full_name")
+    doctors = list(
+        DoctorProfile.objects.for_clinic(clinic)
+        .filter(pk__in=set(counts) | set(billed))
+        .select_related("user", "clinic")
+        .order_by("user__full_name")
     )
+    hours = doctor_utilization(clinic, first, last, doctors)
     rows = []
     for doctor in doctors:
         row = counts.get(doctor.pk, {"booked": 0, "completed": 0, "no_shows": 0})
@@ -419,6 +533,7 @@ def doctor_performance(clinic: Clinic, first: datetime.date, last: datetime.date
                 "completed": row["completed"],
                 "no_shows": row["no_shows"],
                 "no_show_rate": no_show_rate(row["no_shows"], row["booked"]),
+                **hours[doctor.pk],
                 "billed": money(billed.get(doctor.pk, ZERO)),
             }
         )
@@ -428,11 +543,16 @@ def doctor_performance(clinic: Clinic, first: datetime.date, last: datetime.date
         Column("completed", "Completed", "int"),
         Column("no_shows", "No-shows", "int"),
         Column("no_show_rate", "No-show rate", "percent"),
+        Column("booked_hours", "Hours booked", "number"),
+        Column("available_hours", "Hours available", "number"),
+        Column("utilization", "Utilization", "percent"),
         Column("billed", "Billed", "money"),
     ]
-    totals = _total(rows, ["booked", "completed", "no_shows", "billed"], "doctor") if rows else None
+    totals = _total(rows, ["booked", "completed", "no_shows", "booked_hours", "available_hours", "billed"], "doctor") if rows else None
     if totals:
         totals["no_show_rate"] = no_show_rate(totals["no_shows"], totals["booked"])
+        available = totals["available_hours"]
+        totals["utilization"] = money(totals["booked_hours"] * 100 / available) if available else ZERO
     return ReportData(columns, rows, totals)
 
 
@@ -464,7 +584,7 @@ def operational_metrics(clinic: Clinic, first: datetime.date, last: datetime.dat
             Patient.objects.for_clinic(clinic).filter(registration_date__gte=first, registration_date__lte=last).count(),
             "int",
         ),
-        ("Revenue", revenue(clinic, first, last, {}).totals["net"], "money"),  # type: ignore[index]
+        ("Revenue", revenue_between(clinic, first, last), "money"),
     ]
     rows = [{"metric": label, "value": value, "kind": kind} for label, value, kind in figures]
     return ReportData([Column("metric", "Metric"), Column("value", "Value", "mixed")], rows)

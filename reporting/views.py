@@ -31,7 +31,12 @@ def _form(request: ClinicRequest, data=None) -> ReportRequestForm:
         doctors=doctors,
         departments=Department.objects.for_clinic(clinic).filter(is_active=True),
         services=Service.objects.for_clinic(clinic).filter(is_active=True),
-        initial={"start_date": today.replace(day=1), "end_date": today},
+        # The dashboard's figures link here with the report and the range filled in.
+        initial={
+            "start_date": today.replace(day=1),
+            "end_date": today,
+            **{name: request.GET[name] for name in ("report_type", "start_date", "end_date") if request.GET.get(name)},
+        },
     )
 
 

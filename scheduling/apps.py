@@ -14,6 +14,23 @@ class SchedulingConfig(AppConfig):
         from scheduling.models import AppointmentStatus, AppointmentType, AvailabilityException
 
         navigation.register(navigation.NavItem("Schedule", "calendar_day", Perm.SCHEDULE_VIEW, order=30))
+        from clinicos.roles import Role
+
+        navigation.register_dashboard_panel(
+            navigation.DashboardPanel(
+                "front_desk_day",
+                "scheduling/_dashboard_front_desk.html",
+                Perm.SCHEDULE_VIEW,
+                _front_desk_day,
+                order=10,
+                roles=frozenset({Role.FRONT_DESK}),
+            )
+        )
+        navigation.register_dashboard_panel(
+            navigation.DashboardPanel(
+                "doctor_day", "scheduling/_dashboard_doctor.html", Perm.SCHEDULE_VIEW, _doctor_day, order=10, roles=frozenset({Role.DOCTOR})
+            )
+        )
         register_tab(ChartTab("appointments", "Appointments", "patient_tab_appointments", Perm.SCHEDULE_VIEW, order=20))
         from leads.panels import LeadPanel, register_panel
 
@@ -46,6 +63,20 @@ class SchedulingConfig(AppConfig):
             weak=False,
             dispatch_uid="scheduling.attach_lead",
         )
+
+
+def _front_desk_day(request) -> dict:
+    from scheduling import selectors
+
+    return selectors.front_desk_day(clinic=request.clinic)
+
+
+def _doctor_day(request) -> dict:
+    from clinicos.models import DoctorProfile
+    from scheduling import selectors
+
+    doctor = DoctorProfile.objects.for_clinic(request.clinic).filter(user=request.user).first()
+    return selectors.doctor_day(clinic=request.clinic, doctor=doctor) if doctor else {}
 
 
 def _describe_appointments(patient, pks):

@@ -5,6 +5,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Count, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -153,9 +154,17 @@ def day_list(*, clinic: Clinic, day: datetime.date, doctor: DoctorProfile | None
     return appointments.filter(doctor=doctor) if doctor else appointments
 
 
+def with_waiting_time(appointments) -> list[Appointment]:
+    """The checked-in appointments, each with ``waited``: how long since check-in."""
+    now = timezone.now()
+    result = list(appointments)
+    for appointment in result:
+        appointment.waited = now - (appointment.checked_in_at or now)
+    return result
+
+
 def waiting_room(*, clinic: Clinic, doctor: DoctorProfile | None = None) -> list[Appointment]:
     """Checked-in patients, longest waiting first, with how long they have waited."""
-    now = timezone.now()
     waiting = (
         Appointment.objects.for_clinic(clinic)
         .filter(status=AppointmentStatus.CHECKED_IN)
@@ -164,7 +173,121 @@ def waiting_room(*, clinic: Clinic, doctor: DoctorProfile | None = None) -> list
     )
     if doctor:
         waiting = waiting.filter(doctor=doctor)
-    result = list(waiting)
-    for appointment in result:
-        appointment.waited = now - (appointment.checked_in_at or now)
-    return result
+    return with_waiting_time(waiting)
+
+
+# --- Dashboards ---------------------------------------------------------------------------------
+
+DASHBOARD_LIST = 5  # people named on a dashboard panel; the page behind it has the rest
+
+
+def status_counts(appointments) -> dict[str, int]:
+    """Appointments per status (every status present, zero when none): one query."""
+    counts = dict(appointments.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in AppointmentStatus.values}
+
+
+def front_desk_day(*, clinic: Clinic) -> dict:
+    """The front desk's day: today's appointments by status, arrivals, the waiting room,
+    walk-ins and who is due next — four queries."""
+    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    start, end = day_bounds(clinic, today)
+    todays = Appointment.objects.for_clinic(clinic).filter(starts_at__gte=start, starts_at__lt=end)
+    by_status = status_counts(todays)
+    walk_ins = todays.filter(lead__isnull=True).exclude(walk_in_name="").count()
+    waiting = (
+        Appointment.objects.for_clinic(clinic)
+        .filter(status=AppointmentStatus.CHECKED_IN)
+        .select_related("patient", "lead", "doctor__user")
+        .order_by("checked_in_at", "starts_at")[:DASHBOARD_LIST]
+    )
+    now = timezone.now()
+    due_next = (
+        todays.filter(status__in=[AppointmentStatus.EXPECTED, AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED])
+        .filter(starts_at__gte=now - datetime.timedelta(minutes=30))
+        .select_related("patient", "lead", "doctor__user")
+        .order_by("starts_at", "id")[:DASHBOARD_LIST]
+    )
+    return {
+        "today": today,
+        "by_status": [(status, label, by_status[status]) for status, label in AppointmentStatus.choices],
+        "total": sum(by_status.values()),
+        "arrived": by_status[AppointmentStatus.ARRIVED] + by_status[AppointmentStatus.CHECKED_IN],
+        "waiting_count": by_status[AppointmentStatus.CHECKED_IN],
+        "walk_ins": walk_ins,
+        "waiting": with_waiting_time(waiting),
+        "due_next": list(due_next),
+    }
+
+
+def doctor_day(*, clinic: Clinic, doctor: DoctorProfile) -> dict:
+    """A doctor's day: the next patient, how many wait, how many are done — three queries."""
+    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    start, end = day_bounds(clinic, today)
+    mine = Appointment.objects.for_clinic(clinic).filter(doctor=doctor, starts_at__gte=start, starts_at__lt=end)
+    by_status = status_counts(mine)
+    waiting = with_waiting_time(
+        Appointment.objects.for_clinic(clinic)
+        .filter(doctor=doctor, status=AppointmentStatus.CHECKED_IN)
+        .select_related("patient", "lead")
+        .order_by("checked_in_at", "starts_at")[:DASHBOARD_LIST]
+    )
+    now = timezone.now()
+    upcoming = (
+        mine.filter(
+            status__in=[AppointmentStatus.EXPECTED, AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED]
+        )
+        .filter(starts_at__gte=now - datetime.timedelta(minutes=30))
+        .select_related("patient", "lead")
+        .order_by("starts_at", "id")
+        .first()
+    )
+    released = by_status[AppointmentStatus.CANCELLED]
+    return {
+        "today": today,
+        "next_patient": waiting[0] if waiting else None,
+        "next_booked": upcoming,
+        "waiting": waiting,
+        "waiting_count": by_status[AppointmentStatus.CHECKED_IN],
+        "in_progress": by_status[AppointmentStatus.IN_PROGRESS],
+        "done": by_status[AppointmentStatus.COMPLETED],
+        "no_shows": by_status[AppointmentStatus.NO_SHOW],
+        "booked": sum(by_status.values()) - released,
+    }
+
+
+def available_minutes(*, clinic: Clinic, doctors: list[DoctorProfile], first: datetime.date, last: datetime.date) -> dict[int, int]:
+    """Each doctor's working minutes from ``first`` to ``last`` (weekly hours and extra
+    sessions, less leave and holidays): two queries, then a walk over the days."""
+    hours_by_key: dict[tuple[int, int], list[WorkingHours]] = {}
+    for block in WorkingHours.objects.for_clinic(clinic).filter(doctor__in=doctors):
+        hours_by_key.setdefault((block.doctor_id, block.weekday), []).append(block)
+    exceptions_by_day: dict[datetime.date, list[AvailabilityException]] = {}
+    for exception in AvailabilityException.objects.for_clinic(clinic).filter(date__gte=first, date__lte=last):
+        exceptions_by_day.setdefault(exception.date, []).append(exception)
+    minutes = dict.fromkeys((doctor.pk for doctor in doctors), 0)
+    day = first
+    while day <= last:
+        for doctor in doctors:
+            hours = hours_by_key.get((doctor.pk, day.weekday()), [])
+            exceptions = exceptions_by_day.get(day, [])
+            if not hours and not exceptions:
+                continue
+            blocks = services.availability_blocks(doctor=doctor, day=day, exceptions=exceptions, hours=hours)
+            minutes[doctor.pk] += sum(int((block_end - block_start).total_seconds() // 60) for block_start, block_end in blocks)
+        day += datetime.timedelta(days=1)
+    return minutes
+
+
+def booked_minutes(*, clinic: Clinic, first: datetime.date, last: datetime.date) -> dict[int, int]:
+    """Each doctor's minutes booked in the range (appointments that kept their slot, or were
+    missed: a no-show took the time)."""
+    start, _ = day_bounds(clinic, first)
+    _, end = day_bounds(clinic, last)
+    return dict(
+        Appointment.objects.for_clinic(clinic)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .values_list("doctor")
+        .annotate(minutes=Sum("duration_minutes"))
+    )

@@ -246,13 +246,25 @@ def appointment_status(request: ClinicRequest, appointment_id: int) -> HttpRespo
 @vary_on_headers("HX-Request")
 @clinic_view(Perm.SCHEDULE_VIEW)
 def front_desk_today(request: ClinicRequest) -> HttpResponse:
-    """Arrivals with one-tap actions, and the waiting room; refreshes itself."""
+    """Arrivals with one-tap actions, and the waiting room; refreshes itself. ``?status=``
+    or ``?walk_ins=1`` narrow the arrivals (the dashboard's figures link here)."""
     today = _today(request)
+    appointments = selectors.day_list(clinic=request.clinic, day=today)
+    status = request.GET.get("status", "")
+    showing = ""
+    if status in AppointmentStatus.values:
+        appointments = appointments.filter(status=status)
+        showing = AppointmentStatus(status).label
+    elif request.GET.get("walk_ins") == "1":
+        appointments = appointments.filter(lead__isnull=True).exclude(walk_in_name="")
+        showing = "Walk-ins"
     context = {
         "today": today,
-        "appointments": selectors.day_list(clinic=request.clinic, day=today),
+        "appointments": appointments,
         "waiting": selectors.waiting_room(clinic=request.clinic),
         "now": timezone.now(),
+        "showing": showing,
+        "board_url": request.get_full_path(),
     }
     template = "scheduling/today.html#board" if request.htmx else "scheduling/today.html"
     return render(request, template, context)

@@ -2,7 +2,7 @@
 patient's visibility (``patients_visible_to``): another clinic's id, or a patient outside
 a restricted doctor's care team, is a 404."""
 
-from datetime import timedelta
+import datetime
 from typing import Any
 
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, When
@@ -535,7 +535,15 @@ def nurse_day(*, clinic: Clinic) -> dict:
     waiting = waiting_for_vitals(clinic=clinic)
     rows = with_waiting_time(waiting[:DASHBOARD_LIST])
     count = waiting.count()
-    return {"count": count, "waiting": rows, "more": count - len(rows)}
+    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min), clinic.tzinfo)
+    return {
+        "count": count,
+        "waiting": rows,
+        "more": count - len(rows),
+        "checked_in": Appointment.objects.for_clinic(clinic).filter(status=AppointmentStatus.CHECKED_IN).count(),
+        "vitals_today": VitalSigns.objects.for_clinic(clinic).filter(recorded_at__gte=start).count(),
+    }
 
 
 def lab_day(*, clinic: Clinic) -> dict:
@@ -561,7 +569,9 @@ def follow_ups_due(*, clinic: Clinic, within_days: int = 7) -> QuerySet[Clinical
     today = timezone.localdate(timezone.now(), clinic.tzinfo)
     return (
         ClinicalNote.objects.for_clinic(clinic)
-        .filter(follow_up_required=True, follow_up_appointment__isnull=True, follow_up_date__lte=today + timedelta(days=within_days))
+        .filter(
+            follow_up_required=True, follow_up_appointment__isnull=True, follow_up_date__lte=today + datetime.timedelta(days=within_days)
+        )
         .filter(visit__status=Visit.Status.COMPLETED)
         .select_related("visit__patient", "visit__doctor__user")
         .order_by("follow_up_date", "id")

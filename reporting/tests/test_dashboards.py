@@ -255,7 +255,7 @@ def _more_of_everything(clinic, doctor, count: int = 6):
     DoctorProfileFactory(clinic=clinic, user=UserFactory())
 
 
-BUDGETS = {"admin": 36, "frontdesk": 18, "doctor": 20, "nurse": 11, "lab": 12, "pharmacist": 11, "cro": 16, "billing": 15}
+BUDGETS = {"admin": 36, "frontdesk": 18, "doctor": 20, "nurse": 13, "lab": 12, "pharmacist": 11, "cro": 16, "billing": 15}
 
 
 @pytest.fixture

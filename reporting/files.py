@@ -34,14 +34,16 @@ def xlsx(report, data: ReportData) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     rows = list(data.rows) + ([data.totals] if data.totals else [])
-    for row in rows:
+    # Row numbers are counted here: ``sheet.max_row`` scans the sheet (quadratic over a
+    # month's sales register).
+    for number, row in enumerate(rows, start=2):
         sheet.append([_cell_value(row.get(column.key)) for column in data.columns])
         for index, column in enumerate(data.columns, start=1):
             kind = row.get("kind", column.kind) if column.kind == "mixed" else column.kind
             if kind in NUMBER_FORMATS:
-                sheet.cell(row=sheet.max_row, column=index).number_format = NUMBER_FORMATS[kind]
+                sheet.cell(row=number, column=index).number_format = NUMBER_FORMATS[kind]
     if data.totals:
-        for cell in sheet[sheet.max_row]:
+        for cell in sheet[len(rows) + 1]:
             cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for index, column in enumerate(data.columns, start=1):
@@ -112,8 +114,14 @@ def display(value, kind: str) -> str:
     return str(value)
 
 
-def table(data: ReportData) -> dict:
-    """Rows as display strings, for the page and the PDF."""
+# The page and the PDF show this many rows at most (a month's sales register of a busy
+# clinic has thousands, and a PDF of them takes minutes to lay out); the XLSX has them all,
+# and the totals always count every row.
+SHOWN_ROWS = 500
+
+
+def table(data: ReportData, limit: int = SHOWN_ROWS) -> dict:
+    """Rows as display strings, for the page and the PDF (the first ``limit``)."""
 
     def cells(row):
         return [
@@ -126,7 +134,10 @@ def table(data: ReportData) -> dict:
 
     return {
         "headers": [{"label": column.label, "numeric": column.kind in NUMERIC_KINDS} for column in data.columns],
-        "rows": [cells(row) for row in data.rows],
+        "rows": [cells(row) for row in data.rows[:limit]],
+        "row_count": len(data.rows),
+        "cut": len(data.rows) > limit,
+        "limit": limit,
         "totals": cells(data.totals) if data.totals else None,
     }
 

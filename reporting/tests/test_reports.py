@@ -290,3 +290,23 @@ def test_the_revenue_report_equals_the_snapshots_collections(clinic, money_day):
         snapshot = financial_snapshot(clinic=clinic)
     assert reports.revenue(clinic, DAY.replace(day=1), DAY, {}).totals["net"] == snapshot["month_collections"] == D("1330.00")
     assert reports.revenue(clinic, DAY, DAY, {}).totals["net"] == snapshot["today_collections"]
+
+
+def test_the_page_and_the_pdf_show_the_first_rows_and_the_xlsx_all(clinic, monkeypatch):
+    from reporting import files
+
+    data = reports.ReportData(
+        [reports.Column("day", "Day", "date"), reports.Column("net", "Net", "money")],
+        [{"day": DAY, "net": D("1.00")}] * 7,
+        {"day": "Total", "net": D("7.00")},
+    )
+    shown = files.table(data, limit=5)
+    assert len(shown["rows"]) == 5 and shown["cut"] and shown["row_count"] == 7
+    assert shown["totals"][1]["text"] == "7.00"  # the totals count every row
+    report = Report(clinic=clinic, report_type=ReportType.REVENUE, start_date=DAY, end_date=DAY, requested_by=UserFactory())
+    sheet = load_workbook(io.BytesIO(files.xlsx(report, data))).active
+    assert sheet.max_row == 1 + 7 + 1  # header, every row, totals
+    monkeypatch.setattr(files, "SHOWN_ROWS", 5)
+    monkeypatch.setattr(files.table, "__defaults__", (5,))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(files.pdf(report, data))).pages)
+    assert "The first 5 of 7 rows are printed here" in text

@@ -18,7 +18,7 @@ FIND_PYTHON := for py in $(PYTHON_CANDIDATES); do \
 	  if "$$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then echo "$$py"; exit 0; fi; \
 	done; exit 1
 
-.PHONY: help install run test test-fast e2e lint migrate seed check clean
+.PHONY: help install run test test-fast e2e lint migrate seed check clean bench
 
 help:
 	@echo "make run   - set up (virtualenv, packages, database, demo data) and serve http://127.0.0.1:8000"
@@ -72,6 +72,23 @@ e2e: install
 
 check: install
 	DEBUG=1 $(VPY) manage.py check
+
+# The benchmark (optional; PostgreSQL and wrk): loads the BENCH clinic once (a few minutes),
+# then measures every page with gunicorn and production settings. See the README.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinicos_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
+BENCH_SIZES ?= --patients 1000000 --appointments 2000000 --doctors 40 --leads 100000 --invoices 1000000
+BENCH_ARGS ?=
+
+bench: install
+	@command -v wrk >/dev/null || { echo >&2 "make bench drives the pages with wrk: apt-get install wrk"; exit 1; }
+	export DATABASE_URL="$(BENCH_DATABASE_URL)" REDIS_URL="$(BENCH_REDIS_URL)" DEBUG=0 ALLOWED_HOSTS=127.0.0.1,localhost \
+	  BEHIND_PROXY=1 SECRET_KEY="benchmark-$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"; \
+	$(VPY) manage.py bench_database && \
+	$(VPY) manage.py migrate --no-input -v0 && \
+	$(VPY) manage.py collectstatic --no-input -v0 && \
+	$(VPY) manage.py seed_bench --if-missing $(BENCH_SIZES) && \
+	$(VPY) manage.py bench_run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -30,7 +30,7 @@ from clinicos import services
 from clinicos.models import Clinic, Department, DoctorProfile, User
 from clinicos.roles import Role
 from clinicos.scoping import scopes_disabled
-from leads.models import Lead, LeadStatus
+from leads.models import DEFAULT_INQUIRIES, DEFAULT_SOURCES, Lead, LeadStatus
 from patients import identity
 from patients.models import Patient, UhidSequence
 from patients.services import CARE_TEAM_PERMISSION, _apply_derived_fields
@@ -130,8 +130,6 @@ LAST_NAMES = [
     "Varma",
     "Gowda",
 ]
-LEAD_SOURCES = ("Website", "Walk-in", "Referral", "Google Ads", "Facebook", "Camp", "Phone")
-INQUIRIES = ("IVF", "IUI", "ICSI", "General", "Gynaecology", "Egg freezing")
 ROLE_LOGINS = {
     Role.ADMIN: "Bench Administrator",
     Role.FRONT_DESK: "Bench Front Desk",
@@ -438,8 +436,8 @@ class Rows:
                 phone_digits_reversed=identity.digits_reversed(phone),
                 gender="female",
                 age=rng.randrange(22, 42),
-                source=rng.choice(LEAD_SOURCES),
-                inquiry=rng.choice(INQUIRIES),
+                source=rng.choice(DEFAULT_SOURCES),
+                inquiry=rng.choice(DEFAULT_INQUIRIES),
                 status=status,
                 assigned_to=cro if status == LeadStatus.STALLING else None,
                 next_follow_up=self.today + datetime.timedelta(days=rng.randrange(-5, 10)) if open_lead else None,

@@ -12,7 +12,7 @@ from django.db import connection
 from billing.models import DocumentSequence, Invoice, Payment
 from billing.services import next_document_number
 from clinicos.bench import Sizes, seed
-from clinicos.models import Clinic
+from clinicos.models import Clinic, User
 from leads.models import Lead
 from patients import identity
 from patients.models import CareTeamGrant, Patient
@@ -78,3 +78,26 @@ def test_seed_bench_refuses_sqlite():
     with pytest.raises(CommandError, match="PostgreSQL"):
         call_command("seed_bench", "--patients", "10", "--appointments", "10", "--doctors", "1", "--leads", "1", "--invoices", "1")
     assert not Clinic.objects.filter(code="BENCH").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the benchmark runs on PostgreSQL")
+@pytest.mark.django_db
+def test_every_benchmarked_request_answers_and_its_sql_is_measured(client):
+    from clinicos import benchmark
+
+    clinic = seed(Sizes(patients=300, appointments=600, doctors=2, leads=50, invoices=100), log=lambda message: None)
+    for probe in benchmark.probes(clinic):
+        client.force_login(User.objects.get(email=f"{probe.user}@bench.example"))
+        if probe.api:
+            token = client.post(
+                "/api/v1/auth/login",
+                {"email": f"{probe.user}@bench.example", "password": "Demo-Clinic-2025!"},
+                content_type="application/json",
+            ).json()["token"]
+            response = client.get(probe.path, HTTP_AUTHORIZATION=f"Bearer {token}")
+        else:
+            response = client.get(probe.path)
+        assert response.status_code == 200, (probe.name, response.status_code)
+    measured = benchmark.measure_sql(benchmark.probes(clinic)[2], "frontdesk@bench.example", "")
+    assert measured["queries"] > 0 and measured["slowest_sql"] and "Scan" in measured["explain"]
+    assert benchmark._percentile([1, 2, 3, 4, 100], 99) == 100 and benchmark._percentile([5.0], 50) == 5.0

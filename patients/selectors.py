@@ -175,10 +175,11 @@ def quick_search(*, user: User, clinic: Clinic, query: str) -> list[Patient]:
     text = query.strip()
     digits_only = bool(re.sub(r"[\s+()-]", "", text).isdigit())
     if digits_only or UHID_PATTERN.match(text) or text.upper().startswith(f"{clinic.uhid_prefix}-"):
-        found = list(patient_search(user=user, clinic=clinic, query=text)[:SEARCH_LIMIT])
-    else:
-        found = name_prefix_search(user=user, clinic=clinic, query=text)
-    if len(found) < SEARCH_LIMIT and not re.sub(r"[\s+()-]", "", query).isdigit():
+        # A phone, a national ID or a UHID is looked up exactly, on its index, and never
+        # reaches the fuzzy name search (a trigram scan of every name in the clinic).
+        return list(patient_search(user=user, clinic=clinic, query=text)[:SEARCH_LIMIT])
+    found = name_prefix_search(user=user, clinic=clinic, query=text)
+    if len(found) < SEARCH_LIMIT:
         found += patient_search_fuzzy(user=user, clinic=clinic, query=query, exclude_ids=[p.pk for p in found])[: SEARCH_LIMIT - len(found)]
     return found
 

@@ -103,3 +103,16 @@ def test_name_searches_read_their_indexes_in_order(clinic, front_desk, people):
             assert "gin_trgm_ops" in cursor.fetchone()[0]
         finally:
             cursor.execute("SET enable_seqscan = on")
+
+
+def test_a_uhid_or_a_phone_never_reaches_the_fuzzy_search(clinic, front_desk, people, monkeypatch):
+    def fuzzy(**kwargs):
+        raise AssertionError("the fuzzy search ran")
+
+    monkeypatch.setattr(selectors, "patient_search_fuzzy", fuzzy)
+    kavya = people["kavya"]
+    assert selectors.quick_search(user=front_desk, clinic=clinic, query=kavya.uhid) == [kavya]
+    assert selectors.quick_search(user=front_desk, clinic=clinic, query=kavya.uhid.lower()) == [kavya]
+    assert selectors.quick_search(user=front_desk, clinic=clinic, query="2345") == [kavya]
+    assert selectors.quick_search(user=front_desk, clinic=clinic, query="+91 98450 12345") == [kavya]
+    assert selectors.quick_search(user=front_desk, clinic=clinic, query=f"{clinic.uhid_prefix}-1999-") == []

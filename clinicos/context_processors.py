@@ -10,7 +10,9 @@ def shell(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    clinic_memberships = _LazyList(lambda: list(selectors.memberships_for_user(user=user)))
+    # The switcher's clinics: loaded with the request's own membership when there was one.
+    known = user.__dict__.get("_enterable_memberships")
+    clinic_memberships = known if known is not None else _LazyList(lambda: list(selectors.memberships_for_user(user=user)))
     return {
         "current_clinic": membership.clinic if membership else None,
         "current_membership": membership,

@@ -1,5 +1,6 @@
 """Response headers every clinic page and clinic API answer needs."""
 
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -41,3 +42,24 @@ class OutOfRangeIdMiddleware:
 
             return page_not_found(request)
         return None
+
+
+SESSION_TOUCH_SECONDS = 60
+
+
+class SessionTouchMiddleware:
+    """The idle timeout slides with activity, without writing the session on every request:
+    a signed-in session is saved (its expiry pushed ``SESSION_COOKIE_AGE`` ahead) when it
+    was last saved a minute ago or more. Sits after ``SessionMiddleware``, which saves it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and "_auth_user_id" in session:
+            now = int(time.time())
+            if now - session.get("_touched", 0) >= SESSION_TOUCH_SECONDS:
+                session["_touched"] = now
+        return response

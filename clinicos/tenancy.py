@@ -42,16 +42,21 @@ def membership_for(user, clinic_code: str) -> Membership:
     """The user's active membership in an enterable clinic, or 404."""
     if user is None or not user.is_authenticated:
         raise Http404
-    # Resolving which clinic a request works in is the one read made before any scope.
+    # Resolving which clinic a request works in is the one read made before any scope. All
+    # the user's memberships come in that one query: the clinic switcher lists them too.
     with scopes_disabled():
-        membership = (
-            Membership.objects.select_related("clinic", "user")
-            .filter(user=user, is_active=True, clinic__code=clinic_code.upper())
+        memberships = list(
+            Membership.objects.select_related("clinic")
+            .filter(user=user, is_active=True)
             .exclude(clinic__status=Clinic.Status.INACTIVE)
-            .first()
+            .order_by("clinic__name")
         )
+    user.__dict__["_enterable_memberships"] = memberships
+    code = clinic_code.upper()
+    membership = next((m for m in memberships if m.clinic.code == code), None)
     if membership is None:
         raise Http404("No such clinic.")
+    membership.user = user
     remember_membership(user, membership)
     return membership
 

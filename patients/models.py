@@ -164,6 +164,8 @@ class Patient(ClinicOwnedModel):
                 fields=["clinic", "search_name_last_first"], opclasses=["", "varchar_pattern_ops"], name="patient_lastname_prefix"
             ),
             models.Index(fields=["clinic", "mobile_digits_reversed"], opclasses=["", "varchar_pattern_ops"], name="patient_phone_suffix"),
+            # The duplicate check on registration (and on a new lead) looks the mobile up exactly.
+            models.Index(fields=["clinic", "mobile"], name="patient_mobile"),
             models.Index(fields=["clinic", "uhid"], opclasses=["", "varchar_pattern_ops"], name="patient_uhid_prefix"),
             models.Index(fields=["clinic", "national_id_hash"], name="patient_national_id"),
             models.Index(fields=["clinic", "status", "registration_date"], name="patient_status_registered"),

@@ -1,5 +1,8 @@
+import datetime
+
 import pytest
 from django.db import connection
+from django.db.models import Q
 
 from patients import selectors, services
 from patients.models import Patient
@@ -116,3 +119,23 @@ def test_a_uhid_or_a_phone_never_reaches_the_fuzzy_search(clinic, front_desk, pe
     assert selectors.quick_search(user=front_desk, clinic=clinic, query="2345") == [kavya]
     assert selectors.quick_search(user=front_desk, clinic=clinic, query="+91 98450 12345") == [kavya]
     assert selectors.quick_search(user=front_desk, clinic=clinic, query=f"{clinic.uhid_prefix}-1999-") == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are a PostgreSQL matter")
+def test_the_duplicate_check_reads_indexes(clinic, front_desk, people):
+    """Registering a patient or adding a lead looks the mobile (and the name with the birth
+    date) up on indexes, not by reading every patient."""
+    Patient.objects.bulk_create(
+        PatientFactory.build(clinic=clinic, first_name=f"Name{n:04d}", mobile=f"+91900000{n:04d}", uhid=f"DUP-{n}") for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE patients_patient")
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            query = Patient.objects.filter(clinic=clinic).filter(
+                Q(mobile="+919000001234") | Q(search_name="name1234 patient", date_of_birth=datetime.date(1990, 1, 1))
+            )
+            plan = query.explain()
+            assert "patient_mobile" in plan and "Seq Scan" not in plan, plan
+        finally:
+            cursor.execute("SET enable_seqscan = on")

@@ -14,6 +14,15 @@ from clinicos.tests.factories import ClinicFactory, DoctorProfileFactory, Member
 # an endpoint that forgets its clinic raises ScopeError in the tests too.
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache, as a fresh server would (cached list counts,
+    rate limits and sessions of an earlier test never leak into the next one)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
     with scopes_disabled():

@@ -207,4 +207,9 @@ def patient_list(*, user: User, clinic: Clinic, filters: dict) -> QuerySet[Patie
     if filters.get("registered_to"):
         patients = patients.filter(registration_date__lte=filters["registered_to"])
     order = PatientFilterForm.SORTS.get(filters.get("sort") or "name", PatientFilterForm.SORTS["name"])
+    if order == PatientFilterForm.SORTS["name"] and connection.vendor == "postgresql":
+        # In byte order, as the C-collated name index (migration 0003) is kept: the first
+        # page is read from the index instead of sorting every patient of the clinic.
+        patients = patients.alias(name_key=Collate("search_name", "C"))
+        order = ("name_key", "id")
     return patients.select_related("assigned_doctor__user").order_by(*order)

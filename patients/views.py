@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,6 +9,7 @@ from django.views.decorators.vary import vary_on_headers
 from clinicos.audit import record_read
 from clinicos.errors import REFUSALS, add_error_to_form
 from clinicos.models import AuditLog
+from clinicos.pagination import CachedCountPaginator
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
 from patients import chart, identity, selectors, services
@@ -26,7 +26,7 @@ def patient_list(request: ClinicRequest) -> HttpResponse:
     form = PatientFilterForm(request.GET or None, clinic=request.clinic)
     filters = form.cleaned_data if form.is_valid() else {}
     patients = selectors.patient_list(user=request.user, clinic=request.clinic, filters=filters)
-    page = Paginator(patients, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(patients, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "today": timezone.localdate()}

@@ -139,3 +139,28 @@ def test_the_duplicate_check_reads_indexes(clinic, front_desk, people):
             assert "patient_mobile" in plan and "Seq Scan" not in plan, plan
         finally:
             cursor.execute("SET enable_seqscan = on")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are a PostgreSQL matter")
+def test_the_patients_list_reads_its_first_page_from_the_name_index(clinic, front_desk, people):
+    Patient.objects.bulk_create(PatientFactory.build(clinic=clinic, first_name=f"Name{n:04d}", uhid=f"LIST-{n}") for n in range(3000))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE patients_patient")
+    plan = selectors.patient_list(user=front_desk, clinic=clinic, filters={})[:25].explain()
+    assert "patient_name_c" in plan and "Sort" not in plan, plan
+
+
+def test_the_list_count_is_kept_a_minute(clinic, front_desk, people, django_assert_num_queries):
+    from django.core.cache import cache
+
+    from clinicos.pagination import CachedCountPaginator
+
+    cache.clear()
+    patients = selectors.patient_list(user=front_desk, clinic=clinic, filters={})
+    expected = patients.count()
+    assert CachedCountPaginator(patients, 25).count == expected
+    again = selectors.patient_list(user=front_desk, clinic=clinic, filters={})
+    with django_assert_num_queries(0):
+        assert CachedCountPaginator(again, 25).count == expected
+    other = selectors.patient_list(user=front_desk, clinic=clinic, filters={"status": "archived"})
+    assert CachedCountPaginator(other, 25).count == other.count()  # another filter, another count

@@ -250,7 +250,18 @@ def _queries(client, url: str) -> int:
 
 def _more_of_everything(clinic, doctor, count: int = 6):
     for index in range(count):
-        _appointment(clinic, doctor, 8 + index % 10, AppointmentStatus.CHECKED_IN, checked_in_at=timezone.now())
+        # Late in the evening, a quarter of an hour each: clear of the demo's bookings (PostgreSQL
+        # refuses a doctor's overlapping appointments).
+        start = _today_at(clinic, 21) + datetime.timedelta(minutes=15 * index)
+        AppointmentFactory(
+            clinic=clinic,
+            doctor=doctor,
+            starts_at=start,
+            ends_at=start + datetime.timedelta(minutes=15),
+            duration_minutes=15,
+            status=AppointmentStatus.CHECKED_IN,
+            checked_in_at=timezone.now(),
+        )
         LeadFactory(clinic=clinic, status=LeadStatus.STALLING, next_follow_up=timezone.localdate(timezone.now(), clinic.tzinfo))
     DoctorProfileFactory(clinic=clinic, user=UserFactory())
 

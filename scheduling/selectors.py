@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Sum
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from clinicos.models import Clinic, DoctorProfile, Resource
@@ -59,11 +60,19 @@ class Column:
     cards: list
 
 
-def _card(appointment: Appointment, origin: datetime.datetime, tz) -> dict:
+def _url_pattern(name: str, code: str) -> str:
+    """A URL with ``{}`` for the appointment id: reversed once per page, not per card."""
+    placeholder = 987654321
+    return reverse(name, args=[code, placeholder]).replace(str(placeholder), "{}")
+
+
+def _card(appointment: Appointment, origin: datetime.datetime, tz, urls: dict[str, str]) -> dict:
     start = appointment.starts_at.astimezone(tz)
     end = appointment.ends_at.astimezone(tz)
     return {
         "id": appointment.pk,
+        "url": urls["detail"].format(appointment.pk),
+        "move_url": urls["move"].format(appointment.pk),
         "label": f"{start:%H:%M}–{end:%H:%M}",
         "who": appointment.who,
         "type": appointment.get_type_display(),
@@ -87,7 +96,9 @@ def calendar(
     _, last = day_bounds(clinic, days[-1])
     appointments = (
         Appointment.objects.for_clinic(clinic)
-        .filter(starts_at__lt=last, ends_at__gt=first)
+        # Bounded below by the longest appointment the database allows, so the index on
+        # the start reads only these days (not every appointment since the clinic opened).
+        .filter(starts_at__lt=last, starts_at__gte=first - datetime.timedelta(minutes=services.MAX_MINUTES), ends_at__gt=first)
         .exclude(status__in=RELEASED_STATUSES)
         .select_related("patient", "lead")
         .order_by("starts_at")
@@ -102,18 +113,23 @@ def calendar(
     extra = [e for e in exceptions if e.kind == AvailabilityException.Kind.EXTRA and e.start_time and e.end_time]
     day_start = min([h.start_time for h in hours] + [e.start_time for e in extra] + [DEFAULT_DAY[0]])
     day_end = max([h.end_time for h in hours] + [e.end_time for e in extra] + [DEFAULT_DAY[1]])
+    # Each appointment goes to its column once (not a pass over all of them per column).
+    by_column: dict[tuple[int | None, datetime.date], list[Appointment]] = {}
+    for appointment in appointments:
+        owner_id = appointment.doctor_id if doctors is not None else appointment.resource_id
+        by_column.setdefault((owner_id, appointment.starts_at.astimezone(tz).date()), []).append(appointment)
+    urls = {"detail": _url_pattern("appointment_detail", clinic.code), "move": _url_pattern("appointment_move", clinic.code)}
     columns = []
     for day in days:
         origin = services.clinic_datetime(clinic, day, day_start)
         owners: list[Any] = doctors if doctors is not None else (resources or [])
         for owner in owners:
+            mine = by_column.get((owner.pk, day), [])
             if doctors is not None:
                 blocks = services.availability_blocks(doctor=owner, day=day, exceptions=exceptions, hours=hours)
-                mine = [a for a in appointments if a.doctor_id == owner.pk and a.starts_at.astimezone(tz).date() == day]
                 title, subtitle, color, doctor_id = str(owner), owner.specialization, f"doctor-color-{owner.pk}", owner.pk
             else:
                 blocks = []
-                mine = [a for a in appointments if a.resource_id == owner.pk and a.starts_at.astimezone(tz).date() == day]
                 title, subtitle, color, doctor_id = owner.name, owner.get_kind_display(), "resource-color", None
             if len(days) > 1:
                 title, subtitle = f"{day:%a %d}", ""
@@ -132,7 +148,7 @@ def calendar(
                         }
                         for s, e in blocks
                     ],
-                    cards=[_card(a, origin, tz) for a in mine],
+                    cards=[_card(a, origin, tz, urls) for a in mine],
                 )
             )
     minutes = (datetime.datetime.combine(days[0], day_end) - datetime.datetime.combine(days[0], day_start)).seconds // 60
@@ -140,7 +156,13 @@ def calendar(
     for step in range(0, minutes, 30):
         moment = datetime.datetime.combine(days[0], day_start) + datetime.timedelta(minutes=step)
         rows.append({"label": f"{moment:%H:%M}", "time": f"{moment:%H:%M}", "top": round(step * PX_PER_MINUTE)})
-    return {"columns": columns, "rows": rows, "height": round(minutes * PX_PER_MINUTE), "day_start": day_start}
+    return {
+        "columns": columns,
+        "rows": rows,
+        "height": round(minutes * PX_PER_MINUTE),
+        "day_start": day_start,
+        "new_url": reverse("appointment_new", args=[clinic.code]),
+    }
 
 
 def day_list(*, clinic: Clinic, day: datetime.date, doctor: DoctorProfile | None = None):

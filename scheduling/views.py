@@ -38,9 +38,17 @@ def _nav(day: datetime.date, step: int) -> dict:
 def calendar_day(request: ClinicRequest) -> HttpResponse:
     """The day: a column per doctor, in the doctor's colour, availability shaded."""
     day, date_problem = _day_asked(request)
-    doctors = list(DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic"))
+    all_doctors = list(
+        DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic", "department")
+    )
+    # ``?department=``: only that department's doctors (a big clinic's day has forty columns).
+    departments = sorted({d.department for d in all_doctors if d.department}, key=lambda department: department.name)
+    department = next((d for d in departments if str(d.pk) == request.GET.get("department", "")), None)
+    doctors = [d for d in all_doctors if department is None or d.department_id == department.pk]
     context = {
         "view": "day",
+        "departments": departments,
+        "department": department,
         "date_problem": date_problem,
         "day": day,
         "today": _today(request),

@@ -23,6 +23,29 @@ def test_day_view_query_count_does_not_grow_with_appointments(login, front_desk,
     assert len(column.cards) == 8 and column.blocks  # appointments and shaded availability
 
 
+def test_the_day_shows_one_department_and_links_each_card(login, front_desk, clinic, doctor, at):
+    from clinicos.models import Department
+    from clinicos.tests.factories import DoctorProfileFactory
+
+    ivf, gyn = Department.objects.create(clinic=clinic, name="IVF"), Department.objects.create(clinic=clinic, name="Gynaecology")
+    doctor.department = ivf
+    doctor.save()
+    other = DoctorProfileFactory(clinic=clinic, department=gyn)
+    booked = AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=at(10), ends_at=at(10, 30))
+    client = login(front_desk)
+    day = at(10).date().isoformat()
+    everyone = client.get(f"/c/{clinic.code}/schedule/?date={day}")
+    assert {column.doctor_id for column in everyone.context["columns"]} == {doctor.pk, other.pk}
+    one = client.get(f"/c/{clinic.code}/schedule/?date={day}&department={ivf.pk}")
+    assert [column.doctor_id for column in one.context["columns"]] == [doctor.pk]
+    body = one.content.decode()
+    assert f'value="{ivf.pk}" selected' in body and f"&amp;department={ivf.pk}" in body  # the day arrows keep it
+    assert f'href="/c/{clinic.code}/schedule/appointments/{booked.pk}/"' in body
+    assert f'data-move-url="/c/{clinic.code}/schedule/appointments/{booked.pk}/move/"' in body
+    unknown = client.get(f"/c/{clinic.code}/schedule/?date={day}&department=999999")
+    assert len(unknown.context["columns"]) == 2  # an unknown department shows everyone
+
+
 def test_week_and_resource_views(login, clinician, clinic, at):
     client = login(clinician)
     assert client.get(f"/c/{clinic.code}/schedule/week/").context["view"] == "week"

@@ -6,7 +6,6 @@ in ``billing.selectors``."""
 import datetime
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,6 +28,7 @@ from billing.models import Invoice, Method
 from clinical.models import Visit
 from clinicos.audit import record_read
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
+from clinicos.pagination import CachedCountPaginator
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
 from patients.selectors import patient_get_for_user, patient_list
@@ -56,7 +56,7 @@ def invoice_list(request: ClinicRequest) -> HttpResponse:
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
     )
-    page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -167,7 +167,9 @@ def seed(sizes: Sizes, *, log: Callable[[str], None] = print, rng_seed: int = 20
             clinic, staff, doctors, service = _clinic_and_staff(sizes.doctors)
         today = timezone.localdate(timezone.now(), clinic.tzinfo)
         log(f"Clinic {clinic.code} with {len(doctors)} doctors and a login per role (password {PASSWORD}).")
-        first_day = today - datetime.timedelta(days=int(sizes.appointments / (len(doctors) * 30) * 7 / 6) + 30)
+        # Enough days (Monday to Saturday, 30 a doctor) for the appointments, the last
+        # month of them still ahead: today's calendar and arrivals are full.
+        first_day = today - datetime.timedelta(days=max(int(sizes.appointments / (len(doctors) * 30) * 7 / 6) - 30, 1))
         rows = Rows(clinic, rng, first_day, today)
         loader = Loader(clinic)
         patients = loader.load(Patient, rows.patients(sizes.patients, staff[Role.FRONT_DESK]), sizes.patients, log)

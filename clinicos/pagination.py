@@ -1,5 +1,6 @@
-"""Pagination for lists that can hold a million rows: the total is counted once a minute,
-not on every page turn (a ``COUNT(*)`` over a clinic's patients costs more than the page)."""
+"""Pagination for the pages' lists that can hold a million rows (patients, invoices, leads):
+the total is counted once a minute, not on every page turn (a ``COUNT(*)`` over a clinic's
+patients costs more than the page). The API keeps exact counts: integrations page by them."""
 
 import hashlib
 

@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -9,6 +8,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from clinicos.errors import REFUSALS, TransitionNotAllowed, add_error_to_form, error_message
+from clinicos.pagination import CachedCountPaginator
 from clinicos.redirects import next_url
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
@@ -50,7 +50,7 @@ def lead_list(request: ClinicRequest) -> HttpResponse:
     form, filters = _filters(request)
     leads = selectors.leads_filtered(clinic=request.clinic, filters=filters)
     leads = leads.order_by(*selectors.SORTS.get(filters.get("sort") or "newest", selectors.SORTS["newest"]))
-    page = Paginator(leads, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(leads, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "now": timezone.now()}

@@ -95,6 +95,16 @@
   }
 
   document.addEventListener("click", function (event) {
+    // An empty calendar slot: its booking form in the schedule's modal (the link itself
+    // still works without JavaScript).
+    var slot = event.target.closest && event.target.closest("a.cal-slot");
+    var modal = document.getElementById("schedule-modal");
+    if (slot && modal && window.htmx && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      window.htmx.ajax("GET", slot.getAttribute("href"), { target: "#schedule-modal-body" });
+      if (modal.showModal && !modal.open) modal.showModal();
+      return;
+    }
     var opener = event.target.closest && event.target.closest("[data-open-modal]");
     if (opener) {
       var dialog = document.getElementById(opener.getAttribute("data-open-modal"));

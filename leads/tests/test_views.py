@@ -35,6 +35,27 @@ def test_duplicate_lead_is_flagged_on_its_page(login, front_desk, clinic):
     assert "Possible duplicate" in client.get(f"/c/{clinic.code}/leads/{second.pk}/").content.decode()
 
 
+def test_each_board_column_shows_its_newest_thirty_in_a_bounded_number_of_queries(login, front_desk, clinic, django_assert_max_num_queries):
+    import datetime
+
+    from django.utils import timezone
+
+    start = timezone.now() - datetime.timedelta(days=40)
+    for n in range(35):
+        LeadFactory(clinic=clinic, status="new", name=f"New {n:02d}", date_added=start + datetime.timedelta(days=n))
+    for status in ("contacted", "stalling", "converted", "lost"):
+        LeadFactory(clinic=clinic, status=status)
+    client = login(front_desk)
+    client.get(f"/c/{clinic.code}/leads/")
+    # The counts, one short read per column, the page's own and the header's.
+    with django_assert_max_num_queries(16):
+        response = client.get(f"/c/{clinic.code}/leads/")
+    columns = {column["status"]: column for column in response.context["columns"]}
+    assert columns["new"]["count"] == 35 and len(columns["new"]["cards"]) == 30
+    assert [lead.name for lead in columns["new"]["cards"]][:2] == ["New 34", "New 33"]  # newest first
+    assert all(len(columns[status]["cards"]) == 1 for status in ("contacted", "stalling", "converted", "lost"))
+
+
 def test_board_shows_columns_with_counts_and_moves_cards(login, front_desk, clinic, make_member, django_assert_max_num_queries):
     make_member(Role.CRO)
     client = login(front_desk)

@@ -336,7 +336,7 @@ def invoice_out(invoice: Invoice) -> dict:
     split = selectors.tax_split(invoice, lines)
     note = selectors.invoice_credit_note(invoice)
     return {
-        **invoice_summary_out(invoice, selectors.clinic_today(invoice.clinic)),
+        **invoice_summary_out(invoice, invoice.clinic.today()),
         "place_of_supply": invoice.place_of_supply,
         "interstate": invoice.interstate,
         "lines": [line_out(line) for line in lines],
@@ -419,7 +419,7 @@ def invoice_list(request, code: str, status: str = "", patient_id: int | None = 
     patient = patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id) if patient_id is not None else None
     paginator = Paginator(selectors.invoice_list(clinic=ctx.clinic, status=status, patient=patient), PAGE_SIZE)
     current = paginator.get_page(page)
-    today = selectors.clinic_today(ctx.clinic)
+    today = ctx.clinic.today()
     return {
         "count": paginator.count,
         "page": current.number,

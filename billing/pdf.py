@@ -69,7 +69,7 @@ def invoice_pdf(*, invoice: Invoice, printed_by: User) -> bytes:
         "payments": selectors.invoice_payments(invoice),
         "applications": selectors.invoice_deposit_applications(invoice),
         "total_in_words": amount_in_words(invoice.total_amount, clinic.currency),
-        "overdue": invoice.is_overdue_on(selectors.clinic_today(clinic)),
+        "overdue": invoice.is_overdue_on(clinic.today()),
         "credit_note": selectors.invoice_credit_note(invoice),
     }
     return render_pdf("billing/invoice_pdf.html", context)

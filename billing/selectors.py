@@ -9,7 +9,6 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils import timezone
 
 from billing.arithmetic import ZERO, money
 from billing.models import CreditNote, DepositApplication, Invoice, InvoiceLine, Method, Payment, Refund, Service
@@ -28,10 +27,6 @@ def _day_bounds(clinic: Clinic, first: datetime.date, last: datetime.date) -> tu
     start = datetime.datetime.combine(first, datetime.time.min, tzinfo=clinic.tzinfo)
     end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, tzinfo=clinic.tzinfo)
     return start, end
-
-
-def clinic_today(clinic: Clinic) -> datetime.date:
-    return timezone.localdate(timezone.now(), clinic.tzinfo)
 
 
 # --- The catalog --------------------------------------------------------------------------------
@@ -63,7 +58,7 @@ def invoice_list(
 ) -> QuerySet[Invoice]:
     invoices = Invoice.objects.for_clinic(clinic).select_related("patient")
     if status == "overdue":
-        invoices = invoices.filter(status__in=Invoice.OPEN_STATUSES, due_date__lt=clinic_today(clinic))
+        invoices = invoices.filter(status__in=Invoice.OPEN_STATUSES, due_date__lt=clinic.today())
     elif status == "open":
         invoices = invoices.filter(status__in=Invoice.OPEN_STATUSES)
     elif status:
@@ -328,7 +323,7 @@ def collections_between(*, clinic: Clinic, first: datetime.date, last: datetime.
 def financial_snapshot(*, clinic: Clinic, top: int = 5) -> dict:
     """Today's and this month's collections, what is outstanding and overdue, and the
     month's top services by billed value (janmasethu's financial snapshot)."""
-    today = clinic_today(clinic)
+    today = clinic.today()
     month_start = today.replace(day=1)
     open_invoices = Invoice.objects.for_clinic(clinic).filter(status__in=Invoice.OPEN_STATUSES)
     balance = _money_sum(F("total_amount") - F("amount_paid"))
@@ -383,7 +378,7 @@ def financial_snapshot(*, clinic: Clinic, top: int = 5) -> dict:
 def to_settle_today(*, clinic: Clinic) -> dict:
     """The front desk's billing for the day: today's invoices still open (balance to
     collect) and today's drafts still to issue — three queries."""
-    today = clinic_today(clinic)
+    today = clinic.today()
     open_today = invoice_list(clinic=clinic, status="open", date_from=today, date_to=today)
     totals = open_today.aggregate(count=Count("id"), balance=_money_sum(F("total_amount") - F("amount_paid")))
     drafts = invoice_list(clinic=clinic, status=Invoice.Status.DRAFT, date_from=today, date_to=today).count()
@@ -397,5 +392,5 @@ def to_settle_today(*, clinic: Clinic) -> dict:
 
 
 def day_close_today(*, clinic: Clinic) -> dict:
-    today = clinic_today(clinic)
+    today = clinic.today()
     return {"today": today, **day_close(clinic=clinic, day=today)}

@@ -41,7 +41,6 @@ from billing.models import (
     UsagePrice,
     UsageRecord,
 )
-from billing.selectors import clinic_today
 from clinical.models import LabOrder, LabOrderTest, Visit
 from clinicos.errors import Conflict, TransitionNotAllowed
 from clinicos.models import Clinic, Department, User
@@ -327,7 +326,7 @@ def _apply_header(invoice: Invoice, *, due_date=None, discount_amount=None, note
         invoice.notes = notes.strip()
     if due_date is not None:
         invoice.due_date = due_date
-        if invoice.due_date < clinic_today(invoice.clinic) - datetime.timedelta(days=365):
+        if invoice.due_date < invoice.clinic.today() - datetime.timedelta(days=365):
             errors["due_date"] = "The due date is more than a year ago."
 
 

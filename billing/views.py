@@ -62,7 +62,7 @@ def invoice_list(request: ClinicRequest) -> HttpResponse:
     return render(
         request,
         "billing/invoice_list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "today": selectors.clinic_today(request.clinic)},
+        {"form": form, "page": page, "query": query.urlencode(), "today": request.clinic.today()},
     )
 
 
@@ -262,8 +262,8 @@ def _invoice_page(
         "payments": selectors.invoice_payments(invoice),
         "applications": selectors.invoice_deposit_applications(invoice),
         "credit_note": selectors.invoice_credit_note(invoice),
-        "overdue": invoice.is_overdue_on(selectors.clinic_today(request.clinic)),
-        "today": selectors.clinic_today(request.clinic),
+        "overdue": invoice.is_overdue_on(request.clinic.today()),
+        "today": request.clinic.today(),
         "deposit_available": deposit_available,
         "payment_form": payment_form or PaymentForm(initial={"amount": f"{balance:.2f}", "method": Method.CASH}),
         "deposit_form": deposit_form or ApplyDepositForm(initial={"amount": f"{min(balance, deposit_available):.2f}"}),
@@ -487,7 +487,7 @@ def patient_tab_billing(request: ClinicRequest, patient_id: int) -> HttpResponse
         "drafts": list(selectors.invoice_list(clinic=request.clinic, patient=patient, status=Invoice.Status.DRAFT)[:10]),
         "open_invoices": list(selectors.open_invoices_of_patient(patient=patient)),
         "unbilled_visits": unbilled,
-        "today": selectors.clinic_today(request.clinic),
+        "today": request.clinic.today(),
     }
     return render(request, "billing/tab_billing.html", context)
 
@@ -509,7 +509,7 @@ def day_close(request: ClinicRequest) -> HttpResponse:
     """Each user's collections of a day by method, for the evening cash count. The front
     desk sees their own; billing officers and administrators everyone's."""
     form = DayCloseForm(request.GET or None)
-    today = selectors.clinic_today(request.clinic)
+    today = request.clinic.today()
     day = form.cleaned_data.get("day") if form.is_valid() else None
     day = day or today
     everyone = request.membership.has_perm_in_clinic(Perm.FINANCIALS_VIEW)

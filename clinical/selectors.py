@@ -535,7 +535,7 @@ def nurse_day(*, clinic: Clinic) -> dict:
     waiting = waiting_for_vitals(clinic=clinic)
     rows = with_waiting_time(waiting[:DASHBOARD_LIST])
     count = waiting.count()
-    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    today = clinic.today()
     start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min), clinic.tzinfo)
     return {
         "count": count,
@@ -566,7 +566,7 @@ def pharmacy_day(*, clinic: Clinic) -> dict:
 def follow_ups_due(*, clinic: Clinic, within_days: int = 7) -> QuerySet[ClinicalNote]:
     """Follow-ups a doctor asked for, due within a week (or overdue), not booked yet: the
     front desk calls these patients. Only the date and the doctor: no clinical content."""
-    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    today = clinic.today()
     return (
         ClinicalNote.objects.for_clinic(clinic)
         .filter(
@@ -580,5 +580,5 @@ def follow_ups_due(*, clinic: Clinic, within_days: int = 7) -> QuerySet[Clinical
 
 def front_desk_follow_ups(*, clinic: Clinic) -> dict:
     due = follow_ups_due(clinic=clinic)
-    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    today = clinic.today()
     return {"today": today, "count": due.count(), "due": list(due[:DASHBOARD_LIST])}

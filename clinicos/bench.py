@@ -165,7 +165,7 @@ def seed(sizes: Sizes, *, log: Callable[[str], None] = print, rng_seed: int = 20
         rng = random.Random(rng_seed)
         with transaction.atomic():
             clinic, staff, doctors, service = _clinic_and_staff(sizes.doctors)
-        today = timezone.localdate(timezone.now(), clinic.tzinfo)
+        today = clinic.today()
         log(f"Clinic {clinic.code} with {len(doctors)} doctors and a login per role (password {PASSWORD}).")
         # Enough days (Monday to Saturday, 30 a doctor) for the appointments, the last
         # month of them still ahead: today's calendar and arrivals are full.

@@ -87,7 +87,7 @@ def probes(clinic: Clinic) -> list[Probe]:
     theirs = Appointment.objects.filter(clinic=clinic, doctor=doctor, patient__isnull=False).order_by("-starts_at").first()
     chart = theirs.patient_id if theirs else patient.pk
     visit = _a_visit(clinic, doctor, chart)
-    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    today = clinic.today()
     typo = patient.first_name[:-2] + patient.first_name[-1] + patient.first_name[-2] + " " + patient.last_name
     tabs = ["overview", "appointments", "documents", "history", "billing"]
     clinical_tabs = ["summary", "timeline", "vitals", "medical-history", "prescriptions", "labs"]
@@ -129,7 +129,7 @@ def write_probes(clinic: Clinic, run: int) -> list[Probe]:
     """Writes, each with its own values (a new patient, a new lead, a free slot next year)."""
     code = clinic.code
     doctor = DoctorProfile.objects.get(clinic=clinic, user__email="doctor@bench.example")
-    day = timezone.localdate(timezone.now(), clinic.tzinfo) + datetime.timedelta(days=300 + run // 20)
+    day = clinic.today() + datetime.timedelta(days=300 + run // 20)
     while day.weekday() == 6:
         day += datetime.timedelta(days=1)
     slot = datetime.time(9 + (run % 20) // 4, 15 * (run % 4))
@@ -344,7 +344,7 @@ def measure_report(clinic: Clinic) -> dict:
     from reporting import services as reporting
     from reporting.models import Report
 
-    last = timezone.localdate(timezone.now(), clinic.tzinfo).replace(day=1) - datetime.timedelta(days=1)
+    last = clinic.today().replace(day=1) - datetime.timedelta(days=1)
     report = Report.objects.create(
         clinic=clinic,
         report_type="revenue",

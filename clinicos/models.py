@@ -252,6 +252,10 @@ class Clinic(models.Model):
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
+    def today(self) -> datetime.date:
+        """The date now in the clinic's timezone (a clinic's "today", whatever the server's)."""
+        return timezone.localdate(timezone.now(), self.tzinfo)
+
     @property
     def is_enterable(self) -> bool:
         return self.status != self.Status.INACTIVE

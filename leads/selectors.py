@@ -109,7 +109,7 @@ def cro_queue(*, clinic: Clinic) -> list[dict]:
 
 
 def follow_ups_due(*, clinic: Clinic, day: datetime.date | None = None) -> QuerySet[Lead]:
-    day = day or timezone.localdate(timezone.now(), clinic.tzinfo)
+    day = day or clinic.today()
     return (
         Lead.objects.for_clinic(clinic)
         .filter(status__in=OPEN_STATUSES, next_follow_up__lte=day)
@@ -166,7 +166,7 @@ def dashboard_funnel(*, clinic: Clinic, date_from=None, date_to=None) -> dict:
 def cro_day(*, clinic: Clinic, user) -> dict:
     """A CRO's dashboard: their queue (longest waiting first), the follow-ups due, and this
     month's conversions (leads added this month, as the leads dashboard counts them)."""
-    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    today = clinic.today()
     month_start = today.replace(day=1)
     mine = Lead.objects.for_clinic(clinic).filter(status=LeadStatus.STALLING, assigned_to=user).order_by("sent_to_cro_at", "id")
     now = timezone.now()

@@ -51,7 +51,7 @@ FOLLOW_UP_IN_PAST = "The follow-up date cannot be in the past."
 
 
 def _check_follow_up(clinic: Clinic, day) -> None:
-    if day and day < timezone.localdate(timezone.now(), clinic.tzinfo):
+    if day and day < clinic.today():
         raise ValidationError({"next_follow_up": FOLLOW_UP_IN_PAST})
 
 

@@ -232,7 +232,7 @@ def cro_queue(request: ClinicRequest) -> HttpResponse:
 @require_GET
 @clinic_view(Perm.LEADS_WORK)
 def follow_ups(request: ClinicRequest) -> HttpResponse:
-    today = timezone.localdate(timezone.now(), request.clinic.tzinfo)
+    today = request.clinic.today()
     return render(request, "leads/follow_ups.html", {"leads": selectors.follow_ups_due(clinic=request.clinic, day=today), "today": today})
 
 

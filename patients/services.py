@@ -136,7 +136,7 @@ def patient_register(*, clinic: Clinic, user: User, data: dict, national_id: str
             raise DuplicatePatient(matches)
     patient = Patient(clinic=clinic, created_by=user, **{key: value for key, value in data.items() if key in PATIENT_FIELDS})
     if not data.get("registration_date"):
-        patient.registration_date = timezone.localdate(timezone.now(), clinic.tzinfo)
+        patient.registration_date = clinic.today()
     if not patient.country:
         patient.country = clinic.country
     _apply_derived_fields(patient)

@@ -31,9 +31,8 @@ def _admin_dashboard(request) -> dict:
     and shows this month)."""
     from reporting.dashboards import admin_dashboard
     from reporting.forms import DashboardRangeForm
-    from reporting.services import clinic_today
 
-    today = clinic_today(request.clinic)
+    today = request.clinic.today()
     chosen = "date_from" in request.GET or "date_to" in request.GET
     form = DashboardRangeForm(request.GET if chosen else None, initial={"date_from": today.replace(day=1), "date_to": today})
     first, last = today.replace(day=1), today

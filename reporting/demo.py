@@ -23,7 +23,7 @@ def seed(stdout=None) -> None:
         clinic = Clinic.objects.filter(code=code).first()
         if clinic is None or Report.objects.for_clinic(clinic).exists():
             continue
-        today = timezone.localdate(timezone.now(), clinic.tzinfo)
+        today = clinic.today()
         end = today.replace(day=1) - datetime.timedelta(days=1)
         start = end.replace(day=1) - datetime.timedelta(days=62)  # the last three months
         for report_type in ReportType.values:

@@ -1,7 +1,6 @@
 """Reporting's rules: who may ask for which report, one job per identical request, and the
 generation itself (run by the worker: ``reporting.tasks.generate_report``)."""
 
-import datetime
 import json
 import logging
 
@@ -11,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from clinicos.models import Clinic, DoctorProfile, Membership, Notification, User
+from clinicos.models import DoctorProfile, Membership, Notification, User
 from clinicos.roles import Role
 from clinicos.services import notify
 from reporting import files
@@ -154,7 +153,3 @@ def _tell(report: Report, title: str) -> None:
         title=title,
         url=reverse("report_detail", args=[report.clinic.code, report.pk]),
     )
-
-
-def clinic_today(clinic: Clinic) -> datetime.date:
-    return timezone.localdate(timezone.now(), clinic.tzinfo)

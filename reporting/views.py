@@ -23,7 +23,7 @@ PAGE_SIZE = 20
 
 def _form(request: ClinicRequest, data=None) -> ReportRequestForm:
     clinic = request.clinic
-    today = services.clinic_today(clinic)
+    today = clinic.today()
     doctors = DoctorProfile.objects.for_clinic(clinic).select_related("user") if request.membership.has_role(Role.ADMIN) else []
     return ReportRequestForm(
         data,

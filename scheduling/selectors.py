@@ -212,7 +212,7 @@ def status_counts(appointments) -> dict[str, int]:
 def front_desk_day(*, clinic: Clinic) -> dict:
     """The front desk's day: today's appointments by status, arrivals, the waiting room,
     walk-ins and who is due next — four queries."""
-    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    today = clinic.today()
     start, end = day_bounds(clinic, today)
     todays = Appointment.objects.for_clinic(clinic).filter(starts_at__gte=start, starts_at__lt=end)
     by_status = status_counts(todays)
@@ -244,7 +244,7 @@ def front_desk_day(*, clinic: Clinic) -> dict:
 
 def doctor_day(*, clinic: Clinic, doctor: DoctorProfile) -> dict:
     """A doctor's day: the next patient, how many wait, how many are done — three queries."""
-    today = timezone.localdate(timezone.now(), clinic.tzinfo)
+    today = clinic.today()
     start, end = day_bounds(clinic, today)
     mine = Appointment.objects.for_clinic(clinic).filter(doctor=doctor, starts_at__gte=start, starts_at__lt=end)
     by_status = status_counts(mine)

@@ -350,7 +350,7 @@ def walk_in_clean(*, clinic: Clinic, walk_in: dict) -> dict:
     if sex and sex not in Gender.values:
         errors["walk_in_sex"] = f"Choose one of: {', '.join(Gender.values)}."
     if dob:
-        today = timezone.localdate(timezone.now(), clinic.tzinfo)
+        today = clinic.today()
         if dob > today:
             errors["walk_in_dob"] = "The birth date cannot be in the future."
         elif dob.year < today.year - MAX_AGE_YEARS:

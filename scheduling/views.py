@@ -26,7 +26,7 @@ from scheduling.models import Appointment, AppointmentStatus, AvailabilityExcept
 
 
 def _today(request: ClinicRequest) -> datetime.date:
-    return timezone.localdate(timezone.now(), request.clinic.tzinfo)
+    return request.clinic.today()
 
 
 def _nav(day: datetime.date, step: int) -> dict:

@@ -177,6 +177,7 @@ def seed(sizes: Sizes, *, log: Callable[[str], None] = print, rng_seed: int = 20
             Appointment, rows.appointments(doctors, patients, sizes.appointments, staff[Role.FRONT_DESK]), sizes.appointments, log
         )
         _care_team(clinic)
+        _name_keys(clinic)
         loader.load(Lead, rows.leads(sizes.leads, staff[Role.CRO]), sizes.leads, log)
         invoices = loader.load(Invoice, rows.invoices(doctors, patients, sizes.invoices, staff[Role.BILLING]), sizes.invoices, log)
         loader.load(InvoiceLine, rows.invoice_lines(invoices, service), sizes.invoices, log)
@@ -539,6 +540,22 @@ class Rows:
                 DocumentSequence.objects.update_or_create(
                     clinic=clinic, series=series, year_start=year_start, defaults={"last_number": last}
                 )
+
+
+def _name_keys(clinic: Clinic) -> None:
+    """As registration does: every distinct name, for the fuzzy search."""
+    from patients.models import PatientNameKey
+
+    table = connection.ops.quote_name(PatientNameKey._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (clinic_id, search_name)
+            SELECT DISTINCT clinic_id, search_name FROM patients_patient WHERE clinic_id = %s
+            ON CONFLICT DO NOTHING
+            """,
+            [clinic.pk],
+        )
 
 
 def _care_team(clinic: Clinic) -> None:

@@ -68,6 +68,26 @@ class UhidSequence(models.Model):
         return f"UHIDs {self.year} of clinic {self.clinic_id}: last {self.last_number}"
 
 
+class PatientNameKey(models.Model):
+    """Every distinct name (``Patient.search_name``) a clinic has registered. Names repeat:
+    a million patients share far fewer names, so the fuzzy search ranks this small table
+    by trigram distance and then reads the patients of the closest names from their index,
+    instead of comparing every patient's name. A row outlives a renamed patient; it then
+    finds no one, which costs nothing."""
+
+    # The unique constraint's index starts with the clinic: no index of its own.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
+    search_name = models.CharField(max_length=210)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "search_name"], name="patient_name_key_unique")]
+
+    def __str__(self):
+        return self.search_name
+
+
 class Patient(ClinicOwnedModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

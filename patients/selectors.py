@@ -4,7 +4,7 @@ import re
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, FloatField, Func, Q, QuerySet, Value
 from django.db.models.functions import Collate
 from django.http import Http404
 from django.utils import timezone
@@ -13,11 +13,12 @@ from clinicos.models import Clinic, User
 from clinicos.roles import Perm
 from clinicos.tenancy import membership_of
 from patients import identity
-from patients.models import BreakGlassAccess, CareTeamGrant, Document, InsuranceProvider, Patient
+from patients.models import BreakGlassAccess, CareTeamGrant, Document, InsuranceProvider, Patient, PatientNameKey
 
 SEARCH_LIMIT = 10
 MIN_PHONE_DIGITS = 4
 FUZZY_SIMILARITY = 0.3
+FUZZY_NAMES = 20  # the closest distinct names whose patients the fuzzy search reads
 UHID_PATTERN = re.compile(r"^[A-Z0-9]{2,8}-\d{4}-\d+$", re.I)
 
 
@@ -129,22 +130,58 @@ def patient_search(*, user: User, clinic: Clinic, query: str, include_archived: 
 
 
 def patient_search_fuzzy(*, user: User, clinic: Clinic, query: str, exclude_ids, include_archived: bool = False) -> list[Patient]:
-    """Close spellings ('Kavia' for 'Kavya') when the prefix search found too little."""
+    """Close spellings ('Kavia' for 'Kavya') when the prefix search found too little.
+
+    On PostgreSQL this is two index reads, whatever the number of patients: the clinic's
+    distinct names (``PatientNameKey``) closest to the query, by trigram word distance
+    from the GiST index, then the patients of those names, a few per name, closest name
+    first. SQLite has no trigrams: there it is a substring match."""
     key = identity.search_key(without_nul(query))
     if len(key) < 3:
         return []
     patients = patients_visible_to(user=user, clinic=clinic).exclude(pk__in=list(exclude_ids))
     if not include_archived:
         patients = patients.filter(status=Patient.Status.ACTIVE)
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import TrigramWordSimilarity
+    if connection.vendor != "postgresql":
+        return list(patients.filter(search_name__contains=key).order_by("search_name")[:SEARCH_LIMIT])
+    names = closest_names(clinic=clinic, key=key)
+    if not names:
+        return []
+    # One query: each name's first few patients (an index range each), closest name first.
+    per_name = [
+        patients.filter(search_name=name).annotate(name_rank=Value(rank)).order_by("id")[:SEARCH_LIMIT] for rank, name in enumerate(names)
+    ]
+    if len(per_name) == 1:
+        return list(per_name[0])
+    return list(per_name[0].union(*per_name[1:], all=True).order_by("name_rank", "id")[:SEARCH_LIMIT])
 
-        return list(
-            patients.annotate(similarity=TrigramWordSimilarity(key, "search_name"))
-            .filter(similarity__gte=FUZZY_SIMILARITY)
-            .order_by("-similarity", "search_name")[:SEARCH_LIMIT]
-        )
-    return list(patients.filter(search_name__contains=key).order_by("search_name")[:SEARCH_LIMIT])
+
+class _WordDistanceTo(Func):
+    """``name <->> 'query'`` (1 - word similarity of the query within the name), written
+    column first: the form PostgreSQL needs to walk a GiST index in distance order."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " <->> "
+    output_field = FloatField()
+
+
+def closest_names(*, clinic: Clinic, key: str, limit: int = FUZZY_NAMES) -> list[str]:
+    """The clinic's distinct names nearest to ``key`` (a search key) by trigram word
+    similarity, nearest first, none further than ``FUZZY_SIMILARITY`` allows. PostgreSQL
+    walks the GiST index of migration 0007 in distance order and stops after ``limit``
+    names; the cut-off is applied to those few here, since a cut-off in the query would
+    make the walk go on through every name when nothing is close."""
+    nearest = _names_by_distance(clinic=clinic, key=key)[:limit]
+    return [name for name, distance in nearest if distance <= 1 - FUZZY_SIMILARITY]
+
+
+def _names_by_distance(*, clinic: Clinic, key: str) -> QuerySet:
+    return (
+        PatientNameKey.objects.for_clinic(clinic)
+        .annotate(distance=_WordDistanceTo(F("search_name"), Value(key)))
+        .order_by("distance")
+        .values_list("search_name", "distance")
+    )
 
 
 def _name_prefix(patients: QuerySet, field: str, key: str) -> QuerySet:

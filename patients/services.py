@@ -19,7 +19,7 @@ from clinicos.models import Clinic, DoctorProfile, Notification, User
 from clinicos.text import check_no_nul
 from clinicos.uploads import DOCUMENT_TYPES, UploadCheck, check_upload, safe_file_name
 from patients import identity
-from patients.models import BreakGlassAccess, Document, InsuranceProvider, Patient, Person, UhidSequence
+from patients.models import BreakGlassAccess, Document, InsuranceProvider, Patient, PatientNameKey, Person, UhidSequence
 from patients.signals import patient_registered
 
 PATIENT_FIELDS = (
@@ -103,6 +103,13 @@ def _apply_derived_fields(patient: Patient) -> None:
     patient.mobile_digits_reversed = identity.digits_reversed(patient.mobile)
 
 
+def _remember_name(patient: Patient) -> None:
+    """Add the patient's name to the clinic's distinct names, which the fuzzy search ranks."""
+    PatientNameKey.objects.bulk_create(
+        [PatientNameKey(clinic_id=patient.clinic_id, search_name=patient.search_name)], ignore_conflicts=True
+    )
+
+
 def _set_national_id(patient: Patient, national_id: str | None) -> None:
     if national_id is None:
         return
@@ -145,6 +152,7 @@ def patient_register(*, clinic: Clinic, user: User, data: dict, national_id: str
     patient.uhid = uhid_next(clinic=clinic, year=patient.registration_date.year)
     patient.full_clean(exclude=["assigned_doctor", "insurance_provider"])
     patient.save()
+    _remember_name(patient)
     if patient.assigned_doctor_id:
         care_team_add(patient=patient, doctor=patient.assigned_doctor)
     patient_registered.send(sender=Patient, patient=patient)
@@ -172,6 +180,8 @@ def patient_update(*, patient: Patient, changes: dict, national_id: str | None =
         patient.status = Patient.Status(status)
     patient.full_clean(exclude=["assigned_doctor", "insurance_provider"])
     patient.save()
+    if "first_name" in changes or "last_name" in changes:
+        _remember_name(patient)
     if "assigned_doctor" in changes and patient.assigned_doctor_id:
         care_team_add(patient=patient, doctor=patient.assigned_doctor)
     return patient

@@ -64,6 +64,14 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
             care_team_add(patient=patient, doctor=patient.assigned_doctor)
 
+    @factory.post_generation
+    def name_key(patient, create, extracted, **kwargs):
+        """As registration does: the name joins the clinic's names the fuzzy search ranks."""
+        if create:
+            from patients.services import _remember_name
+
+            _remember_name(patient)
+
 
 class DocumentFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -46,7 +46,10 @@ def visit_get_for_user(*, user: User, clinic: Clinic, pk) -> Visit:
     visible = patients_visible_to(user=user, clinic=clinic).values("pk")
     visit = (
         Visit.objects.for_clinic(clinic)
-        .select_related("patient", "doctor__user", "appointment", "note", "clinic")
+        .select_related(
+            *("patient__clinic", "patient__assigned_doctor__user", "patient__allergy_statement"),
+            *("doctor__user", "appointment", "note", "clinic"),
+        )
         .filter(pk=pk, patient__in=visible)
         .first()
     )
@@ -67,6 +70,13 @@ def vitals_of_visit(*, visit: Visit) -> QuerySet[VitalSigns]:
     return VitalSigns.objects.filter(clinic_id=visit.clinic_id, visit=visit).select_related("recorded_by").order_by("-recorded_at", "-id")
 
 
+def vitals_of_visit_and_latest(*, visit: Visit) -> tuple[list[VitalSigns], VitalSigns | None]:
+    """The visit's vitals and the patient's latest (often one of them), in one query."""
+    latest = vitals_of_patient(patient=visit.patient).values("pk")[:1]
+    rows = list(vitals_of_patient(patient=visit.patient).filter(Q(visit=visit) | Q(pk__in=latest)))
+    return [vitals for vitals in rows if vitals.visit_id == visit.pk], (rows[0] if rows else None)
+
+
 def history_items(*, kind: str, patient: Patient) -> QuerySet:
     model, _fields = HISTORY_LISTS[kind]
     return model.objects.filter(clinic_id=patient.clinic_id, patient=patient).select_related("recorded_by")
@@ -84,12 +94,25 @@ def history_item_get(*, kind: str, patient: Patient, pk):
 
 
 def active_allergies_and_state(*, patient: Patient) -> tuple[list[Allergy], str]:
-    """The active allergies and the list's state (two queries at most)."""
-    allergies = list(
-        Allergy.objects.filter(clinic_id=patient.clinic_id, patient=patient, status=Allergy.Status.ACTIVE).order_by("substance")
-    )
-    statement = None if allergies else AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
-    return allergies, services.allergy_state_of(has_active_allergy=bool(allergies), statement=statement)
+    """The active allergies and the list's state: one query (two when the statement was
+    not loaded with the patient), kept on the patient object for the rest of the request,
+    since the banner and the summary both show them. The services that change the list
+    drop it (``services.forget_allergies``)."""
+    if services.ALLERGIES_MEMO not in patient.__dict__:
+        allergies = list(
+            Allergy.objects.filter(clinic_id=patient.clinic_id, patient=patient, status=Allergy.Status.ACTIVE).order_by("substance")
+        )
+        statement = None
+        if not allergies:
+            if Patient.allergy_statement.is_cached(patient):  # type: ignore[attr-defined]
+                statement = getattr(patient, "allergy_statement", None)
+            else:
+                statement = AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
+        patient.__dict__[services.ALLERGIES_MEMO] = (
+            allergies,
+            services.allergy_state_of(has_active_allergy=bool(allergies), statement=statement),
+        )
+    return patient.__dict__[services.ALLERGIES_MEMO]
 
 
 def allergy_alerts(patient: Patient) -> list[Alert]:
@@ -106,12 +129,14 @@ def allergy_alerts(patient: Patient) -> list[Alert]:
 
 
 SUMMARY_RECENT_VISITS = 5
+NOT_READ = object()
 SUMMARY_UPCOMING = 5
 
 
-def patient_summary(*, patient: Patient) -> dict:
+def patient_summary(*, patient: Patient, last_vitals: VitalSigns | None | object = NOT_READ) -> dict:
     """The one-page summary: active problems, allergies, current medications, last
-    vitals, recent visits and upcoming appointments (a fixed number of queries)."""
+    vitals, recent visits and upcoming appointments (a fixed number of queries). A page
+    that has read the last vitals already passes them."""
     clinic_id = patient.clinic_id
     allergies, state = active_allergies_and_state(patient=patient)
     return {
@@ -123,7 +148,7 @@ def patient_summary(*, patient: Patient) -> dict:
         ),
         # The active items of valid finalized prescriptions are current medications too.
         "prescribed": current_prescribed_medicines(patient=patient),
-        "last_vitals": vitals_of_patient(patient=patient).first(),
+        "last_vitals": vitals_of_patient(patient=patient).first() if last_vitals is NOT_READ else last_vitals,
         "recent_visits": list(
             Visit.objects.filter(clinic_id=clinic_id, patient=patient)
             .select_related("doctor__user", "note")

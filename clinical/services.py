@@ -369,6 +369,15 @@ def allergy_state_of(*, has_active_allergy: bool, statement: AllergyStatement | 
     return AllergyState.NO_KNOWN_ALLERGIES if statement and statement.no_known_allergies else AllergyState.UNKNOWN
 
 
+ALLERGIES_MEMO = "_active_allergies_and_state"  # see selectors.active_allergies_and_state
+
+
+def forget_allergies(patient: Patient) -> None:
+    """This patient object's allergies, as read earlier in the request, are out of date."""
+    patient.__dict__.pop(ALLERGIES_MEMO, None)
+    patient._state.fields_cache.pop("allergy_statement", None)
+
+
 def allergy_state(*, patient: Patient) -> str:
     has_active = Allergy.objects.filter(clinic_id=patient.clinic_id, patient=patient, status=Allergy.Status.ACTIVE).exists()
     statement = None if has_active else AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
@@ -404,6 +413,8 @@ def history_item_save(*, kind: str, patient: Patient, user: User, data: dict, it
         AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient, no_known_allergies=True).update(
             no_known_allergies=False
         )
+    if kind == "allergies":
+        forget_allergies(patient)
     return item
 
 
@@ -420,6 +431,7 @@ def no_known_allergies_record(*, patient: Patient, user: User) -> AllergyStateme
     statement.recorded_by = user
     statement.recorded_at = timezone.now()
     statement.save()
+    forget_allergies(patient)
     return statement
 
 

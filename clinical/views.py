@@ -72,6 +72,7 @@ def _visit_context(request: ClinicRequest, visit: Visit, **extra) -> dict:
     note = visit.note
     editable = services.note_is_editable(visit)
     initial = {field: getattr(note, field) for field in services.NOTE_FIELDS if field != "diagnosis_codes"}
+    vitals, latest_vitals = selectors.vitals_of_visit_and_latest(visit=visit)
     return {
         "visit": visit,
         "patient": visit.patient,
@@ -81,11 +82,11 @@ def _visit_context(request: ClinicRequest, visit: Visit, **extra) -> dict:
         "locks_at": visit.completed_at + services.NOTE_EDIT_WINDOW if visit.completed_at else None,
         "note_form": extra.pop("note_form", None) or NoteForm(initial=initial),
         "codes": [(code, icd10.description(code)) for code in note.diagnosis_codes],
-        "vitals": list(selectors.vitals_of_visit(visit=visit)),
+        "vitals": vitals,
         "vitals_form": extra.pop("vitals_form", None) or VitalsForm(),
         "addenda": list(visit.addenda.select_related("author")),
         "addendum_form": extra.pop("addendum_form", None) or AddendumForm(),
-        "summary": selectors.patient_summary(patient=visit.patient),
+        "summary": selectors.patient_summary(patient=visit.patient, last_vitals=latest_vitals),
         **extra,
     }
 

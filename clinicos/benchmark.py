@@ -51,6 +51,7 @@ class Probe:
     method: str = "GET"
     data: dict | None = None  # a form (POST) or a JSON body (API)
     api: bool = False
+    headers: dict | None = None  # e.g. HX-Request, for the part of a page a poll fetches
 
 
 @dataclass
@@ -73,14 +74,18 @@ class Result:
 # --- What is measured ---------------------------------------------------------------------------
 
 
-def probes(clinic: Clinic) -> list[Probe]:
-    """The requests, with real ids and values picked from the benchmark data."""
+LOGINS = "bench.example"  # each role logs in as <role>@bench.example
+
+
+def probes(clinic: Clinic, *, logins: str = LOGINS) -> list[Probe]:
+    """The requests, with real ids and values picked from the clinic's data (the benchmark
+    clinic; the query-budget test passes the demo clinic and its logins' domain)."""
     from billing.models import Invoice
     from patients.models import Patient
     from scheduling.models import Appointment
 
     code = clinic.code
-    doctor = DoctorProfile.objects.get(clinic=clinic, user__email="doctor@bench.example")
+    doctor = DoctorProfile.objects.get(clinic=clinic, user__email=f"doctor@{logins}")
     patient = Patient.objects.filter(clinic=clinic).order_by("-id").first()
     assert patient is not None, "seed_bench first"
     # A patient of the doctor's (the care team lets the doctor open the chart).
@@ -110,6 +115,7 @@ def probes(clinic: Clinic) -> list[Probe]:
         Probe("calendar day, one department", f"/c/{code}/schedule/?date={today}&department={doctor.department_id}", "frontdesk"),
         Probe("doctor's week", f"/c/{code}/schedule/week/?doctor={doctor.pk}&date={today}", "frontdesk"),
         Probe("Today", f"/c/{code}/schedule/today/", "frontdesk"),
+        Probe("Today: the 20 s refresh", f"/c/{code}/schedule/today/", "frontdesk", headers={"HX-Request": "true"}),
         Probe("leads board", f"/c/{code}/leads/", "cro"),
         Probe("visit page", f"/c/{code}/visits/{visit}/", "doctor"),
         Probe("invoice list", f"/c/{code}/billing/", "billing"),
@@ -128,7 +134,7 @@ def probes(clinic: Clinic) -> list[Probe]:
 def write_probes(clinic: Clinic, run: int) -> list[Probe]:
     """Writes, each with its own values (a new patient, a new lead, a free slot next year)."""
     code = clinic.code
-    doctor = DoctorProfile.objects.get(clinic=clinic, user__email="doctor@bench.example")
+    doctor = DoctorProfile.objects.get(clinic=clinic, user__email=f"doctor@{LOGINS}")
     day = clinic.today() + datetime.timedelta(days=300 + run // 20)
     while day.weekday() == 6:
         day += datetime.timedelta(days=1)
@@ -262,7 +268,7 @@ def measure_http(session: Session, probe: Probe, repeat: int) -> tuple[int, list
     timings, status, size = [], 0, 0
     for _ in range(repeat):
         started = time.perf_counter()
-        status, content, _ = session.request(probe.method, probe.path, api=probe.api)
+        status, content, _ = session.request(probe.method, probe.path, api=probe.api, extra=probe.headers)
         timings.append((time.perf_counter() - started) * 1000)
         size = len(content)
     return status, timings, size
@@ -272,7 +278,7 @@ def measure_wrk(session: Session, probe: Probe, seconds: int) -> tuple[float | N
     if not shutil.which("wrk"):
         return None, None
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency"]
-    for name, value in session.headers(api=probe.api).items():
+    for name, value in {**session.headers(api=probe.api), **(probe.headers or {})}.items():
         command += ["-H", f"{name}: {value}"]
     command.append(f"http://127.0.0.1:{session.port}{probe.path}")
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
@@ -291,6 +297,8 @@ def measure_sql(probe: Probe, email: str, token: str) -> dict:
     kwargs: dict[str, Any] = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_HOST": "127.0.0.1"}
     if probe.api:
         kwargs["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    for name, value in (probe.headers or {}).items():
+        kwargs[f"HTTP_{name.upper().replace('-', '_')}"] = value
     client.get(probe.path, **kwargs)  # warm
     with CaptureQueriesContext(connection) as captured:
         client.get(probe.path, **kwargs)
@@ -352,7 +360,7 @@ def measure_report(clinic: Clinic) -> dict:
         end_date=last,
         parameters={},
         parameters_key=f"bench-{time.time()}",
-        requested_by=User.objects.get(email="admin@bench.example"),
+        requested_by=User.objects.get(email=f"admin@{LOGINS}"),
     )
     started = time.perf_counter()
     reporting.report_generate(report_id=report.pk)
@@ -377,7 +385,7 @@ def run(*, repeat: int = 30, seconds: int = 10, only: str = "", log=print) -> Pa
         try:
             sessions: dict[str, Session] = {}
             for probe in wanted:
-                email = f"{probe.user}@bench.example"
+                email = f"{probe.user}@{LOGINS}"
                 session = sessions.setdefault(probe.user, Session(server.port, email))
                 status, timings, size = measure_http(session, probe, repeat)
                 rps, p99_16 = measure_wrk(session, probe, seconds)
@@ -411,7 +419,7 @@ def run(*, repeat: int = 30, seconds: int = 10, only: str = "", log=print) -> Pa
 def _writes(clinic, sessions, server, repeat, log) -> list[Result]:
     results = []
     for index, probe in enumerate(write_probes(clinic, 0)):
-        session = sessions.setdefault(probe.user, Session(server.port, f"{probe.user}@bench.example"))
+        session = sessions.setdefault(probe.user, Session(server.port, f"{probe.user}@{LOGINS}"))
         timings, status = [], 0
         for run_number in range(min(repeat, 20)):
             form_probe = write_probes(clinic, run_number)[index]

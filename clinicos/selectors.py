@@ -3,6 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -130,8 +131,22 @@ def notifications_of(*, clinic: Clinic, user: User, unread_only: bool = False) -
     return notifications.filter(read_at__isnull=True) if unread_only else notifications
 
 
+UNREAD_COUNT_SECONDS = 60
+
+
+def unread_count_key(clinic_id: int, user_id: int) -> str:
+    return f"unread-notifications:{clinic_id}:{user_id}"
+
+
 def unread_notification_count(*, clinic: Clinic, user: User) -> int:
-    return notifications_of(clinic=clinic, user=user, unread_only=True).count()
+    """The bell's figure, on every page: kept in the cache, which the services that add or
+    read notifications clear (``clinicos.services.forget_unread_counts``)."""
+    key = unread_count_key(clinic.pk, user.pk)
+    count = cache.get(key)
+    if count is None:
+        count = notifications_of(clinic=clinic, user=user, unread_only=True).count()
+        cache.set(key, count, UNREAD_COUNT_SECONDS)
+    return count
 
 
 def notification_get(*, clinic: Clinic, user: User, pk) -> Notification:

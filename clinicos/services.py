@@ -16,6 +16,7 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth import logout
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
@@ -27,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from clinicos import selectors
 from clinicos.errors import Conflict, DomainError
 from clinicos.models import ApiToken, Clinic, Department, DoctorProfile, Membership, Notification, Resource, User
 from clinicos.roles import Role
@@ -535,9 +537,18 @@ def notify(*, clinic: Clinic, recipients, kind: str, title: str, url: str = "") 
     active members of the clinic are skipped: a notification never reaches outside it."""
     active = set(Membership.objects.filter(clinic=clinic, is_active=True, user__is_active=True).values_list("user_id", flat=True))
     users = {getattr(recipient, "pk", recipient) for recipient in recipients} & active
-    return Notification.objects.bulk_create(
+    created = Notification.objects.bulk_create(
         [Notification(clinic=clinic, recipient_id=user_id, kind=kind, title=title[:250], url=url[:500]) for user_id in sorted(users)]
     )
+    forget_unread_counts(clinic_id=clinic.pk, user_ids=users)
+    return created
+
+
+def forget_unread_counts(*, clinic_id: int, user_ids) -> None:
+    """The bells' cached counts are stale once this transaction commits."""
+    keys = [selectors.unread_count_key(clinic_id, user_id) for user_id in user_ids]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def notify_admins(*, clinic: Clinic, kind: str, title: str, url: str = "") -> list[Notification]:
@@ -551,8 +562,11 @@ def notification_mark_read(*, notification: Notification) -> Notification:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+        forget_unread_counts(clinic_id=notification.clinic_id, user_ids=[notification.recipient_id])
     return notification
 
 
 def notifications_mark_all_read(*, clinic: Clinic, user: User) -> int:
-    return Notification.objects.filter(clinic=clinic, recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    marked = Notification.objects.filter(clinic=clinic, recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    forget_unread_counts(clinic_id=clinic.pk, user_ids=[user.pk])
+    return marked

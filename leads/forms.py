@@ -29,12 +29,9 @@ class LeadForm(forms.ModelForm):
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
         self.clinic = clinic
-        self.fields["source"].choices = [("", "Choose…")] + [
-            (o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.SOURCE)
-        ]
-        self.fields["inquiry"].choices = [("", "Choose…")] + [
-            (o, o) for o in services.lead_options(clinic=clinic, kind=LeadOption.Kind.INQUIRY)
-        ]
+        options = services.lead_options_by_kind(clinic=clinic)
+        self.fields["source"].choices = [("", "Choose…")] + [(o, o) for o in options[LeadOption.Kind.SOURCE]]
+        self.fields["inquiry"].choices = [("", "Choose…")] + [(o, o) for o in options[LeadOption.Kind.INQUIRY]]
         self.fields["age"].widget.attrs.update({"min": 0, "max": MAX_AGE_YEARS})
         self.fields["phone"].help_text = f"Local numbers are read as {clinic.country} numbers."
 
@@ -56,8 +53,9 @@ class LeadFilterForm(forms.Form):
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "Any source")] + [(o, o) for o in services.lead_options(clinic=clinic, kind="source")]
-        self.fields["inquiry"].choices = [("", "Any inquiry")] + [(o, o) for o in services.lead_options(clinic=clinic, kind="inquiry")]
+        options = services.lead_options_by_kind(clinic=clinic)
+        self.fields["source"].choices = [("", "Any source")] + [(o, o) for o in options[LeadOption.Kind.SOURCE]]
+        self.fields["inquiry"].choices = [("", "Any inquiry")] + [(o, o) for o in options[LeadOption.Kind.INQUIRY]]
         self.fields["assignee"].queryset = User.objects.filter(pk__in=[u.pk for u in services.active_cros(clinic=clinic)])
 
     def clean(self):

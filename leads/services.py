@@ -68,9 +68,18 @@ def move_refusal(from_status: str, to_status: str) -> str:
 
 def lead_options(*, clinic: Clinic, kind: str) -> list[str]:
     """Built-in sources (or inquiries) plus the clinic's own active ones."""
-    defaults = DEFAULT_SOURCES if kind == LeadOption.Kind.SOURCE else DEFAULT_INQUIRIES
-    extras = LeadOption.objects.for_clinic(clinic).filter(kind=kind, is_active=True).values_list("label", flat=True)
-    return list(defaults) + [label for label in extras if label not in defaults]
+    return lead_options_by_kind(clinic=clinic)[kind]
+
+
+def lead_options_by_kind(*, clinic: Clinic) -> dict[str, list[str]]:
+    """Both kinds of options in one query (the lead form and the filters offer both)."""
+    extras: dict[str, list[str]] = {kind: [] for kind in LeadOption.Kind.values}
+    for kind, label in LeadOption.objects.for_clinic(clinic).filter(is_active=True).values_list("kind", "label"):
+        extras[kind].append(label)
+    options = {}
+    for kind, defaults in ((LeadOption.Kind.SOURCE, DEFAULT_SOURCES), (LeadOption.Kind.INQUIRY, DEFAULT_INQUIRIES)):
+        options[kind.value] = list(defaults) + [label for label in extras[kind] if label not in defaults]
+    return options
 
 
 @transaction.atomic

@@ -273,12 +273,13 @@ def lead_settings(request: ClinicRequest) -> HttpResponse:
         elif request.POST.get("form") == "key" and key_form.is_valid():
             key, new_key = services.api_key_create(clinic=request.clinic, user=request.user, **key_form.cleaned_data)
             key_form = ApiKeyForm()
+    options = services.lead_options_by_kind(clinic=request.clinic)
     context = {
         "option_form": option_form,
         "key_form": key_form,
         "new_key": new_key,
-        "sources": services.lead_options(clinic=request.clinic, kind=LeadOption.Kind.SOURCE),
-        "inquiries": services.lead_options(clinic=request.clinic, kind=LeadOption.Kind.INQUIRY),
+        "sources": options[LeadOption.Kind.SOURCE],
+        "inquiries": options[LeadOption.Kind.INQUIRY],
         "keys": LeadApiKey.objects.for_clinic(request.clinic).select_related("created_by"),
     }
     has_errors = option_form.errors or key_form.errors

@@ -67,7 +67,8 @@ def patient_get_for_user(*, user: User, clinic: Clinic, pk) -> Patient:
         raise Http404
     patient = (
         patients_visible_to(user=user, clinic=clinic)
-        .select_related("assigned_doctor__user", "insurance_provider", "created_by")
+        # The clinic (its timezone) and the allergy statement are read by most chart pages.
+        .select_related("clinic", "assigned_doctor__user", "insurance_provider", "created_by", "allergy_statement")
         .filter(pk=pk)
         .first()
     )

@@ -5,7 +5,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -66,13 +67,18 @@ def _url_pattern(name: str, code: str) -> str:
     return reverse(name, args=[code, placeholder]).replace(str(placeholder), "{}")
 
 
+CARD_FIELDS = (
+    *("id", "doctor_id", "resource_id", "starts_at", "ends_at", "duration_minutes", "status", "type", "walk_in_name"),
+    *("patient", "patient__first_name", "patient__last_name", "lead", "lead__name"),
+)
+
+
 def _card(appointment: Appointment, origin: datetime.datetime, tz, urls: dict[str, str]) -> dict:
     start = appointment.starts_at.astimezone(tz)
     end = appointment.ends_at.astimezone(tz)
     return {
         "id": appointment.pk,
         "url": urls["detail"].format(appointment.pk),
-        "move_url": urls["move"].format(appointment.pk),
         "label": f"{start:%H:%M}–{end:%H:%M}",
         "who": appointment.who,
         "type": appointment.get_type_display(),
@@ -101,6 +107,8 @@ def calendar(
         .filter(starts_at__lt=last, starts_at__gte=first - datetime.timedelta(minutes=services.MAX_MINUTES), ends_at__gt=first)
         .exclude(status__in=RELEASED_STATUSES)
         .select_related("patient", "lead")
+        # What a card shows, not every column of a thousand patients.
+        .only(*CARD_FIELDS)
         .order_by("starts_at")
     )
     if doctors is not None:
@@ -118,7 +126,7 @@ def calendar(
     for appointment in appointments:
         owner_id = appointment.doctor_id if doctors is not None else appointment.resource_id
         by_column.setdefault((owner_id, appointment.starts_at.astimezone(tz).date()), []).append(appointment)
-    urls = {"detail": _url_pattern("appointment_detail", clinic.code), "move": _url_pattern("appointment_move", clinic.code)}
+    urls = {"detail": _url_pattern("appointment_detail", clinic.code)}
     columns = []
     for day in days:
         origin = services.clinic_datetime(clinic, day, day_start)
@@ -162,6 +170,8 @@ def calendar(
         "height": round(minutes * PX_PER_MINUTE),
         "day_start": day_start,
         "new_url": reverse("appointment_new", args=[clinic.code]),
+        # The move URL with ``{}`` for the id: the page's script fills in the dragged card's.
+        "move_url": _url_pattern("appointment_move", clinic.code),
     }
 
 
@@ -176,6 +186,24 @@ def day_list(*, clinic: Clinic, day: datetime.date, doctor: DoctorProfile | None
     return appointments.filter(doctor=doctor) if doctor else appointments
 
 
+ARRIVALS_PER_PAGE = 40
+ARRIVALS_LOOKBACK = datetime.timedelta(minutes=30)
+WAITING_SHOWN = 30
+
+
+def arrivals_page(appointments: QuerySet[Appointment], *, page: str | None, now: datetime.datetime) -> Page:
+    """A page of the day's arrivals (a big clinic has a thousand). Without ``?page=``, the
+    page holding whoever is due from half an hour ago: what the desk is dealing with now,
+    and the page the 20-second refresh keeps following as the day goes on."""
+    paginator = Paginator(appointments, ARRIVALS_PER_PAGE)
+    if page is None:
+        earlier = appointments.filter(starts_at__lt=now - ARRIVALS_LOOKBACK).count()
+        number: int | str = min(earlier // ARRIVALS_PER_PAGE + 1, paginator.num_pages)
+    else:
+        number = page
+    return paginator.get_page(number)
+
+
 def with_waiting_time(appointments) -> list[Appointment]:
     """The checked-in appointments, each with ``waited``: how long since check-in."""
     now = timezone.now()
@@ -185,8 +213,9 @@ def with_waiting_time(appointments) -> list[Appointment]:
     return result
 
 
-def waiting_room(*, clinic: Clinic, doctor: DoctorProfile | None = None) -> list[Appointment]:
-    """Checked-in patients, longest waiting first, with how long they have waited."""
+def waiting_room(*, clinic: Clinic, doctor: DoctorProfile | None = None, limit: int | None = None) -> list[Appointment]:
+    """Checked-in patients, longest waiting first, with how long they have waited (the
+    first ``limit`` of them, if given)."""
     waiting = (
         Appointment.objects.for_clinic(clinic)
         .filter(status=AppointmentStatus.CHECKED_IN)
@@ -195,7 +224,7 @@ def waiting_room(*, clinic: Clinic, doctor: DoctorProfile | None = None) -> list
     )
     if doctor:
         waiting = waiting.filter(doctor=doctor)
-    return with_waiting_time(waiting)
+    return with_waiting_time(waiting[:limit] if limit else waiting)
 
 
 # --- Dashboards ---------------------------------------------------------------------------------

@@ -266,11 +266,18 @@ def front_desk_today(request: ClinicRequest) -> HttpResponse:
     elif request.GET.get("walk_ins") == "1":
         appointments = appointments.filter(lead__isnull=True).exclude(walk_in_name="")
         showing = "Walk-ins"
+    now = timezone.now()
+    waiting = Appointment.objects.for_clinic(request.clinic).filter(status=AppointmentStatus.CHECKED_IN)
+    filters = request.GET.copy()
+    filters.pop("page", None)
     context = {
         "today": today,
-        "appointments": appointments,
-        "waiting": selectors.waiting_room(clinic=request.clinic),
-        "now": timezone.now(),
+        "page": selectors.arrivals_page(appointments, page=request.GET.get("page"), now=now),
+        "query": filters.urlencode(),
+        "waiting": selectors.waiting_room(clinic=request.clinic, limit=selectors.WAITING_SHOWN),
+        "waiting_count": waiting.count(),
+        "check_in_statuses": [status.value for status in (*services.PRE_ARRIVAL, AppointmentStatus.ARRIVED)],
+        "now": now,
         "showing": showing,
         "board_url": request.get_full_path(),
     }

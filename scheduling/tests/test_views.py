@@ -41,7 +41,8 @@ def test_the_day_shows_one_department_and_links_each_card(login, front_desk, cli
     body = one.content.decode()
     assert f'value="{ivf.pk}" selected' in body and f"&amp;department={ivf.pk}" in body  # the day arrows keep it
     assert f'href="/c/{clinic.code}/schedule/appointments/{booked.pk}/"' in body
-    assert f'data-move-url="/c/{clinic.code}/schedule/appointments/{booked.pk}/move/"' in body
+    assert f'data-move-url="/c/{clinic.code}/schedule/appointments/{{}}/move/"' in body and f'data-id="{booked.pk}"' in body
+    assert f'data-book-url="/c/{clinic.code}/schedule/appointments/new/?doctor={doctor.pk}&amp;date={day}"' in body
     unknown = client.get(f"/c/{clinic.code}/schedule/?date={day}&department=999999")
     assert len(unknown.context["columns"]) == 2  # an unknown department shows everyone
 
@@ -106,12 +107,54 @@ def test_front_desk_marks_arrival_and_checks_in_then_the_doctor_sees_the_patient
     )
     client = login(front_desk)
     today = client.get(f"/c/{clinic.code}/schedule/today/")
-    assert appointment in today.context["appointments"]
+    assert appointment in today.context["page"].object_list
     client.post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "arrived"})
     client.post(f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/", {"status": "checked_in"})
     assert [a.pk for a in client.get(f"/c/{clinic.code}/schedule/today/").context["waiting"]] == [appointment.pk]
     mine = login(doctor_user).get(f"/c/{clinic.code}/schedule/mine/", HTTP_HX_REQUEST="true")
     assert mine.context["next_patient"].pk == appointment.pk and 'id="my-schedule"' in mine.content.decode()
+
+
+def test_today_pages_the_arrivals_and_opens_on_whoever_is_due_now(login, front_desk, clinic, doctor, django_assert_max_num_queries):
+    """A big clinic's day has a thousand arrivals: the board shows forty, opening on the
+    page due from half an hour ago, and keeps the refresh small."""
+    import time_machine
+
+    from scheduling.selectors import ARRIVALS_PER_PAGE
+
+    tz = clinic.tzinfo
+    day = timezone.localdate(timezone.now(), tz)
+    first = datetime.datetime.combine(day, datetime.time(6), tz)
+    for n in range(100):  # every 10 minutes from 06:00 to 22:30
+        AppointmentFactory(
+            clinic=clinic,
+            doctor=doctor,
+            starts_at=first + datetime.timedelta(minutes=10 * n),
+            ends_at=first + datetime.timedelta(minutes=10 * n + 10),
+        )
+    client = login(front_desk)
+    afternoon = datetime.datetime.combine(day, datetime.time(15), tz)
+    with time_machine.travel(afternoon, tick=False):
+        with django_assert_max_num_queries(12):
+            board = client.get(f"/c/{clinic.code}/schedule/today/")
+        page = board.context["page"]
+        # 51 start before 14:30 (06:00 … 14:20): the second page, which holds 14:30.
+        assert page.number == 2 and page.paginator.count == 100 and len(page.object_list) == ARRIVALS_PER_PAGE
+        starts = [a.starts_at.astimezone(tz).time() for a in page.object_list]
+        assert datetime.time(14, 30) in starts
+        refresh = client.get(f"/c/{clinic.code}/schedule/today/", HTTP_HX_REQUEST="true")
+        assert len(refresh.content) <= 30_000 and "<html" not in refresh.content.decode()
+        body = board.content.decode()
+        assert body.count('class="arrival status-row-') == ARRIVALS_PER_PAGE and "Later →" in body and "← Earlier" in body
+        later = client.get(f"/c/{clinic.code}/schedule/today/?page=3")
+        assert later.context["page"].number == 3 and len(later.context["page"].object_list) == 100 - 2 * ARRIVALS_PER_PAGE
+        assert "← Earlier" in later.content.decode()
+        # A page past the end, or not a number, shows a page rather than failing.
+        assert client.get(f"/c/{clinic.code}/schedule/today/?page=99").context["page"].number == 3
+        assert client.get(f"/c/{clinic.code}/schedule/today/?page=x").context["page"].number == 1
+    with time_machine.travel(datetime.datetime.combine(day, datetime.time(21), tz), tick=False):
+        evening = login(front_desk)  # six hours later: a new session
+        assert evening.get(f"/c/{clinic.code}/schedule/today/").context["page"].number == 3
 
 
 def test_a_forbidden_status_move_shows_a_message(login, front_desk, clinic):

@@ -87,6 +87,36 @@
   });
 })();
 
+// The calendar's time at a height in a column, rounded down to ``step`` minutes ("HH:MM").
+function calendarTimeAt(body, clientY, step) {
+  var calendar = body.closest("[data-calendar]");
+  var perMinute = parseFloat(calendar.getAttribute("data-px-per-minute"));
+  var startParts = calendar.getAttribute("data-day-start").split(":");
+  var offset = Math.max(0, (clientY - body.getBoundingClientRect().top) / perMinute);
+  var minutes = parseInt(startParts[0], 10) * 60 + parseInt(startParts[1], 10) + Math.floor(offset / step) * step;
+  return String(Math.floor(minutes / 60)).padStart(2, "0") + ":" + String(minutes % 60).padStart(2, "0");
+}
+
+// Where the pointer is over an empty stretch of a doctor's column: "+ Book 10:30".
+(function () {
+  "use strict";
+  var ghost = null;
+  document.addEventListener("mousemove", function (event) {
+    var body = event.target.closest && !event.target.closest(".cal-appt") && event.target.closest(".cal-body[data-book-url]");
+    if (!body) { if (ghost) ghost.hidden = true; return; }
+    if (!ghost) { ghost = document.createElement("div"); ghost.className = "cal-ghost"; ghost.setAttribute("aria-hidden", "true"); }
+    if (ghost.parentNode !== body) body.appendChild(ghost);
+    var time = calendarTimeAt(body, event.clientY, 30);
+    var perMinute = parseFloat(body.closest("[data-calendar]").getAttribute("data-px-per-minute"));
+    var start = body.closest("[data-calendar]").getAttribute("data-day-start").split(":");
+    var parts = time.split(":");
+    var minutes = (parseInt(parts[0], 10) - parseInt(start[0], 10)) * 60 + parseInt(parts[1], 10) - parseInt(start[1], 10);
+    ghost.style.top = Math.round(minutes * perMinute) + "px";  // CSSOM, which the CSP allows
+    ghost.textContent = "+ Book " + time;
+    ghost.hidden = false;
+  });
+})();
+
 // Leads: the "Add lead" modal, the lost-reason field and drag and drop on the board.
 (function () {
   "use strict";
@@ -95,15 +125,20 @@
   }
 
   document.addEventListener("click", function (event) {
-    // An empty calendar slot: its booking form in the schedule's modal (the link itself
-    // still works without JavaScript).
-    var slot = event.target.closest && event.target.closest("a.cal-slot");
+    // The calendar: a card, a column's Book link, or the half hour clicked in an empty
+    // stretch of a doctor's column opens in the schedule's modal (the links still work
+    // without JavaScript, and with Ctrl or Cmd they open a tab).
     var modal = document.getElementById("schedule-modal");
-    if (slot && modal && window.htmx && !event.ctrlKey && !event.metaKey) {
-      event.preventDefault();
-      window.htmx.ajax("GET", slot.getAttribute("href"), { target: "#schedule-modal-body" });
-      if (modal.showModal && !modal.open) modal.showModal();
-      return;
+    if (modal && window.htmx && event.target.closest && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      var link = event.target.closest("a.cal-appt, a.cal-book");
+      var column = !link && event.target.closest(".cal-body[data-book-url]");
+      var url = link ? link.getAttribute("href") : column ? column.getAttribute("data-book-url") + "&time=" + calendarTimeAt(column, event.clientY, 30) : null;
+      if (url) {
+        event.preventDefault();
+        window.htmx.ajax("GET", url, { target: "#schedule-modal-body" });
+        if (modal.showModal && !modal.open) modal.showModal();
+        return;
+      }
     }
     var opener = event.target.closest && event.target.closest("[data-open-modal]");
     if (opener) {
@@ -182,13 +217,18 @@
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"]; } catch (e) { return ""; }
   }
 
+  // The calendar carries the move URL once, with {} for the id of the card being moved.
+  function moveUrl(appt) {
+    return appt.closest("[data-calendar]").getAttribute("data-move-url").replace("{}", appt.getAttribute("data-id"));
+  }
+
   var dragged = null;
   document.addEventListener("dragstart", function (event) {
-    var appt = event.target.closest && event.target.closest(".cal-appt[data-move-url]");
+    var appt = event.target.closest && event.target.closest(".cal-appt[data-id]");
     if (!appt) return;
     dragged = appt;
     event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", appt.getAttribute("data-move-url"));
+    event.dataTransfer.setData("text/plain", moveUrl(appt));
   });
   document.addEventListener("dragover", function (event) {
     var body = dragged && event.target.closest && event.target.closest(".cal-col .cal-body[data-doctor]");
@@ -206,7 +246,7 @@
     var time = String(Math.floor(minutes / 60)).padStart(2, "0") + ":" + String(minutes % 60).padStart(2, "0");
     var form = document.createElement("form");
     form.method = "post";
-    form.action = appt.getAttribute("data-move-url");
+    form.action = moveUrl(appt);
     var fields = {
       csrfmiddlewaretoken: csrfToken(), doctor: body.getAttribute("data-doctor"), date: body.getAttribute("data-day"),
       time: time, duration_minutes: appt.getAttribute("data-duration"),
@@ -233,7 +273,7 @@
   var touch = null;
   document.addEventListener("pointerdown", function (event) {
     if (event.pointerType === "mouse") return;
-    var appt = event.target.closest && event.target.closest(".cal-appt[data-move-url]");
+    var appt = event.target.closest && event.target.closest(".cal-appt[data-id]");
     if (!appt) return;
     touch = { appt: appt, x: event.clientX, y: event.clientY, moved: false };
   });

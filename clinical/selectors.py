@@ -104,7 +104,7 @@ def active_allergies_and_state(*, patient: Patient) -> tuple[list[Allergy], str]
         )
         statement = None
         if not allergies:
-            if Patient.allergy_statement.is_cached(patient):  # type: ignore[attr-defined]
+            if Patient.allergy_statement.is_cached(patient):
                 statement = getattr(patient, "allergy_statement", None)
             else:
                 statement = AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()

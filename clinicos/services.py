@@ -545,9 +545,11 @@ def notify(*, clinic: Clinic, recipients, kind: str, title: str, url: str = "") 
 
 
 def forget_unread_counts(*, clinic_id: int, user_ids) -> None:
-    """The bells' cached counts are stale once this transaction commits."""
+    """The bells' cached counts are stale: dropped now, and again once this transaction
+    commits (a page loaded in between would have cached the count before the change)."""
     keys = [selectors.unread_count_key(clinic_id, user_id) for user_id in user_ids]
     if keys:
+        cache.delete_many(keys)
         transaction.on_commit(lambda: cache.delete_many(keys))
 
 

@@ -14,6 +14,7 @@ from ninja.files import UploadedFile
 
 from clinicos.api import Input, Problem, clinic_context, field_problem, form_error_detail
 from clinicos.audit import record_read
+from clinicos.pagination import CachedCountPaginator
 from clinicos.roles import Perm
 from patients import identity, selectors, services
 from patients.forms import PatientForm
@@ -160,7 +161,9 @@ def patient_list(request, code: str, search: str = "", status: str = "active", p
     ctx = clinic_context(request, code, Perm.PATIENTS_VIEW)
     filters = {"q": search, "status": status if status in ("active", "archived", "all") else "active"}
     patients = selectors.patient_list(user=ctx.user, clinic=ctx.clinic, filters=filters)
-    paginator = Paginator(patients, PAGE_SIZE)
+    # A search's matches are counted once a minute (a common prefix matches tens of
+    # thousands); the plain listing keeps an exact count, which integrations page by.
+    paginator = (CachedCountPaginator if search.strip() else Paginator)(patients, PAGE_SIZE)
     current = paginator.get_page(page)
     return {
         "count": paginator.count,

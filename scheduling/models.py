@@ -159,11 +159,22 @@ class Appointment(ClinicOwnedModel):
 
     @property
     def who(self) -> str:
-        if self.patient is not None:
-            return self.patient.full_name
-        if self.lead is not None and not self.walk_in_name:
-            return self.lead.name
-        return self.walk_in_name or "—"
+        return self.name_shown(
+            patient_name=self.patient.full_name if self.patient is not None else None,
+            lead_name=self.lead.name if self.lead is not None else None,
+            walk_in_name=self.walk_in_name,
+        )
+
+    @staticmethod
+    def name_shown(*, patient_name: str | None, lead_name: str | None, walk_in_name: str) -> str:
+        """Who the appointment is for: the patient, else the lead (unless a walk-in name
+        was taken at the desk), else the walk-in's name. The calendar, which reads plain
+        rows rather than objects, shows the same name."""
+        if patient_name is not None:
+            return patient_name
+        if lead_name is not None and not walk_in_name:
+            return lead_name
+        return walk_in_name or "—"
 
     @property
     def holds_slot(self) -> bool:

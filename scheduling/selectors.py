@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinicos.models import Clinic, DoctorProfile, Resource
 from scheduling import services
-from scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus, AvailabilityException, WorkingHours
+from scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus, AppointmentType, AvailabilityException, WorkingHours
 
 PX_PER_MINUTE = 1.6  # 48 px per half hour: legible on a 10-inch tablet
 DEFAULT_DAY = (datetime.time(8, 0), datetime.time(20, 0))
@@ -67,27 +67,35 @@ def _url_pattern(name: str, code: str) -> str:
     return reverse(name, args=[code, placeholder]).replace(str(placeholder), "{}")
 
 
+# What a card shows, read as plain rows: a full day is a thousand appointments, and
+# building an appointment, a patient and a lead object for each cost more than the query.
 CARD_FIELDS = (
     *("id", "doctor_id", "resource_id", "starts_at", "ends_at", "duration_minutes", "status", "type", "walk_in_name"),
-    *("patient", "patient__first_name", "patient__last_name", "lead", "lead__name"),
+    *("patient_id", "patient__first_name", "patient__last_name", "lead_id", "lead__name"),
 )
+TYPE_LABELS = dict(AppointmentType.choices)
+STATUS_LABELS = dict(AppointmentStatus.choices)
 
 
-def _card(appointment: Appointment, origin: datetime.datetime, tz, urls: dict[str, str]) -> dict:
-    start = appointment.starts_at.astimezone(tz)
-    end = appointment.ends_at.astimezone(tz)
+def _card(row: dict, origin: datetime.datetime, tz, urls: dict[str, str]) -> dict:
+    """A card's text and position; numbers as strings, which the template shows as they are
+    (a number would go through localization, a thousand times a page)."""
+    start = row["starts_at"].astimezone(tz)
+    end = row["ends_at"].astimezone(tz)
+    patient_name = f"{row['patient__first_name']} {row['patient__last_name']}".strip() if row["patient_id"] else None
     return {
-        "id": appointment.pk,
-        "url": urls["detail"].format(appointment.pk),
+        "id": str(row["id"]),
+        "url": urls["detail"].format(row["id"]),
         "label": f"{start:%H:%M}–{end:%H:%M}",
-        "who": appointment.who,
-        "type": appointment.get_type_display(),
-        "status": appointment.status,
-        "status_label": appointment.get_status_display(),
-        "top": round((start - origin).total_seconds() / 60 * PX_PER_MINUTE),
-        "height": max(round(appointment.duration_minutes * PX_PER_MINUTE) - 2, 22),
-        "movable": appointment.status in services.PRE_ARRIVAL,
-        "minutes": appointment.duration_minutes,
+        "who": Appointment.name_shown(
+            patient_name=patient_name, lead_name=row["lead__name"] if row["lead_id"] else None, walk_in_name=row["walk_in_name"]
+        ),
+        "type": TYPE_LABELS.get(row["type"], row["type"]),
+        "status": row["status"],
+        "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+        "top": str(round((start - origin).total_seconds() / 60 * PX_PER_MINUTE)),
+        "height": str(max(round(row["duration_minutes"] * PX_PER_MINUTE) - 2, 22)),
+        "movable": row["status"] in services.PRE_ARRIVAL,
     }
 
 
@@ -106,26 +114,26 @@ def calendar(
         # the start reads only these days (not every appointment since the clinic opened).
         .filter(starts_at__lt=last, starts_at__gte=first - datetime.timedelta(minutes=services.MAX_MINUTES), ends_at__gt=first)
         .exclude(status__in=RELEASED_STATUSES)
-        .select_related("patient", "lead")
-        # What a card shows, not every column of a thousand patients.
-        .only(*CARD_FIELDS)
         .order_by("starts_at")
     )
     if doctors is not None:
         appointments = appointments.filter(doctor__in=doctors)
     else:
         appointments = appointments.filter(resource__in=resources)
-    appointments = list(appointments)
+    appointment_rows = list(appointments.values(*CARD_FIELDS))
     hours = list(WorkingHours.objects.for_clinic(clinic).filter(doctor__in=doctors or []))
     exceptions = list(AvailabilityException.objects.for_clinic(clinic).filter(date__in=days))
     extra = [e for e in exceptions if e.kind == AvailabilityException.Kind.EXTRA and e.start_time and e.end_time]
     day_start = min([h.start_time for h in hours] + [e.start_time for e in extra] + [DEFAULT_DAY[0]])
     day_end = max([h.end_time for h in hours] + [e.end_time for e in extra] + [DEFAULT_DAY[1]])
+    hours_by_doctor: dict[int, list[WorkingHours]] = {}
+    for working in hours:
+        hours_by_doctor.setdefault(working.doctor_id, []).append(working)
     # Each appointment goes to its column once (not a pass over all of them per column).
-    by_column: dict[tuple[int | None, datetime.date], list[Appointment]] = {}
-    for appointment in appointments:
-        owner_id = appointment.doctor_id if doctors is not None else appointment.resource_id
-        by_column.setdefault((owner_id, appointment.starts_at.astimezone(tz).date()), []).append(appointment)
+    by_column: dict[tuple[int | None, datetime.date], list[dict]] = {}
+    for row in appointment_rows:
+        owner_id = row["doctor_id"] if doctors is not None else row["resource_id"]
+        by_column.setdefault((owner_id, row["starts_at"].astimezone(tz).date()), []).append(row)
     urls = {"detail": _url_pattern("appointment_detail", clinic.code)}
     columns = []
     for day in days:
@@ -134,7 +142,7 @@ def calendar(
         for owner in owners:
             mine = by_column.get((owner.pk, day), [])
             if doctors is not None:
-                blocks = services.availability_blocks(doctor=owner, day=day, exceptions=exceptions, hours=hours)
+                blocks = services.availability_blocks(doctor=owner, day=day, exceptions=exceptions, hours=hours_by_doctor.get(owner.pk, []))
                 title, subtitle, color, doctor_id = str(owner), owner.specialization, f"doctor-color-{owner.pk}", owner.pk
             else:
                 blocks = []
@@ -151,8 +159,8 @@ def calendar(
                     doctor_id=doctor_id,
                     blocks=[
                         {
-                            "top": round((s.astimezone(tz) - origin).total_seconds() / 60 * PX_PER_MINUTE),
-                            "height": round((e - s).total_seconds() / 60 * PX_PER_MINUTE),
+                            "top": str(round((s.astimezone(tz) - origin).total_seconds() / 60 * PX_PER_MINUTE)),
+                            "height": str(round((e - s).total_seconds() / 60 * PX_PER_MINUTE)),
                         }
                         for s, e in blocks
                     ],
@@ -163,9 +171,12 @@ def calendar(
     rows = []
     for step in range(0, minutes, 30):
         moment = datetime.datetime.combine(days[0], day_start) + datetime.timedelta(minutes=step)
-        rows.append({"label": f"{moment:%H:%M}", "time": f"{moment:%H:%M}", "top": round(step * PX_PER_MINUTE)})
+        rows.append({"label": f"{moment:%H:%M}", "time": f"{moment:%H:%M}", "top": str(round(step * PX_PER_MINUTE))})
+    cards = [card for column in columns for card in column.cards]
     return {
         "columns": columns,
+        "card_tops": sorted({card["top"] for card in cards}, key=int),
+        "card_heights": sorted({card["height"] for card in cards}, key=int),
         "rows": rows,
         "height": round(minutes * PX_PER_MINUTE),
         "day_start": day_start,

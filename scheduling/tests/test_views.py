@@ -17,10 +17,15 @@ def test_day_view_query_count_does_not_grow_with_appointments(login, front_desk,
     for hour in (9, 10, 11, 12, 14, 15, 16, 17):
         AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=at(hour), ends_at=at(hour, 30))
     day = at(9).date().isoformat()
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(12):
         response = client.get(f"/c/{clinic.code}/schedule/?date={day}")
     column = response.context["columns"][0]
     assert len(column.cards) == 8 and column.blocks  # appointments and shaded availability
+    # Cards share their placing rules: one per start time and one per length, not one each.
+    body = response.content.decode()
+    assert body.count('class="cal-appt t') == 8 and body.count(".h46{height:46px}") == 1
+    nine = column.cards[0]["top"]
+    assert f".t{nine}{{top:{nine}px}}" in body and f'class="cal-appt t{nine} h46 status-' in body
 
 
 def test_the_day_shows_one_department_and_links_each_card(login, front_desk, clinic, doctor, at):
@@ -41,7 +46,7 @@ def test_the_day_shows_one_department_and_links_each_card(login, front_desk, cli
     body = one.content.decode()
     assert f'value="{ivf.pk}" selected' in body and f"&amp;department={ivf.pk}" in body  # the day arrows keep it
     assert f'href="/c/{clinic.code}/schedule/appointments/{booked.pk}/"' in body
-    assert f'data-move-url="/c/{clinic.code}/schedule/appointments/{{}}/move/"' in body and f'data-id="{booked.pk}"' in body
+    assert f'data-move-url="/c/{clinic.code}/schedule/appointments/{{}}/move/"' in body and 'draggable="true"><i>' in body
     assert f'data-book-url="/c/{clinic.code}/schedule/appointments/new/?doctor={doctor.pk}&amp;date={day}"' in body
     unknown = client.get(f"/c/{clinic.code}/schedule/?date={day}&department=999999")
     assert len(unknown.context["columns"]) == 2  # an unknown department shows everyone

@@ -218,13 +218,22 @@ function calendarTimeAt(body, clientY, step) {
   }
 
   // The calendar carries the move URL once, with {} for the id of the card being moved.
+  // A card's length from its times ("09:00–09:15").
+  function cardMinutes(appt) {
+    var times = appt.querySelector("i").textContent.match(/(\d+):(\d+)\D+(\d+):(\d+)/);
+    var minutes = (parseInt(times[3], 10) * 60 + parseInt(times[4], 10)) - (parseInt(times[1], 10) * 60 + parseInt(times[2], 10));
+    return String(minutes > 0 ? minutes : minutes + 24 * 60);
+  }
+
+  // (The card's id is the last part of its link.)
   function moveUrl(appt) {
-    return appt.closest("[data-calendar]").getAttribute("data-move-url").replace("{}", appt.getAttribute("data-id"));
+    var id = appt.getAttribute("href").match(/(\d+)\/?$/)[1];
+    return appt.closest("[data-calendar]").getAttribute("data-move-url").replace("{}", id);
   }
 
   var dragged = null;
   document.addEventListener("dragstart", function (event) {
-    var appt = event.target.closest && event.target.closest(".cal-appt[data-id]");
+    var appt = event.target.closest && event.target.closest(".cal-appt[draggable=true]");
     if (!appt) return;
     dragged = appt;
     event.dataTransfer.effectAllowed = "move";
@@ -249,7 +258,7 @@ function calendarTimeAt(body, clientY, step) {
     form.action = moveUrl(appt);
     var fields = {
       csrfmiddlewaretoken: csrfToken(), doctor: body.getAttribute("data-doctor"), date: body.getAttribute("data-day"),
-      time: time, duration_minutes: appt.getAttribute("data-duration"),
+      time: time, duration_minutes: cardMinutes(appt),
       next: window.location.pathname + window.location.search
     };
     Object.keys(fields).forEach(function (name) {
@@ -273,7 +282,7 @@ function calendarTimeAt(body, clientY, step) {
   var touch = null;
   document.addEventListener("pointerdown", function (event) {
     if (event.pointerType === "mouse") return;
-    var appt = event.target.closest && event.target.closest(".cal-appt[data-id]");
+    var appt = event.target.closest && event.target.closest(".cal-appt[draggable=true]");
     if (!appt) return;
     touch = { appt: appt, x: event.clientX, y: event.clientY, moved: false };
   });

@@ -19,7 +19,6 @@ SEARCH_LIMIT = 10
 MIN_PHONE_DIGITS = 4
 FUZZY_SIMILARITY = 0.3
 FUZZY_NAMES = 20  # the closest distinct names whose patients the fuzzy search reads
-FUZZY_NAME_CHUNKS = (1, 4, 15)  # names read per query, nearest first, until the list is full
 UHID_PATTERN = re.compile(r"^[A-Z0-9]{2,8}-\d{4}-\d+$", re.I)
 
 
@@ -149,30 +148,17 @@ def patient_search_fuzzy(*, user: User, clinic: Clinic, query: str, exclude_ids,
     names = closest_names(clinic=clinic, key=key)
     if not names:
         return []
-    # Matched in byte order, as the C-collated name index is kept: each name is then an
-    # index range read in id order (with the database collation PostgreSQL would walk
-    # the primary key instead, filtering every patient until ten match). The nearest name
-    # alone usually fills the list; further names are read, a few per query, only if not.
-    by_name = patients.alias(name_key=Collate("search_name", "C"))
-    found: list[Patient] = []
-    for chunk in _chunks(names, FUZZY_NAME_CHUNKS):
-        wanted = SEARCH_LIMIT - len(found)
-        per_name = [by_name.filter(name_key=name).order_by("name_key", "id")[:wanted] for name in chunk]
-        rows = list(per_name[0].union(*per_name[1:], all=True)) if len(per_name) > 1 else list(per_name[0])
-        rank = {name: index for index, name in enumerate(chunk)}
-        found += sorted(rows, key=lambda patient: (rank[patient.search_name], patient.pk))[:wanted]
-        if len(found) >= SEARCH_LIMIT:
-            break
+    # Matched in byte order, as the C-collated name index is kept: the nearest name is an
+    # index range read in id order (with the database collation PostgreSQL would walk the
+    # primary key instead, filtering every patient until ten match). It usually fills the
+    # list; if not, one more query reads the other near names' first patients.
+    by_name = patients.alias(name_key=Collate("search_name", "C")).order_by("name_key", "id")
+    found: list[Patient] = list(by_name.filter(name_key=names[0])[:SEARCH_LIMIT])
+    if len(found) < SEARCH_LIMIT and len(names) > 1:
+        rank = {name: index for index, name in enumerate(names)}
+        more = by_name.filter(name_key__in=names[1:])[: SEARCH_LIMIT - len(found)]
+        found += sorted(more, key=lambda patient: (rank[patient.search_name], patient.pk))
     return found
-
-
-def _chunks(items: list, sizes: tuple[int, ...]):
-    start = 0
-    for size in sizes:
-        if start >= len(items):
-            return
-        yield items[start : start + size]
-        start += size
 
 
 class _WordDistanceTo(Func):

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 COUNT_SECONDS = 60
@@ -20,6 +21,8 @@ class CachedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        if not isinstance(self.object_list, QuerySet):
+            return super().count  # a list that keeps its own count (patients' NameSearchResults)
         key = query_cache_key("list-count", self.object_list)
         if key is None:
             return 0

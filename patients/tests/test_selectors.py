@@ -127,6 +127,51 @@ def test_the_fuzzy_search_walks_the_trigram_index_of_distinct_names(clinic, othe
     assert selectors.patient_search_fuzzy(user=front_desk, clinic=clinic, query="Zzyzx", exclude_ids=[]) == []
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the paged name search is PostgreSQL's")
+def test_a_name_search_is_paged_from_the_two_name_indexes(clinic, front_desk, people, api_client):
+    """First-name and last-name matches in one name order, a page at a time, each page a
+    merge of the two indexes read in order (not a sort of every match)."""
+    Patient.objects.bulk_create(
+        [PatientFactory.build(clinic=clinic, first_name=f"Ana{n:02d}", last_name="Ex", uhid=f"ANA-{n}") for n in range(30)]
+        + [PatientFactory.build(clinic=clinic, first_name="Zed", last_name=f"Anand{n}", uhid=f"ZED-{n}") for n in range(5)]
+        + [PatientFactory.build(clinic=clinic, first_name="Ana", last_name="Gone", uhid="OLD-1", status="archived")]
+        # Enough other patients for the planner's choice to mean something.
+        + [
+            PatientFactory.build(clinic=clinic, first_name=f"Name{n:04d}", last_name=f"Family{n % 97}", uhid=f"FILL-{n}")
+            for n in range(3000)
+        ]
+    )
+    results = selectors.patient_list(user=front_desk, clinic=clinic, filters={"q": "ana"})
+    assert isinstance(results, selectors.NameSearchResults) and results.count() == 35
+    expected = sorted(
+        Patient.objects.filter(clinic=clinic, status="active").filter(
+            Q(search_name__startswith="ana") | Q(search_name_last_first__startswith="ana")
+        ),
+        key=lambda patient: (patient.search_name.encode(), patient.pk),
+    )
+    assert [p.pk for p in results[0:25]] + [p.pk for p in results[25:50]] == [p.pk for p in expected]
+    assert [p.first_name for p in results[30:35]] == ["Zed"] * 5
+    assert selectors.patient_list(user=front_desk, clinic=clinic, filters={"q": "ana", "status": "all"}).count() == 36
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE patients_patient")
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_bitmapscan = off")
+        try:
+            plan = results.page_ids(25, 50).explain()
+        finally:
+            cursor.execute("SET enable_seqscan = on")
+            cursor.execute("SET enable_bitmapscan = on")
+    assert "Merge Append" in plan and "patient_name_c" in plan and "patient_lastname_c" in plan, plan
+    # The API pages the same way, with the count of every match.
+    page = api_client(front_desk).get(f"/api/v1/clinics/{clinic.code}/patients?search=ana&page=2").json()
+    assert page["count"] == 35 and [r["first_name"] for r in page["results"]][-5:] == ["Zed"] * 5
+    # A UHID, a phone or another order is not a name search.
+    assert not isinstance(selectors.patient_list(user=front_desk, clinic=clinic, filters={"q": "9845012345"}), selectors.NameSearchResults)
+    assert not isinstance(
+        selectors.patient_list(user=front_desk, clinic=clinic, filters={"q": "ana", "sort": "uhid"}), selectors.NameSearchResults
+    )
+
+
 def test_registering_and_renaming_remember_the_name_once(clinic, front_desk):
     data = {"first_name": "Meera", "last_name": "Pillai", "gender": "female", "mobile": "+919812300001"}
     first = services.patient_register(clinic=clinic, user=front_desk, data=data)

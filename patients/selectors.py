@@ -216,8 +216,7 @@ def quick_search(*, user: User, clinic: Clinic, query: str) -> list[Patient]:
     """The header search: the best few matches, prefix matches first."""
     query = without_nul(query)
     text = query.strip()
-    digits_only = bool(re.sub(r"[\s+()-]", "", text).isdigit())
-    if digits_only or UHID_PATTERN.match(text) or text.upper().startswith(f"{clinic.uhid_prefix}-"):
+    if _is_exact_lookup(clinic, text):
         # A phone, a national ID or a UHID is looked up exactly, on its index, and never
         # reaches the fuzzy name search (a trigram scan of every name in the clinic).
         return list(patient_search(user=user, clinic=clinic, query=text)[:SEARCH_LIMIT])
@@ -271,12 +270,14 @@ def _filtered(patients: QuerySet[Patient], filters: dict) -> QuerySet[Patient]:
     return patients
 
 
-def _is_a_name(clinic: Clinic, text: str) -> bool:
-    """Not a phone, a national ID or a UHID (``patient_search`` looks those up exactly)."""
+def _is_exact_lookup(clinic: Clinic, text: str) -> bool:
+    """A phone, a national ID or a UHID: looked up exactly on its index, never by name."""
     digits_only = bool(re.sub(r"[\s+()-]", "", text).isdigit())
-    return not (digits_only or UHID_PATTERN.match(text) or text.upper().startswith(f"{clinic.uhid_prefix}-")) and bool(
-        identity.search_key(text)
-    )
+    return digits_only or bool(UHID_PATTERN.match(text)) or text.upper().startswith(f"{clinic.uhid_prefix}-")
+
+
+def _is_a_name(clinic: Clinic, text: str) -> bool:
+    return not _is_exact_lookup(clinic, text) and bool(identity.search_key(text))
 
 
 class NameSearchResults:

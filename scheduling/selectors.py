@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinicos.models import Clinic, DoctorProfile, Resource
+from clinicos.navigation import url_with_id_slot
 from scheduling import services
 from scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus, AppointmentType, AvailabilityException, WorkingHours
 
@@ -59,12 +60,6 @@ class Column:
     doctor_id: int | None
     blocks: list
     cards: list
-
-
-def _url_pattern(name: str, code: str) -> str:
-    """A URL with ``{}`` for the appointment id: reversed once per page, not per card."""
-    placeholder = 987654321
-    return reverse(name, args=[code, placeholder]).replace(str(placeholder), "{}")
 
 
 # What a card shows, read as plain rows: a full day is a thousand appointments, and
@@ -134,7 +129,7 @@ def calendar(
     for row in appointment_rows:
         owner_id = row["doctor_id"] if doctors is not None else row["resource_id"]
         by_column.setdefault((owner_id, row["starts_at"].astimezone(tz).date()), []).append(row)
-    urls = {"detail": _url_pattern("appointment_detail", clinic.code)}
+    urls = {"detail": url_with_id_slot("appointment_detail", clinic.code)}
     columns = []
     for day in days:
         origin = services.clinic_datetime(clinic, day, day_start)
@@ -182,7 +177,7 @@ def calendar(
         "day_start": day_start,
         "new_url": reverse("appointment_new", args=[clinic.code]),
         # The move URL with ``{}`` for the id: the page's script fills in the dragged card's.
-        "move_url": _url_pattern("appointment_move", clinic.code),
+        "move_url": url_with_id_slot("appointment_move", clinic.code),
     }
 
 

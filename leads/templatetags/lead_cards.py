@@ -5,15 +5,13 @@ page's time on them (four URL reversals, a CSRF token and a dozen lookups per ca
 from html import escape
 
 from django import template
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
+from clinicos.navigation import url_with_id_slot
 from leads.models import LeadStatus
 
 register = template.Library()
-
-_PLACEHOLDER = 987654321
 
 
 @register.simple_tag(takes_context=True)
@@ -23,8 +21,7 @@ def lead_cards(context, cards: list, can_reopen: bool) -> SafeString:
     the board (the same as dragging it)."""
     request = context["request"]
     code = context["current_clinic"].code
-    detail_url = reverse("lead_detail", args=[code, _PLACEHOLDER]).replace(str(_PLACEHOLDER), "{}")
-    move_url = reverse("lead_move", args=[code, _PLACEHOLDER]).replace(str(_PLACEHOLDER), "{}")
+    detail_url, move_url = url_with_id_slot("lead_detail", code), url_with_id_slot("lead_move", code)
     token = escape(str(context.get("csrf_token", "")))
     back = escape(request.get_full_path())
     now = context["now"]

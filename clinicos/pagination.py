@@ -22,7 +22,7 @@ class CachedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
-            return super().count  # a list that keeps its own count (patients' NameSearchResults)
+            return super().count  # a list that keeps its own count (patients' PatientsByName)
         key = query_cache_key("list-count", self.object_list)
         if key is None:
             return 0

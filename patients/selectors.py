@@ -231,29 +231,25 @@ def without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
-def patient_list(*, user: User, clinic: Clinic, filters: dict) -> "QuerySet[Patient] | NameSearchResults":
+def patient_list(*, user: User, clinic: Clinic, filters: dict) -> "QuerySet[Patient] | PatientsByName":
     """The patients list (the page, the API, the invoice's patient picker): filtered,
-    sorted, and sliceable page by page. A name search in name order on PostgreSQL comes
-    back as ``NameSearchResults``, which reads one page at a time from the name indexes."""
+    sorted, and sliceable page by page. In name order on PostgreSQL (the default) it is a
+    ``PatientsByName``, which reads each page's ids from the name indexes alone."""
     from patients.forms import PatientFilterForm
 
     status = filters.get("status") or "active"
     include_archived = status in ("archived", "all")
     text = without_nul(filters.get("q") or "").strip()
     by_name = (filters.get("sort") or "name") == "name" and connection.vendor == "postgresql"
-    if text and by_name and _is_a_name(clinic, text):
-        return NameSearchResults(key=identity.search_key(text), patients=_filtered(patients_visible_to(user=user, clinic=clinic), filters))
+    if by_name and (not text or _is_a_name(clinic, text)):
+        visible = _filtered(patients_visible_to(user=user, clinic=clinic), filters)
+        return PatientsByName(patients=visible, key=identity.search_key(text) if text else None)
     if filters.get("q"):
         patients = patient_search(user=user, clinic=clinic, query=filters["q"], include_archived=include_archived)
     else:
         patients = patients_visible_to(user=user, clinic=clinic)
     patients = _filtered(patients, filters)
     order = PatientFilterForm.SORTS.get(filters.get("sort") or "name", PatientFilterForm.SORTS["name"])
-    if order == PatientFilterForm.SORTS["name"] and connection.vendor == "postgresql":
-        # In byte order, as the C-collated name index (migration 0003) is kept: the first
-        # page is read from the index instead of sorting every patient of the clinic.
-        patients = patients.alias(name_key=Collate("search_name", "C"))
-        order = ("name_key", "id")
     return patients.select_related("assigned_doctor__user").order_by(*order)
 
 
@@ -280,36 +276,39 @@ def _is_a_name(clinic: Clinic, text: str) -> bool:
     return not _is_exact_lookup(clinic, text) and bool(identity.search_key(text))
 
 
-class NameSearchResults:
-    """The patients whose first or last name starts with a search, in name order, as a
-    sliceable list (what Django's paginator needs) that reads one page at a time.
+class PatientsByName:
+    """Patients in name order as a sliceable list (what Django's paginator takes) that
+    reads one page at a time: the page's ids from the C-collated name indexes of migrations
+    0003 and 0008 alone (they carry the id and the status), then those rows.
 
-    One ``ORDER BY name`` over "first name OR last name starts with …" makes PostgreSQL
-    fetch and sort every match (40,000 for "ana": 130 ms). Here each page is a ``UNION
-    ALL`` of the two index ranges, each in index order and stopped at the page's end,
-    merged (a Merge Append), then that page's rows fetched by id: a few ms at any page.
-    The count is kept a minute, as the lists' counts are."""
+    Without it, a deep page (page 500: 12,475 rows to skip) visited every skipped patient's
+    row for its status, and a name search ("first name OR last name starts with 'ana'")
+    made PostgreSQL fetch and sort all 40,000 matches (130 ms). With ``key``, each page is
+    a ``UNION ALL`` of the first-name and the last-name range, each read in index order and
+    stopped at the page's end, merged (a Merge Append). The count is kept a minute, as the
+    lists' counts are."""
 
     ordered = True
 
-    def __init__(self, *, key: str, patients: QuerySet[Patient]):
-        upper = key[:-1] + chr(ord(key[-1]) + 1)
+    def __init__(self, *, patients: QuerySet[Patient], key: str | None = None):
         self.patients = patients
-        # The index expressions of migration 0003: the names as text in byte ("C") order.
         named = patients.alias(
             name_key=Collate(Cast("search_name", TextField()), "C"), last_key=Collate(Cast("search_name_last_first", TextField()), "C")
         )
+        if key is None:
+            self.branches = [named]
+            return
+        upper = key[:-1] + chr(ord(key[-1]) + 1)
         by_first = Q(name_key__gte=key, name_key__lt=upper)
-        self.first = named.filter(by_first)
-        self.last = named.filter(last_key__gte=key, last_key__lt=upper).exclude(by_first)
+        self.branches = [named.filter(by_first), named.filter(last_key__gte=key, last_key__lt=upper).exclude(by_first)]
 
     def count(self) -> int:
         from clinicos.pagination import COUNT_SECONDS, query_cache_key
 
-        key = f"{query_cache_key('name-search-count', self.first)}|{query_cache_key('', self.last)}"
+        key = "|".join(str(query_cache_key("patients-by-name", branch)) for branch in self.branches)
         count = cache.get(key)
         if count is None:
-            count = self.first.count() + self.last.count()
+            count = sum(branch.count() for branch in self.branches)
             cache.set(key, count, COUNT_SECONDS)
         return count
 
@@ -323,10 +322,11 @@ class NameSearchResults:
         """(id, name) of the rows ``start`` to ``stop``: each branch read in index order up
         to ``stop``, merged."""
         branches = [
-            branch.annotate(sort_key=F("name_key")).values_list("pk", "sort_key").order_by("sort_key", "pk")[:stop]
-            for branch in (self.first, self.last)
+            branch.annotate(sort_key=F("name_key")).values_list("pk", "sort_key").order_by("sort_key", "pk") for branch in self.branches
         ]
-        return branches[0].union(branches[1], all=True).order_by("sort_key", "pk")[start:stop]
+        if len(branches) == 1:
+            return branches[0][start:stop]
+        return branches[0][:stop].union(*(branch[:stop] for branch in branches[1:]), all=True).order_by("sort_key", "pk")[start:stop]
 
     def __getitem__(self, index):
         if isinstance(index, int):

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 # Everything under these paths may show a patient's record.
-PRIVATE_PREFIXES = ("/c/", "/api/v1/clinics/", "/ical/")
+PRIVATE_PREFIXES = ("/c/", "/api/v1/clinics/", "/ical/", "/portal/", "/api/v1/portal/")
 
 
 class PrivateCachingMiddleware:
@@ -58,7 +58,7 @@ class SessionTouchMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        if session is not None and "_auth_user_id" in session:
+        if session is not None and ("_auth_user_id" in session or "portal" in session):
             now = int(time.time())
             if now - session.get("_touched", 0) >= SESSION_TOUCH_SECONDS:
                 session["_touched"] = now

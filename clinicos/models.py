@@ -556,6 +556,9 @@ class Notification(ClinicOwnedModel):
         CRITICAL_RESULT_ESCALATED = "critical_result_escalated", "Critical lab result not acknowledged"
         LAB_RESULTS_READY = "lab_results_ready", "Lab results ready"
         REPORT_READY = "report_ready", "Report ready"
+        BOOKED_ONLINE = "booked_online", "Appointment booked online"
+        CANCELLED_ONLINE = "cancelled_online", "Appointment cancelled online"
+        MOVED_ONLINE = "moved_online", "Appointment moved online"
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=Kind)

@@ -28,7 +28,16 @@ from django_scopes import ScopedManager, ScopeError, scope, scopes_disabled
 from django_scopes.manager import DisabledQuerySet
 from django_scopes.state import state as scope_state
 
-__all__ = ["ClinicQuerySet", "ClinicScopedManager", "ClinicScopeMiddleware", "ScopeError", "enter_clinic_scope", "scope", "scopes_disabled"]
+__all__ = [
+    "ClinicQuerySet",
+    "ClinicScopedManager",
+    "ClinicScopeMiddleware",
+    "ScopeError",
+    "enter_clinic_scope",
+    "leave_clinic_scopes",
+    "scope",
+    "scopes_disabled",
+]
 
 
 class ClinicQuerySet(models.QuerySet):
@@ -108,6 +117,16 @@ def enter_clinic_scope(request: HttpRequest, clinic) -> None:
     if stack is None:
         raise RuntimeError("ClinicScopeMiddleware is not installed: no request scope to enter.")
     stack.enter_context(scope(clinic=clinic))
+
+
+def leave_clinic_scopes(request: HttpRequest) -> None:
+    """For the rest of this request, clinic-owned models are read without a clinic scope.
+    Only the patient portal does this: one person's charts span clinics, and every portal
+    read is filtered to that person's own charts instead (``portal.services.patients_of``)."""
+    stack = getattr(request, "clinic_scope_stack", None)
+    if stack is None:
+        raise RuntimeError("ClinicScopeMiddleware is not installed: no request scope to leave.")
+    stack.enter_context(scopes_disabled())
 
 
 class ClinicScopeMiddleware:

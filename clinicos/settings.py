@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "clinical",
     "billing",
     "reporting",
+    "portal",
 ]
 
 # Background work (critical-result escalation, reports) on Django's tasks framework, stored
@@ -197,6 +198,18 @@ if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": _mailer_options}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ClinicOS <no-reply@clinicos.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Patient portal: one-time codes by email (the mailer above) or SMS -------------------
+# SMS: "portal.sms.ConsoleSmsBackend" prints messages (development), "portal.sms.TwilioSmsBackend"
+# sends them through Twilio's REST API with the three TWILIO_* settings.
+PORTAL_SMS_BACKEND = env.str("PORTAL_SMS_BACKEND", default="portal.sms.ConsoleSmsBackend")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+# A phone typed without its country code is read in this country.
+PORTAL_DEFAULT_REGION = env.str("PORTAL_DEFAULT_REGION", default="IN")
+PORTAL_TOKEN_LIFETIME = timedelta(hours=env.int("PORTAL_TOKEN_LIFETIME_HOURS", default=12))
 
 # --- Files: static through whitenoise, uploads through django-storages --------------------
 STATIC_URL = "static/"

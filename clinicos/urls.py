@@ -17,6 +17,7 @@ from clinicos.staff_api import router as clinic_admin_router
 from leads.api import public_router as public_leads_router
 from leads.api import router as leads_router
 from patients.api import router as patients_router
+from portal.api import router as portal_router
 from reporting.api import router as reporting_router
 from scheduling import views as scheduling_views
 from scheduling.api import router as scheduling_router
@@ -33,6 +34,7 @@ api.add_router("/clinics", billing_router)
 api.add_router("/clinics", reporting_router)
 api.add_router("/clinics", notifications_router)
 api.add_router("/public", public_leads_router)
+api.add_router("/portal", portal_router)
 
 # The admin's own login would bypass allauth's rate limits and two-factor step.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -72,6 +74,7 @@ urlpatterns = [
     path("clinics/", views.clinic_picker, name="clinic_picker"),
     path("c/<str:clinic_code>/", include(clinic_patterns)),
     path("accounts/", include("allauth.urls")),
+    path("portal/", include("portal.urls")),
     path("admin/", admin.site.urls),
     path("ical/<str:token>.ics", scheduling_views.calendar_feed, name="calendar_feed"),
     path("rx/<str:token>/", clinical_order_views.prescription_verify, name="prescription_verify"),

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
@@ -154,6 +154,9 @@ class Patient(ClinicOwnedModel):
     registration_date = models.DateField(default=timezone.localdate)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients")
+    # Communication preferences the patient keeps in the portal (reminders read them).
+    reminders_by_sms = models.BooleanField("reminders by SMS", default=True)
+    reminders_by_email = models.BooleanField("reminders by email", default=True)
     # Lower-case, accent-free "first last" and "last first", kept by the service for search.
     search_name = models.CharField(max_length=210, editable=False)
     search_name_last_first = models.CharField(max_length=210, editable=False)
@@ -192,6 +195,8 @@ class Patient(ClinicOwnedModel):
             models.Index(fields=["clinic", "assigned_doctor", "registration_date"], name="patient_doctor_registered"),
             models.Index(fields=["clinic", "registration_date"], name="patient_registered"),
             models.Index(fields=["clinic", "date_of_birth"], name="patient_birth_date"),
+            # The portal finds a person's charts in every clinic by their email, in any case.
+            models.Index(Upper("email"), name="patient_email_ci"),
         ]
         # The care team as a django-guardian object permission (``CareTeamGrant``).
         permissions = [("care_for_patient", "Is in the patient's care team")]
@@ -257,6 +262,7 @@ class Document(ClinicOwnedModel):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
     is_deleted = models.BooleanField(default=False)
+    shared_with_patient = models.BooleanField(default=False, help_text="The patient may download it in the portal.")
     deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     deleted_at = models.DateTimeField(null=True, blank=True)
 

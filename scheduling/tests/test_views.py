@@ -137,9 +137,9 @@ def test_today_pages_the_arrivals_and_opens_on_whoever_is_due_now(login, front_d
             starts_at=first + datetime.timedelta(minutes=10 * n),
             ends_at=first + datetime.timedelta(minutes=10 * n + 10),
         )
-    client = login(front_desk)
     afternoon = datetime.datetime.combine(day, datetime.time(15), tz)
     with time_machine.travel(afternoon, tick=False):
+        client = login(front_desk)  # logged in at 15:00: a session from the real clock may have expired by then
         with django_assert_max_num_queries(12):
             board = client.get(f"/c/{clinic.code}/schedule/today/")
         page = board.context["page"]

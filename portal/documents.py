@@ -1,0 +1,68 @@
+"""The files a patient downloads from the portal: the same PDFs the clinic prints, and the
+files it shared, streamed after the portal's own check (the caller looked them up through
+``portal.selectors``, which only finds the identity's own)."""
+
+import re
+from dataclasses import dataclass
+
+from django.http import FileResponse, Http404, HttpResponse
+
+from billing import pdf as billing_pdf
+from billing.models import Invoice, Payment
+from clinical import pdf as clinical_pdf
+from clinical import selectors as clinical_selectors
+from clinical.models import LabOrder, Prescription
+from patients.models import Document
+
+
+@dataclass(frozen=True)
+class PortalReader:
+    """Who printed a PDF, as its footer says, when the patient downloaded it."""
+
+    full_name: str = "the patient, from the portal"
+    email: str = ""
+
+
+READER = PortalReader()
+
+
+def _pdf(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-")}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _file(field, *, filename: str, content_type: str, inline: bool = True) -> FileResponse:
+    response = FileResponse(field.open("rb"), as_attachment=not inline, filename=filename, content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def prescription_pdf(request, prescription: Prescription) -> HttpResponse:
+    content = clinical_pdf.prescription_pdf(
+        prescription=prescription,
+        items=clinical_selectors.prescription_items(prescription),
+        verify_url=clinical_pdf.prescription_verify_url(request, prescription),
+        printed_by=READER,  # type: ignore[arg-type]
+    )
+    return _pdf(content, prescription.reference)
+
+
+def invoice_pdf(invoice: Invoice) -> HttpResponse:
+    return _pdf(billing_pdf.invoice_pdf(invoice=invoice, printed_by=READER), invoice.number)  # type: ignore[arg-type]
+
+
+def receipt_pdf(payment: Payment) -> HttpResponse:
+    return _pdf(billing_pdf.receipt_pdf(payment=payment, printed_by=READER), payment.receipt_number)  # type: ignore[arg-type]
+
+
+def lab_report(order: LabOrder) -> FileResponse:
+    if not order.report_file or order.report_removed_at is not None:
+        raise Http404
+    return _file(order.report_file, filename=order.report_file_name, content_type=order.report_content_type)
+
+
+def shared_document(document: Document) -> FileResponse:
+    return _file(document.file, filename=document.original_name, content_type=document.content_type)

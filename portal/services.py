@@ -1,0 +1,512 @@
+"""The portal's rules, shared by its pages and its API: one-time codes, portal tokens,
+whose charts an identity opens, and self-booking under each clinic's online rules.
+
+Portal requests have no staff user and cross clinics on purpose (one person, several
+clinics): every read here says so with ``scopes_disabled()`` and then confines itself to
+the identity's own charts, so another patient's row is never found (404)."""
+
+import datetime
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from clinicos import services as clinicos_services
+from clinicos.errors import Conflict
+from clinicos.models import Clinic, DoctorProfile, Membership, Notification
+from clinicos.roles import Role
+from clinicos.scoping import scopes_disabled
+from patients import identity as patient_identity
+from patients.models import Patient, Person
+from portal import sms
+from portal.models import Channel, LoginCode, OnlineBooking, PortalToken
+from scheduling import services as scheduling_services
+from scheduling.models import Appointment, AppointmentStatus
+
+logger = logging.getLogger(__name__)
+
+CODE_LIFETIME = datetime.timedelta(minutes=10)
+CODE_MAX_TRIES = 5
+# Codes sent per phone or email, and asked for per IP address, in the last hour: past
+# these nothing more is sent (the answer stays the same, so it tells nothing).
+CODES_PER_ADDRESS_PER_HOUR = 5
+CODES_PER_IP_PER_HOUR = 30
+# Wrong codes per IP address in a quarter of an hour before every try is refused.
+FAILED_TRIES_PER_IP = 30
+FAILED_TRIES_WINDOW_SECONDS = 15 * 60
+
+PORTAL_CANCEL_REASON = "Cancelled by the patient in the portal"
+
+
+@dataclass(frozen=True)
+class PortalIdentity:
+    """Who a portal request is: the phone or email a code reached."""
+
+    channel: str
+    address: str
+
+    @property
+    def is_phone(self) -> bool:
+        return self.channel == Channel.PHONE
+
+
+class CodeRejected(Exception):
+    """A wrong, used or expired code (401). Never says which."""
+
+
+class TooManyTries(Exception):
+    """Past a limit (429): five tries of one code, or too many wrong codes from one place."""
+
+
+# --- Identities -----------------------------------------------------------------------------
+
+
+def identity_from(*, phone: str | None = None, email: str | None = None) -> PortalIdentity:
+    """The identity a phone or email names, normalised as charts store them (E.164, lower
+    case). Raises ``ValidationError`` for anything that is neither."""
+    phone, email = (phone or "").strip(), (email or "").strip()
+    if phone and email:
+        raise ValidationError({"phone": "Give your phone or your email, not both."})
+    if phone:
+        if "\x00" in phone or len(phone) > 40:
+            raise ValidationError({"phone": "Enter a valid phone number."})
+        return PortalIdentity(Channel.PHONE, patient_identity.normalize_phone(phone, default_region=settings.PORTAL_DEFAULT_REGION))
+    if email:
+        if "\x00" in email or len(email) > 254 or "@" not in email.strip("@"):
+            raise ValidationError({"email": "Enter a valid email address."})
+        return PortalIdentity(Channel.EMAIL, email.lower())
+    raise ValidationError({"phone": "Give the phone number or the email address the clinic has on your record."})
+
+
+def patients_of(identity: PortalIdentity) -> list[Patient]:
+    """Every active chart, in every open clinic, that records this phone or email: the
+    person's own and, for a family's shared phone, their children's too."""
+    with scopes_disabled():
+        charts = Patient.objects.filter(status=Patient.Status.ACTIVE).exclude(clinic__status=Clinic.Status.INACTIVE)
+        if identity.is_phone:
+            charts = charts.filter(person__phone=identity.address)
+        else:
+            charts = charts.filter(email__iexact=identity.address)
+        return list(charts.select_related("clinic").order_by("clinic__name", "first_name", "last_name", "id"))
+
+
+def patient_of(identity: PortalIdentity, patient_id: int) -> Patient:
+    """One of the identity's charts, or ``Patient.DoesNotExist`` (a 404) for anyone else's."""
+    for patient in patients_of(identity):
+        if patient.pk == patient_id:
+            return patient
+    raise Patient.DoesNotExist
+
+
+# --- One-time codes ----------------------------------------------------------------------
+
+
+def _code_hash(address: str, code: str) -> str:
+    key = f"{settings.SECRET_KEY}:portal-login-code".encode()
+    return hmac.new(key, f"{address}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _deliver(identity: PortalIdentity, code: str) -> None:
+    minutes = int(CODE_LIFETIME.total_seconds() // 60)
+    text = f"Your ClinicOS login code is {code}. It works for {minutes} minutes. Never share it: the clinic will not ask for it."
+    try:
+        if identity.is_phone:
+            sms.send_sms(to=identity.address, body=text)
+        else:
+            send_mail("Your ClinicOS login code", text, None, [identity.address])
+    except Exception:  # a provider failure must not tell the caller the address is known
+        logger.exception("Could not send a portal login code to a %s", identity.channel)
+
+
+def request_code(*, phone: str | None = None, email: str | None = None, ip: str | None = None) -> None:
+    """Send a login code if a chart knows the phone or email. Whatever happens — unknown
+    address, malformed input, past a limit — the caller learns nothing."""
+    try:
+        identity = identity_from(phone=phone, email=email)
+    except ValidationError:
+        return
+    now = timezone.now()
+    hour_ago = now - datetime.timedelta(hours=1)
+    if LoginCode.objects.filter(address=identity.address, created_at__gte=hour_ago).count() >= CODES_PER_ADDRESS_PER_HOUR:
+        logger.info("Portal code not sent: hourly limit for one address")
+        return
+    if ip and LoginCode.objects.filter(requested_ip=ip, created_at__gte=hour_ago).count() >= CODES_PER_IP_PER_HOUR:
+        logger.info("Portal code not sent: hourly limit for one IP address")
+        return
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    known = bool(patients_of(identity))
+    LoginCode.objects.create(
+        channel=identity.channel,
+        address=identity.address,
+        code_hash=_code_hash(identity.address, code),
+        is_deliverable=known,
+        requested_ip=ip,
+        created_at=now,
+        expires_at=now + CODE_LIFETIME,
+    )
+    if known:
+        _deliver(identity, code)
+
+
+def _failed_tries_key(ip: str | None) -> str:
+    return f"portal:failed-tries:{ip or 'unknown'}"
+
+
+def _count_failed_try(ip: str | None) -> None:
+    key = _failed_tries_key(ip)
+    if cache.add(key, 1, FAILED_TRIES_WINDOW_SECONDS):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired in between
+        cache.add(key, 1, FAILED_TRIES_WINDOW_SECONDS)
+
+
+def verify_code(*, phone: str | None = None, email: str | None = None, code: str = "", ip: str | None = None) -> PortalIdentity:
+    """The identity a code proves, once. Raises ``CodeRejected`` for a wrong, used or
+    expired code (or an unknown address: the same answer), ``TooManyTries`` past five
+    tries of the code or too many wrong codes from one IP address."""
+    if (cache.get(_failed_tries_key(ip)) or 0) >= FAILED_TRIES_PER_IP:
+        raise TooManyTries("Too many wrong codes from here. Wait a quarter of an hour, then ask for a new code.")
+    try:
+        identity = identity_from(phone=phone, email=email)
+    except ValidationError:
+        _count_failed_try(ip)
+        raise CodeRejected
+    code = (code or "").strip()
+    now = timezone.now()
+    with transaction.atomic():
+        login_code = LoginCode.objects.select_for_update().filter(address=identity.address).order_by("-created_at", "-id").first()
+        if login_code is None or login_code.used_at is not None or login_code.expires_at <= now:
+            outcome = "rejected"
+        elif login_code.attempts >= CODE_MAX_TRIES:
+            outcome = "exhausted"
+        elif login_code.is_deliverable and constant_time_compare(_code_hash(identity.address, code), login_code.code_hash):
+            LoginCode.objects.filter(pk=login_code.pk).update(used_at=now, attempts=F("attempts") + 1)
+            outcome = "accepted"
+        else:
+            LoginCode.objects.filter(pk=login_code.pk).update(attempts=F("attempts") + 1)
+            outcome = "rejected"
+    if outcome == "exhausted":
+        raise TooManyTries("This code was tried too many times. Ask for a new one.")
+    if outcome == "rejected":
+        _count_failed_try(ip)
+        raise CodeRejected
+    if identity.is_phone:  # the phone is proven: the person's link across clinics is verified
+        Person.objects.filter(phone=identity.address, phone_verified_at__isnull=True).update(phone_verified_at=now)
+    return identity
+
+
+# --- Portal tokens (the API) -------------------------------------------------------------
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_issue(identity: PortalIdentity) -> tuple[str, PortalToken]:
+    raw = "p_" + secrets.token_urlsafe(32)
+    token = PortalToken.objects.create(
+        key_hash=_token_hash(raw),
+        channel=identity.channel,
+        address=identity.address,
+        expires_at=timezone.now() + settings.PORTAL_TOKEN_LIFETIME,
+    )
+    return raw, token
+
+
+def token_authenticate(raw: str) -> PortalIdentity | None:
+    token = PortalToken.objects.filter(key_hash=_token_hash(raw or "")).first()
+    if token is None or not token.is_usable:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
+        PortalToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return PortalIdentity(token.channel, token.address)
+
+
+def token_revoke(raw: str) -> None:
+    PortalToken.objects.filter(key_hash=_token_hash(raw or ""), revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# --- Self-booking ------------------------------------------------------------------------
+
+
+def online_booking(clinic: Clinic) -> OnlineBooking | None:
+    """The clinic's online-booking rules, when it takes bookings online at all."""
+    rules = OnlineBooking.objects.filter(clinic=clinic, is_enabled=True).first()
+    return rules if rules is not None and clinic.status == Clinic.Status.ACTIVE else None
+
+
+def bookable_doctors(clinic: Clinic) -> list[DoctorProfile]:
+    rules = online_booking(clinic)
+    if rules is None:
+        return []
+    with scopes_disabled():
+        return list(
+            rules.doctors.filter(clinic=clinic, is_active=True, user__is_active=True)
+            .select_related("user", "department")
+            .order_by("user__full_name", "id")
+        )
+
+
+def _rules_or_refuse(clinic: Clinic) -> OnlineBooking:
+    rules = online_booking(clinic)
+    if rules is None:
+        raise Conflict(f"{clinic.name} does not take bookings online. Please call the clinic.")
+    return rules
+
+
+def _bookable_doctor(clinic: Clinic, doctor_id: int | None) -> DoctorProfile:
+    for doctor in bookable_doctors(clinic):
+        if doctor.pk == doctor_id:
+            return doctor
+    raise ValidationError({"doctor_id": "Choose one of the doctors this clinic lets you book online."})
+
+
+def booking_window(clinic: Clinic, rules: OnlineBooking) -> tuple[datetime.datetime, datetime.date]:
+    """The earliest start a patient may book, and the last day they may book on."""
+    earliest = timezone.now() + datetime.timedelta(minutes=rules.earliest_minutes)
+    return earliest, clinic.today() + datetime.timedelta(days=rules.days_ahead)
+
+
+def bookable_slots(*, clinic: Clinic, doctor_id: int | None, day: datetime.date) -> list[dict]:
+    """The free slots a patient may book with a doctor on a day: the staff's free-slot rules,
+    within the clinic's online window."""
+    rules = _rules_or_refuse(clinic)
+    doctor = _bookable_doctor(clinic, doctor_id)
+    earliest, last_day = booking_window(clinic, rules)
+    if day < clinic.today() or day > last_day:
+        return []
+    with scopes_disabled():
+        slots = scheduling_services.free_slots(clinic=clinic, day=day, doctor=doctor, limit=200)
+    return [slot for slot in slots if slot["start"] >= earliest]
+
+
+def _staff_to_tell(appointment: Appointment) -> list[int]:
+    """The front desk of the clinic and the appointment's doctor."""
+    front_desk = [
+        membership.user_id
+        for membership in Membership.objects.filter(clinic_id=appointment.clinic_id, is_active=True)
+        if membership.has_role(Role.FRONT_DESK)
+    ]
+    return [*front_desk, appointment.doctor.user_id]
+
+
+def _tell_staff(appointment: Appointment, kind: str, what: str) -> None:
+    clinic = appointment.clinic
+    at = timezone.localtime(appointment.starts_at, clinic.tzinfo)
+    clinicos_services.notify(
+        clinic=clinic,
+        recipients=_staff_to_tell(appointment),
+        kind=kind,
+        title=f"{appointment.who} {what} online: {at:%a %d %b %H:%M} with {appointment.doctor.user.full_name}",
+        url=reverse("appointment_detail", args=[clinic.code, appointment.pk]),
+    )
+
+
+@transaction.atomic
+def book(
+    *, identity: PortalIdentity, patient: Patient, doctor_id: int | None, start: datetime.datetime, type: str = "consultation"
+) -> Appointment:
+    """A patient books themselves (or a child on their phone) a free slot. The same
+    guarantees as the front desk's booking: one doctor's bookings queue on a lock and the
+    database refuses an overlap, so a slot taken a moment earlier answers 409 with the next
+    free ones."""
+    clinic = patient.clinic
+    if patient.pk not in {chart.pk for chart in patients_of(identity)}:
+        raise Patient.DoesNotExist
+    rules = _rules_or_refuse(clinic)
+    doctor = _bookable_doctor(clinic, doctor_id)
+    if type not in rules.appointment_types:
+        allowed = ", ".join(rules.appointment_types) or "none"
+        raise ValidationError({"type": f"This clinic takes these appointment types online: {allowed}."})
+    if timezone.is_naive(start):
+        raise ValidationError({"start": "Give the start with its time zone."})
+    earliest, last_day = booking_window(clinic, rules)
+    if start < earliest:
+        raise ValidationError({"start": f"Online bookings start {rules.earliest_minutes} minutes from now at the earliest."})
+    if start.astimezone(clinic.tzinfo).date() > last_day:
+        raise ValidationError({"start": f"This clinic takes online bookings up to {rules.days_ahead} days ahead."})
+    day = start.astimezone(clinic.tzinfo).date()
+    with scopes_disabled():
+        offered = {slot["start"]: slot for slot in scheduling_services.free_slots(clinic=clinic, day=day, doctor=doctor, limit=200)}
+        slot = offered.get(start)
+        minutes = int((slot["end"] - slot["start"]).total_seconds() // 60) if slot else _slot_minutes(doctor, day)
+        booking = scheduling_services.appointment_book(
+            clinic=clinic,
+            user=None,  # type: ignore[arg-type]  # no staff member: the patient booked
+            membership=None,
+            doctor=doctor,
+            start=start,
+            duration_minutes=minutes,
+            type=type,
+            patient=patient,
+            booked_via=Appointment.BookedVia.PORTAL,
+        )
+        appointment = booking.appointment
+        appointment.clinic = clinic
+        appointment.doctor = doctor
+        _tell_staff(appointment, Notification.Kind.BOOKED_ONLINE, "booked")
+    return appointment
+
+
+def _slot_minutes(doctor: DoctorProfile, day: datetime.date) -> int:
+    from scheduling.models import WorkingHours
+
+    block = WorkingHours.objects.filter(doctor=doctor, weekday=day.weekday()).order_by("start_time").first()
+    return block.slot_minutes if block else scheduling_services.DEFAULT_MINUTES
+
+
+def appointments_of(identity: PortalIdentity):
+    """The identity's appointments in every clinic (patients' own, never walk-ins)."""
+    ids = [patient.pk for patient in patients_of(identity)]
+    with scopes_disabled():
+        return (
+            Appointment.objects.filter(patient_id__in=ids)
+            .select_related("clinic", "doctor__user", "doctor__department", "patient")
+            .order_by("-starts_at", "-id")
+        )
+
+
+def appointment_of(identity: PortalIdentity, appointment_id: int) -> Appointment:
+    with scopes_disabled():
+        return appointments_of(identity).get(pk=appointment_id)
+
+
+def _check_may_change(appointment: Appointment, verb: str) -> OnlineBooking | None:
+    if appointment.status not in scheduling_services.PRE_ARRIVAL:
+        raise Conflict(f"A {appointment.get_status_display().lower()} appointment cannot be {verb}.")
+    rules = OnlineBooking.objects.filter(clinic_id=appointment.clinic_id).first()
+    notice_hours = rules.notice_hours if rules is not None else OnlineBooking._meta.get_field("notice_hours").default
+    if appointment.starts_at - timezone.now() < datetime.timedelta(hours=notice_hours):
+        raise Conflict(
+            f"Appointments can be {verb} online up to {notice_hours} hours before they start. Please call {appointment.clinic.name}."
+        )
+    return rules
+
+
+def may_change(appointment: Appointment) -> bool:
+    """Whether the portal offers to cancel or move it (the same rule ``cancel`` applies)."""
+    try:
+        _check_may_change(appointment, "changed")
+    except Conflict:
+        return False
+    return True
+
+
+@transaction.atomic
+def cancel(*, identity: PortalIdentity, appointment_id: int, reason: str = "") -> Appointment:
+    appointment = appointment_of(identity, appointment_id)
+    _check_may_change(appointment, "cancelled")
+    why = PORTAL_CANCEL_REASON + (f": {reason.strip()}" if reason.strip() else "")
+    with scopes_disabled():
+        cancelled = scheduling_services.appointment_set_status(
+            appointment=appointment,
+            to_status=AppointmentStatus.CANCELLED,
+            user=None,  # type: ignore[arg-type]
+            reason=why[:250],
+        )
+        _tell_staff(appointment, Notification.Kind.CANCELLED_ONLINE, "cancelled")
+    appointment.status, appointment.cancel_reason = cancelled.status, cancelled.cancel_reason
+    return appointment
+
+
+@transaction.atomic
+def reschedule(*, identity: PortalIdentity, appointment_id: int, start: datetime.datetime) -> Appointment:
+    appointment = appointment_of(identity, appointment_id)
+    _check_may_change(appointment, "moved")
+    clinic = appointment.clinic
+    rules = _rules_or_refuse(clinic)
+    _bookable_doctor(clinic, appointment.doctor_id)
+    if timezone.is_naive(start):
+        raise ValidationError({"start": "Give the start with its time zone."})
+    earliest, last_day = booking_window(clinic, rules)
+    if start < earliest or start.astimezone(clinic.tzinfo).date() > last_day:
+        raise ValidationError({"start": "Choose one of the free slots offered."})
+    with scopes_disabled():
+        booking = scheduling_services.appointment_reschedule(
+            appointment=appointment,
+            user=None,  # type: ignore[arg-type]
+            membership=None,
+            start=start,
+        )
+        moved = booking.appointment
+        moved.clinic, moved.doctor, moved.patient = clinic, appointment.doctor, appointment.patient
+        _tell_staff(moved, Notification.Kind.MOVED_ONLINE, "moved their appointment")
+    return moved
+
+
+# --- Profile -------------------------------------------------------------------------------
+
+PROFILE_FIELDS = (
+    "email",
+    "house",
+    "street",
+    "area",
+    "city",
+    "district",
+    "state",
+    "postal_code",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relation",
+    "reminders_by_sms",
+    "reminders_by_email",
+)
+
+
+@transaction.atomic
+def profile_update(*, identity: PortalIdentity, patient: Patient, changes: dict) -> Patient:
+    """The patient's own contact details (the phone changes only through a new code).
+    Recorded in the chart's history as changed in the portal."""
+    if patient.pk not in {chart.pk for chart in patients_of(identity)}:
+        raise Patient.DoesNotExist
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed in the portal." for field in sorted(unknown)})
+    errors: dict[str, str] = {}
+    cleaned = dict(changes)
+    if "emergency_contact_phone" in cleaned and cleaned["emergency_contact_phone"]:
+        try:
+            cleaned["emergency_contact_phone"] = patient_identity.normalize_phone(
+                str(cleaned["emergency_contact_phone"]), default_region=patient.clinic.country
+            )
+        except ValidationError as error:
+            errors["emergency_contact_phone"] = error.messages[0]
+    for field, value in cleaned.items():
+        if isinstance(value, str):
+            cleaned[field] = value.strip()
+            if "\x00" in value:
+                errors[field] = "Remove the NUL character."
+    if errors:
+        raise ValidationError(errors)
+    with scopes_disabled():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        for field, value in cleaned.items():
+            setattr(locked, field, value)
+        try:
+            locked.full_clean(exclude=[f.name for f in Patient._meta.fields if f.name not in cleaned])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict)
+        changed = [field for field in cleaned if getattr(patient, field) != getattr(locked, field)]
+        if changed:
+            locked._change_reason = "Changed by the patient in the portal"
+            locked.save(update_fields=[*changed, "updated_at"])
+    locked.clinic = patient.clinic
+    return locked
+
+
+def shared_query(identity: PortalIdentity) -> Q:
+    return Q(patient_id__in=[patient.pk for patient in patients_of(identity)])

@@ -1,0 +1,144 @@
+"""What a patient sees in the portal — finalized prescriptions, completed final results,
+issued invoices and their receipts, shared documents — and that two patients crawling each
+other's ids find nothing (404) and read nothing of each other's in any answer."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from clinical import lab_catalog
+from clinical.models import LabTest
+from clinicos.roles import Role
+from portal.tests.conftest import MOTHER_PHONE, STRANGER_PHONE, last_code
+from portal.tests.records import make_records
+
+
+@pytest.fixture
+def catalog(clinic):
+    lab_catalog.install(clinic)
+    return {test.code: test for test in LabTest.objects.filter(clinic=clinic)}
+
+
+@pytest.fixture
+def records(mother, stranger, daughter, doctor, catalog, make_member):
+    lab_user, desk_user = make_member(Role.LAB), make_member(Role.FRONT_DESK)
+    return {
+        "mother": make_records(mother, doctor=doctor, lab_user=lab_user, desk_user=desk_user, catalog=catalog),
+        "stranger": make_records(stranger, doctor=doctor, lab_user=lab_user, desk_user=desk_user, catalog=catalog),
+    }
+
+
+def test_the_lists_show_only_what_is_final_and_the_patients_own(portal_api, records, mother):
+    mine = records["mother"]
+    portal = portal_api(phone=MOTHER_PHONE)
+
+    prescriptions = portal.get("prescriptions").json()
+    assert [rx["reference"] for rx in prescriptions] == [mine.prescription.reference]  # not the draft correction
+    assert prescriptions[0]["items"][0]["medicine"] == "Folic acid" and prescriptions[0]["patient_id"] == mother.pk
+
+    orders = portal.get("lab-results").json()
+    assert [order["order_id"] for order in orders] == [mine.lab_order.pk]  # not the open order
+    result = orders[0]["results"][0]
+    assert result["code"] == "TSH" and result["value"] == "7.9" and result["flag"] == "high" and result["range_high"] is not None
+
+    invoices = portal.get("invoices").json()
+    assert [invoice["number"] for invoice in invoices] == [mine.invoice.number]  # not the draft
+    assert invoices[0]["total"] == "800.00" and invoices[0]["paid"] == "300.00" and invoices[0]["balance"] == "500.00"
+    assert [receipt["number"] for receipt in invoices[0]["receipts"]] == [mine.payment.receipt_number]
+
+    documents = portal.get("documents").json()
+    assert [document["id"] for document in documents] == [mine.shared_document.pk]
+
+    # The daughter's profile (same phone) has nothing yet.
+    daughter_id = next(p["id"] for p in portal.get("patients").json() if p["name"].startswith("Diya"))
+    assert portal.get("prescriptions", {"patient_id": daughter_id}).json() == []
+
+
+def test_the_pdfs_are_real_documents(portal_api, records):
+    mine = records["mother"]
+    portal = portal_api(phone=MOTHER_PHONE)
+    for path, text in [
+        (f"prescriptions/{mine.prescription.pk}/pdf", mine.prescription.reference),
+        (f"invoices/{mine.invoice.pk}/pdf", mine.invoice.number),
+        (f"receipts/{mine.payment.pk}/pdf", mine.payment.receipt_number),
+    ]:
+        answer = portal.get(path)
+        assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf", path
+        content = b"".join(answer.streaming_content) if answer.streaming else answer.content
+        words = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+        assert text in words and "patient, from the portal" in words
+    assert portal.get(f"documents/{mine.shared_document.pk}/file").status_code == 200
+
+
+def test_two_patients_crawling_each_others_ids_find_nothing(client, portal_api, records, mother, stranger):
+    theirs, mine = records["stranger"], records["mother"]
+    portal = portal_api(phone=MOTHER_PHONE)
+    crawl = [
+        f"prescriptions/{theirs.prescription.pk}/pdf",
+        f"prescriptions/{mine.draft_prescription.pk}/pdf",  # my own draft is not mine to print
+        f"lab-results/{theirs.lab_order.pk}/report",
+        f"invoices/{theirs.invoice.pk}/pdf",
+        f"invoices/{mine.draft_invoice.pk}/pdf",
+        f"receipts/{theirs.payment.pk}/pdf",
+        f"documents/{theirs.shared_document.pk}/file",
+        f"documents/{mine.private_document.pk}/file",
+        f"patients/{stranger.pk}/profile",
+    ]
+    for path in crawl:
+        assert portal.get(path).status_code == 404, path
+    for path in ["prescriptions", "lab-results", "invoices", "documents", "appointments"]:
+        assert portal.get(path, {"patient_id": stranger.pk}).status_code == 404, path
+        body = portal.get(path).content.decode()
+        assert "Ravi" not in body and theirs.prescription.reference not in body and theirs.invoice.number not in body, path
+
+    # The same in the pages, as the stranger this time.
+    client.post("/portal/login/", {"login": STRANGER_PHONE})
+    client.post("/portal/login/code/", {"code": last_code(STRANGER_PHONE)})
+    for path in [
+        f"/portal/prescriptions/{mine.prescription.pk}/pdf/",
+        f"/portal/results/{mine.lab_order.pk}/report/",
+        f"/portal/invoices/{mine.invoice.pk}/pdf/",
+        f"/portal/receipts/{mine.payment.pk}/pdf/",
+        f"/portal/documents/{mine.shared_document.pk}/file/",
+    ]:
+        assert client.get(path).status_code == 404, path
+    assert client.post(f"/portal/profiles/{mother.pk}/use/").status_code == 404
+    for path in [
+        "/portal/",
+        "/portal/prescriptions/",
+        "/portal/results/",
+        "/portal/invoices/",
+        "/portal/documents/",
+        "/portal/appointments/",
+    ]:
+        page = client.get(path)
+        assert page.status_code == 200 and "Meera" not in page.content.decode(), path
+
+
+def test_the_pages_show_the_records(client, records, mother):
+    mine = records["mother"]
+    client.post("/portal/login/", {"login": MOTHER_PHONE})
+    page = client.post("/portal/login/code/", {"code": last_code(MOTHER_PHONE)})
+    assert page.status_code == 302 and page["Location"] == "/portal/profiles/"  # a family phone: pick a profile
+    client.post(f"/portal/profiles/{mother.pk}/use/")
+    assert mine.prescription.reference in client.get("/portal/prescriptions/").content.decode()
+    results = client.get("/portal/results/").content.decode()
+    assert "7.9" in results and "High" in results
+    invoices = client.get("/portal/invoices/").content.decode()
+    assert mine.invoice.number in invoices and "500.00" in invoices and mine.payment.receipt_number in invoices
+    assert mine.draft_invoice.number == "" and "Draft" not in invoices
+    documents = client.get("/portal/documents/").content.decode()
+    assert mine.shared_document.name in documents and mine.private_document.name not in documents
+    pdf = client.get(f"/portal/prescriptions/{mine.prescription.pk}/pdf/")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_no_staff_page_opens_with_a_portal_login(client, mother, clinic):
+    client.post("/portal/login/", {"login": MOTHER_PHONE})
+    client.post("/portal/login/code/", {"code": last_code(MOTHER_PHONE)})
+    assert client.get("/portal/").status_code == 200
+    for path in ["/c/ABC01/", f"/c/ABC01/patients/{mother.pk}/", "/clinics/"]:
+        answer = client.get(path)
+        assert answer.status_code == 302 and "/accounts/login/" in answer["Location"], path
+    assert client.get("/api/v1/clinics/ABC01/patients").status_code == 401

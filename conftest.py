@@ -176,7 +176,7 @@ from pathlib import Path  # noqa: E402
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parent / "test-artifacts" / "screenshots"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "tablet": {"width": 800, "height": 1280}}
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "tablet": {"width": 800, "height": 1280}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture(scope="session")
@@ -196,7 +196,7 @@ def browser():
 
 @pytest.fixture
 def open_page(browser, live_server):
-    """open_page("desktop"|"tablet") -> a fresh page (own cookies) on the live server."""
+    """open_page("desktop"|"tablet"|"phone") -> a fresh page (own cookies) on the live server."""
     contexts = []
 
     def make(viewport="desktop"):

@@ -67,6 +67,7 @@ clinic_patterns = [
     path("", include("clinical.urls")),
     path("", include("billing.urls")),
     path("", include("reporting.urls")),
+    path("", include("portal.staff_urls")),
 ]
 
 urlpatterns = [

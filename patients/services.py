@@ -243,6 +243,16 @@ def document_soft_delete(*, document: Document, user: User) -> Document:
     return document
 
 
+@transaction.atomic
+def document_set_shared(*, document: Document, shared: bool) -> Document:
+    """Share a document with the patient (they download it in the portal), or stop sharing it."""
+    document = Document.objects.select_for_update().get(pk=document.pk)
+    if document.shared_with_patient != shared and not document.is_deleted:
+        document.shared_with_patient = shared
+        document.save(update_fields=["shared_with_patient"])
+    return document
+
+
 # --- Insurance providers ----------------------------------------------------------------
 
 INSURER_FIELDS = ("name", "contact_person", "phone", "email", "address", "coverage_policy", "is_active")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("patients/<int:patient_id>/documents/", views.document_upload, name="document_upload"),
     path("patients/<int:patient_id>/documents/<int:document_id>/", views.document_download, name="document_download"),
     path("patients/<int:patient_id>/documents/<int:document_id>/delete/", views.document_delete, name="document_delete"),
+    path("patients/<int:patient_id>/documents/<int:document_id>/share/", views.document_share, name="document_share"),
     path("insurers/", views.insurer_list, name="insurer_list"),
     path("insurers/new/", views.insurer_edit, name="insurer_create"),
     path("insurers/<int:insurer_id>/", views.insurer_edit, name="insurer_edit"),

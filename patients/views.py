@@ -192,6 +192,20 @@ def document_download(request: ClinicRequest, patient_id: int, document_id: int)
 
 @require_POST
 @clinic_view(Perm.DOCUMENTS_UPLOAD)
+def document_share(request: ClinicRequest, patient_id: int, document_id: int) -> HttpResponse:
+    patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
+    document = selectors.document_get_for_patient(patient=patient, pk=document_id)
+    shared = request.POST.get("shared") == "1"
+    services.document_set_shared(document=document, shared=shared)
+    if shared:
+        messages.success(request, f"“{document.name}” is shared: the patient can download it in the portal.")
+    else:
+        messages.success(request, f"“{document.name}” is no longer shared with the patient.")
+    return redirect(f"{_chart_url(request, patient)}?tab=documents")
+
+
+@require_POST
+@clinic_view(Perm.DOCUMENTS_UPLOAD)
 def document_delete(request: ClinicRequest, patient_id: int, document_id: int) -> HttpResponse:
     patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     document = selectors.document_get_for_patient(patient=patient, pk=document_id)

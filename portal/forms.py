@@ -1,7 +1,11 @@
 from django import forms
+from django.core.validators import MaxValueValidator
 
+from clinicos.models import DoctorProfile
 from patients.models import Patient
 from portal import services
+from portal.models import OnlineBooking
+from scheduling.models import AppointmentType
 
 
 class RequestCodeForm(forms.Form):
@@ -45,3 +49,38 @@ class ProfileForm(forms.ModelForm):
         model = Patient
         fields = list(services.PROFILE_FIELDS)
         labels = {"emergency_contact_phone": "Emergency contact's phone", "emergency_contact_name": "Emergency contact's name"}
+
+
+class OnlineBookingForm(forms.ModelForm):
+    """A clinic's online-booking rules (Settings → Online booking)."""
+
+    appointment_types = forms.MultipleChoiceField(
+        choices=AppointmentType.choices, widget=forms.CheckboxSelectMultiple, required=False, help_text="What patients may book themselves."
+    )
+
+    class Meta:
+        model = OnlineBooking
+        fields = ["is_enabled", "doctors", "appointment_types", "days_ahead", "earliest_minutes", "notice_hours"]
+        widgets = {"doctors": forms.CheckboxSelectMultiple}
+        labels = {"is_enabled": "Patients may book in the portal", "earliest_minutes": "Earliest booking (minutes from now)"}
+
+    def __init__(self, *args, clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        doctors = self.fields["doctors"]
+        doctors.queryset = (
+            DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user").order_by("user__full_name")
+        )
+        doctors.label_from_instance = lambda doctor: doctor.user.full_name
+        self.fields["days_ahead"].validators.append(MaxValueValidator(365))
+        self.fields["notice_hours"].validators.append(MaxValueValidator(24 * 14))
+        self.fields["earliest_minutes"].validators.append(MaxValueValidator(24 * 60 * 7))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_enabled") and not cleaned.get("doctors"):
+            self.add_error("doctors", "Choose at least one doctor patients may book.")
+        if cleaned.get("is_enabled") and not cleaned.get("appointment_types"):
+            self.add_error("appointment_types", "Choose at least one appointment type.")
+        if cleaned.get("days_ahead") == 0:
+            self.add_error("days_ahead", "Let patients book at least one day ahead.")
+        return cleaned

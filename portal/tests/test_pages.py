@@ -162,3 +162,66 @@ def test_the_profile_api_changes_only_what_it_may(portal_api, mother, stranger):
 
 def test_the_portal_identity_service_reads_nothing_for_nobody(db):
     assert services.patients_of(services.PortalIdentity("email", "nobody@example.com")) == []
+
+
+def test_the_front_desk_shares_a_document_and_the_patient_sees_it(client, portal_api, mother, front_desk, clinic):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from patients import services as patient_services
+    from patients.tests.factories import MINIMAL_PDF
+
+    upload = SimpleUploadedFile("advice.pdf", MINIMAL_PDF, content_type="application/pdf")
+    document = patient_services.document_upload(patient=mother, user=front_desk, upload=upload, name="Diet advice", document_type="other")
+    portal = portal_api(phone=MOTHER_PHONE)
+    assert portal.get("documents").json() == []
+
+    client.force_login(front_desk)
+    share_url = f"/c/ABC01/patients/{mother.pk}/documents/{document.pk}/share/"
+    client.post(share_url, {"shared": "1"})
+    assert [d["name"] for d in portal.get("documents").json()] == ["Diet advice"]
+    tab = client.get(f"/c/ABC01/patients/{mother.pk}/tabs/documents/").content.decode()
+    assert "Shared with the patient" in tab and "Stop sharing" in tab
+    assert document.history.first().history_user == front_desk  # who shared it is on record
+
+    client.post(share_url, {"shared": "0"})
+    assert portal.get("documents").json() == []
+    assert portal.get(f"documents/{document.pk}/file").status_code == 404
+
+
+def test_an_administrator_opens_online_booking(client, clinic, clinic_admin, doctor, front_desk, portal_api, mother):
+    client.force_login(clinic_admin)
+    url = "/c/ABC01/settings/online-booking/"
+    page = client.get(url)
+    assert page.status_code == 200 and "Dr Kavya Rao" in page.content.decode()
+    refused = client.post(url, {"is_enabled": "on", "days_ahead": "30", "earliest_minutes": "60", "notice_hours": "24"})
+    assert refused.status_code == 422 and "at least one doctor" in refused.content.decode()
+    assert (
+        client.post(
+            url,
+            {
+                "is_enabled": "on",
+                "doctors": [doctor.pk],
+                "appointment_types": ["consultation"],
+                "days_ahead": "999",
+                "earliest_minutes": "60",
+                "notice_hours": "24",
+            },
+        ).status_code
+        == 422
+    )
+    saved = client.post(
+        url,
+        {
+            "is_enabled": "on",
+            "doctors": [doctor.pk],
+            "appointment_types": ["consultation"],
+            "days_ahead": "14",
+            "earliest_minutes": "120",
+            "notice_hours": "48",
+        },
+    )
+    assert saved.status_code == 302
+    assert [d["name"] for d in portal_api(phone=MOTHER_PHONE).get("clinics/ABC01/doctors").json()] == ["Dr Kavya Rao"]
+    # Only administrators manage it.
+    client.force_login(front_desk)
+    assert client.get(url).status_code == 403

@@ -3,7 +3,7 @@ consultations and follow-ups online, and one demo person can log in to the porta
 
 - by email ``patient@abc01.example``: a Sunrise patient (with a prescription, results and a
   bill) who is registered at Lakeside too, so the portal shows both clinics;
-- by that patient's phone: the same chart plus her daughter's, registered on the same phone
+- by that patient's phone: those charts plus their daughter's, registered on the same phone
   (a family profile).
 
 Codes go to the console backends in development (printed where ``make run`` runs)."""
@@ -23,6 +23,7 @@ from portal.models import OnlineBooking
 
 DEMO_EMAIL = "patient@abc01.example"
 CHILD_REFERENCE = "DEMO-PORTAL-CHILD"
+ELSEWHERE_REFERENCE = "DEMO-PORTAL-ELSEWHERE"
 ONLINE_TYPES = ["consultation", "follow_up"]
 
 
@@ -36,10 +37,9 @@ def seed(stdout=None) -> None:
     if main is None:
         return
     Patient.objects.filter(pk=main.pk).update(email=DEMO_EMAIL)
+    main.email = DEMO_EMAIL
     if "XYZ02" in clinics:
-        other = Patient.objects.for_clinic(clinics["XYZ02"]).filter(status=Patient.Status.ACTIVE).order_by("id").first()
-        if other is not None:
-            Patient.objects.filter(pk=other.pk).update(email=DEMO_EMAIL)
+        _register_elsewhere(main, clinics["XYZ02"])
     _register_child(main)
     _share_a_document(main)
     if stdout:
@@ -64,6 +64,28 @@ def _demo_patient(clinic: Clinic) -> Patient | None:
         if candidates:
             return Patient.objects.for_clinic(clinic).filter(pk__in=candidates, status=Patient.Status.ACTIVE).order_by("id").first()
     return Patient.objects.for_clinic(clinic).filter(status=Patient.Status.ACTIVE).order_by("id").first()
+
+
+def _register_elsewhere(patient: Patient, clinic: Clinic) -> None:
+    """The same person registered at a second clinic (same phone and email): the portal
+    shows both charts, each clinic's apart."""
+    if Patient.objects.for_clinic(clinic).filter(external_reference=ELSEWHERE_REFERENCE).exists():
+        return
+    desk = User.objects.get(email=f"frontdesk@{clinic.code.lower()}.example")
+    patient_services.patient_register(
+        clinic=clinic,
+        user=desk,
+        data={
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "gender": patient.gender,
+            "date_of_birth": patient.date_of_birth,
+            "mobile": patient.mobile,
+            "email": patient.email,
+            "external_reference": ELSEWHERE_REFERENCE,
+        },
+        allow_duplicate=True,
+    )
 
 
 def _register_child(parent: Patient) -> None:

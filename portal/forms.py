@@ -44,6 +44,12 @@ class VerifyCodeForm(forms.Form):
         return code
 
 
+class NewPhoneForm(forms.Form):
+    phone = forms.CharField(
+        label="Your new phone number", max_length=40, widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"})
+    )
+
+
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = Patient

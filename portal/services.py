@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from simple_history.utils import update_change_reason
 
 from clinicos import services as clinicos_services
 from clinicos.errors import Conflict
@@ -28,6 +29,7 @@ from clinicos.models import Clinic, DoctorProfile, Membership, Notification
 from clinicos.roles import Role
 from clinicos.scoping import scopes_disabled
 from patients import identity as patient_identity
+from patients import services as patient_services
 from patients.models import Patient, Person
 from portal import sms
 from portal.models import Channel, LoginCode, OnlineBooking, PortalToken
@@ -129,6 +131,32 @@ def _deliver(identity: PortalIdentity, code: str) -> None:
         logger.exception("Could not send a portal login code to a %s", identity.channel)
 
 
+def _within_code_limits(address: str, ip: str | None, now: datetime.datetime) -> bool:
+    hour_ago = now - datetime.timedelta(hours=1)
+    if LoginCode.objects.filter(address=address, created_at__gte=hour_ago).count() >= CODES_PER_ADDRESS_PER_HOUR:
+        logger.info("Portal code not sent: hourly limit for one address")
+        return False
+    if ip and LoginCode.objects.filter(requested_ip=ip, created_at__gte=hour_ago).count() >= CODES_PER_IP_PER_HOUR:
+        logger.info("Portal code not sent: hourly limit for one IP address")
+        return False
+    return True
+
+
+def _issue_code(identity: PortalIdentity, *, deliver: bool, ip: str | None, now: datetime.datetime) -> None:
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    LoginCode.objects.create(
+        channel=identity.channel,
+        address=identity.address,
+        code_hash=_code_hash(identity.address, code),
+        is_deliverable=deliver,
+        requested_ip=ip,
+        created_at=now,
+        expires_at=now + CODE_LIFETIME,
+    )
+    if deliver:
+        _deliver(identity, code)
+
+
 def request_code(*, phone: str | None = None, email: str | None = None, ip: str | None = None) -> None:
     """Send a login code if a chart knows the phone or email. Whatever happens — unknown
     address, malformed input, past a limit — the caller learns nothing."""
@@ -137,26 +165,8 @@ def request_code(*, phone: str | None = None, email: str | None = None, ip: str 
     except ValidationError:
         return
     now = timezone.now()
-    hour_ago = now - datetime.timedelta(hours=1)
-    if LoginCode.objects.filter(address=identity.address, created_at__gte=hour_ago).count() >= CODES_PER_ADDRESS_PER_HOUR:
-        logger.info("Portal code not sent: hourly limit for one address")
-        return
-    if ip and LoginCode.objects.filter(requested_ip=ip, created_at__gte=hour_ago).count() >= CODES_PER_IP_PER_HOUR:
-        logger.info("Portal code not sent: hourly limit for one IP address")
-        return
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    known = bool(patients_of(identity))
-    LoginCode.objects.create(
-        channel=identity.channel,
-        address=identity.address,
-        code_hash=_code_hash(identity.address, code),
-        is_deliverable=known,
-        requested_ip=ip,
-        created_at=now,
-        expires_at=now + CODE_LIFETIME,
-    )
-    if known:
-        _deliver(identity, code)
+    if _within_code_limits(identity.address, ip, now):
+        _issue_code(identity, deliver=bool(patients_of(identity)), ip=ip, now=now)
 
 
 def _failed_tries_key(ip: str | None) -> str:
@@ -184,6 +194,14 @@ def verify_code(*, phone: str | None = None, email: str | None = None, code: str
     except ValidationError:
         _count_failed_try(ip)
         raise CodeRejected
+    _consume_code(identity, code, ip)
+    if identity.is_phone:  # the phone is proven: the person's link across clinics is verified
+        Person.objects.filter(phone=identity.address, phone_verified_at__isnull=True).update(phone_verified_at=timezone.now())
+    return identity
+
+
+def _consume_code(identity: PortalIdentity, code: str, ip: str | None) -> None:
+    """Use the address's latest code, or count a failed try against it (and the IP)."""
     code = (code or "").strip()
     now = timezone.now()
     with transaction.atomic():
@@ -203,9 +221,41 @@ def verify_code(*, phone: str | None = None, email: str | None = None, code: str
     if outcome == "rejected":
         _count_failed_try(ip)
         raise CodeRejected
-    if identity.is_phone:  # the phone is proven: the person's link across clinics is verified
-        Person.objects.filter(phone=identity.address, phone_verified_at__isnull=True).update(phone_verified_at=now)
-    return identity
+
+
+# --- A new phone, proven by a code sent to it ------------------------------------------------
+
+
+def phone_change_request(*, identity: PortalIdentity, patient: Patient, new_phone: str, ip: str | None = None) -> str:
+    """Send a code to the new phone a patient gives (within the same limits as logins);
+    returns the phone as it will be stored. Raises ``ValidationError`` for a bad number."""
+    if patient.pk not in {chart.pk for chart in patients_of(identity)}:
+        raise Patient.DoesNotExist
+    if "\x00" in new_phone or len(new_phone) > 40:
+        raise ValidationError({"phone": "Enter a valid phone number."})
+    phone = patient_identity.normalize_phone(new_phone, default_region=patient.clinic.country or settings.PORTAL_DEFAULT_REGION)
+    if phone == patient.mobile:
+        raise ValidationError({"phone": "This is the phone already on your record."})
+    now = timezone.now()
+    if _within_code_limits(phone, ip, now):
+        _issue_code(PortalIdentity(Channel.PHONE, phone), deliver=True, ip=ip, now=now)
+    return phone
+
+
+def phone_change_confirm(*, identity: PortalIdentity, patient: Patient, new_phone: str, code: str, ip: str | None = None) -> Patient:
+    """The code proves the new phone: it replaces the chart's mobile (and its link across
+    clinics), recorded in the chart's history as changed in the portal."""
+    if patient.pk not in {chart.pk for chart in patients_of(identity)}:
+        raise Patient.DoesNotExist
+    if (cache.get(_failed_tries_key(ip)) or 0) >= FAILED_TRIES_PER_IP:
+        raise TooManyTries("Too many wrong codes from here. Wait a quarter of an hour, then ask for a new code.")
+    _consume_code(PortalIdentity(Channel.PHONE, new_phone), code, ip)
+    with scopes_disabled(), transaction.atomic():
+        updated = patient_services.patient_update(patient=patient, changes={"mobile": new_phone})
+        update_change_reason(updated, "Phone changed by the patient in the portal (proven by a code)")
+        Person.objects.filter(phone=new_phone).update(phone_verified_at=timezone.now())
+    updated.clinic = patient.clinic
+    return updated
 
 
 # --- Portal tokens (the API) -------------------------------------------------------------

@@ -24,4 +24,5 @@ urlpatterns = [
     path("documents/", views.shared_documents, name="portal_documents"),
     path("documents/<int:document_id>/file/", views.document_file, name="portal_document_file"),
     path("profile/", views.profile, name="portal_profile"),
+    path("profile/phone/", views.phone_change, name="portal_phone_change"),
 ]

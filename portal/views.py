@@ -18,7 +18,7 @@ from clinicos.errors import REFUSALS, add_error_to_form, error_message
 from clinicos.scoping import leave_clinic_scopes
 from patients.models import Patient
 from portal import documents, selectors, services
-from portal.forms import ProfileForm, RequestCodeForm, VerifyCodeForm
+from portal.forms import NewPhoneForm, ProfileForm, RequestCodeForm, VerifyCodeForm
 from scheduling.services import SlotTaken
 
 SESSION_KEY = "portal"
@@ -360,6 +360,59 @@ def document_file(request: PortalRequest, document_id: int) -> FileResponse:
 
 
 # --- Profile ---------------------------------------------------------------------------------------
+
+PHONE_CHANGE_KEY = "portal_new_phone"
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view
+def phone_change(request: PortalRequest) -> HttpResponse:
+    """A new phone: the patient types it, a code goes to it, the code proves it."""
+    patient = request.portal_patient
+    pending = request.session.get(PHONE_CHANGE_KEY)
+    pending_phone = pending["phone"] if pending and pending.get("patient_id") == patient.pk else None
+    phone_form = NewPhoneForm(request.POST if request.method == "POST" and "phone" in request.POST else None)
+    code_form = VerifyCodeForm(request.POST if request.method == "POST" and "code" in request.POST else None)
+    status = 200
+    if phone_form.is_bound and phone_form.is_valid():
+        try:
+            phone = services.phone_change_request(
+                identity=request.portal_identity, patient=patient, new_phone=phone_form.cleaned_data["phone"], ip=client_ip(request)
+            )
+        except REFUSALS as error:
+            add_error_to_form(phone_form, error)
+        else:
+            request.session[PHONE_CHANGE_KEY] = {"patient_id": patient.pk, "phone": phone}
+            return redirect("portal_phone_change")
+    elif code_form.is_bound and pending_phone and code_form.is_valid():
+        try:
+            services.phone_change_confirm(
+                identity=request.portal_identity,
+                patient=patient,
+                new_phone=pending_phone,
+                code=code_form.cleaned_data["code"],
+                ip=client_ip(request),
+            )
+        except services.TooManyTries as exc:
+            code_form.add_error("code", str(exc))
+            status = 429
+        except services.CodeRejected:
+            code_form.add_error("code", "That code is wrong or has expired. Ask for a new one.")
+            status = 401
+        else:
+            request.session.pop(PHONE_CHANGE_KEY, None)
+            if request.portal_identity.is_phone:  # logged in by the old phone: the new one opens the chart now
+                request.session[SESSION_KEY] = {"channel": "phone", "address": pending_phone, "patient_id": patient.pk}
+            messages.success(request, f"Your phone is now {pending_phone}. The clinic sees it on your record.")
+            return redirect("portal_profile")
+    if phone_form.errors or code_form.errors:
+        status = status if status != 200 else 422
+    return render(
+        request,
+        "portal/phone_change.html",
+        _context(request, phone_form=phone_form, code_form=code_form, pending_phone=pending_phone),
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -225,3 +225,24 @@ def test_an_administrator_opens_online_booking(client, clinic, clinic_admin, doc
     # Only administrators manage it.
     client.force_login(front_desk)
     assert client.get(url).status_code == 403
+
+
+def test_a_new_phone_is_proven_by_a_code_sent_to_it(client, mother, daughter):
+    log_in(client)
+    client.post(f"/portal/profiles/{mother.pk}/use/")
+    assert client.post("/portal/profile/phone/", {"phone": "12"}).status_code == 422
+    assert client.post("/portal/profile/phone/", {"phone": MOTHER_PHONE}).status_code == 422  # the same one
+    client.post("/portal/profile/phone/", {"phone": "98450 55555"})
+    wrong = client.post("/portal/profile/phone/", {"code": "000000" if last_code("+919845055555") != "000000" else "111111"})
+    assert wrong.status_code == 401
+    mother.refresh_from_db()
+    assert mother.mobile == MOTHER_PHONE  # nothing changed yet
+    done = client.post("/portal/profile/phone/", {"code": last_code("+919845055555")})
+    assert done.status_code == 302
+    mother.refresh_from_db()
+    assert mother.mobile == "+919845055555" and mother.person.phone == "+919845055555" and mother.person.phone_verified_at
+    assert mother.history.first().history_change_reason.startswith("Phone changed by the patient")
+    # Logged in by the old phone, the session now follows the new one.
+    assert "Hello, Meera" in client.get("/portal/").content.decode()
+    daughter.refresh_from_db()
+    assert daughter.mobile == MOTHER_PHONE  # the daughter's chart keeps the family phone

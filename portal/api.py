@@ -167,7 +167,7 @@ class AppointmentOut(Schema):
     can_cancel: bool
 
 
-def appointment_out(appointment) -> dict:
+def appointment_out(appointment, changeable: set[int] | None = None) -> dict:
     clinic = appointment.clinic
     return {
         "id": appointment.pk,
@@ -182,7 +182,7 @@ def appointment_out(appointment) -> dict:
         "type": appointment.type,
         "status": appointment.status,
         "booked_online": appointment.booked_via == appointment.BookedVia.PORTAL,
-        "can_cancel": services.may_change(appointment),
+        "can_cancel": appointment.pk in (services.changeable([appointment]) if changeable is None else changeable),
     }
 
 
@@ -192,7 +192,9 @@ def appointment_list(request, patient_id: int | None = None):
     appointments = services.appointments_of(request.portal_identity)
     if patient_id is not None:
         appointments = appointments.filter(patient=_chart(request, patient_id))
-    return [appointment_out(appointment) for appointment in appointments[:500]]
+    appointments = list(appointments[:500])
+    can_change = services.changeable(appointments)
+    return [appointment_out(appointment, can_change) for appointment in appointments]
 
 
 class BookIn(Input):

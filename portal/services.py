@@ -165,6 +165,8 @@ def request_code(*, phone: str | None = None, email: str | None = None, ip: str 
     except ValidationError:
         return
     now = timezone.now()
+    # Codes are kept a day (the hourly limits read them, the admin shows who asked), then go.
+    LoginCode.objects.filter(address=identity.address, created_at__lt=now - datetime.timedelta(days=1)).delete()
     if _within_code_limits(identity.address, ip, now):
         _issue_code(identity, deliver=bool(patients_of(identity)), ip=ip, now=now)
 
@@ -435,25 +437,35 @@ def appointment_of(identity: PortalIdentity, appointment_id: int) -> Appointment
         return appointments_of(identity).get(pk=appointment_id)
 
 
-def _check_may_change(appointment: Appointment, verb: str) -> OnlineBooking | None:
+DEFAULT_NOTICE_HOURS = 24
+
+
+def _notice_hours(clinic_ids) -> dict[int, int]:
+    """Each clinic's notice period for cancelling or moving online (one query)."""
+    found = dict(OnlineBooking.objects.filter(clinic_id__in=set(clinic_ids)).values_list("clinic_id", "notice_hours"))
+    return {clinic_id: found.get(clinic_id, DEFAULT_NOTICE_HOURS) for clinic_id in clinic_ids}
+
+
+def _refusal_to_change(appointment: Appointment, verb: str, notice_hours: int) -> str | None:
     if appointment.status not in scheduling_services.PRE_ARRIVAL:
-        raise Conflict(f"A {appointment.get_status_display().lower()} appointment cannot be {verb}.")
-    rules = OnlineBooking.objects.filter(clinic_id=appointment.clinic_id).first()
-    notice_hours = rules.notice_hours if rules is not None else OnlineBooking._meta.get_field("notice_hours").default
+        return f"A {appointment.get_status_display().lower()} appointment cannot be {verb}."
     if appointment.starts_at - timezone.now() < datetime.timedelta(hours=notice_hours):
-        raise Conflict(
-            f"Appointments can be {verb} online up to {notice_hours} hours before they start. Please call {appointment.clinic.name}."
-        )
-    return rules
+        return f"Appointments can be {verb} online up to {notice_hours} hours before they start. Please call {appointment.clinic.name}."
+    return None
 
 
-def may_change(appointment: Appointment) -> bool:
-    """Whether the portal offers to cancel or move it (the same rule ``cancel`` applies)."""
-    try:
-        _check_may_change(appointment, "changed")
-    except Conflict:
-        return False
-    return True
+def _check_may_change(appointment: Appointment, verb: str) -> None:
+    refusal = _refusal_to_change(appointment, verb, _notice_hours([appointment.clinic_id])[appointment.clinic_id])
+    if refusal:
+        raise Conflict(refusal)
+
+
+def changeable(appointments) -> set[int]:
+    """The ids of the appointments the portal offers to cancel or move (the rule ``cancel``
+    and ``reschedule`` apply), in one query whatever their number."""
+    appointments = list(appointments)
+    hours = _notice_hours([appointment.clinic_id for appointment in appointments])
+    return {a.pk for a in appointments if _refusal_to_change(a, "changed", hours[a.clinic_id]) is None}
 
 
 @transaction.atomic

@@ -174,8 +174,9 @@ def appointments(request: PortalRequest) -> HttpResponse:
     now = timezone.now()
     mine = list(services.appointments_of(request.portal_identity).filter(patient=request.portal_patient)[:200])
     upcoming = sorted((a for a in mine if a.starts_at >= now), key=lambda a: a.starts_at)
+    can_change = services.changeable(upcoming)
     for appointment in upcoming:
-        appointment.changeable = services.may_change(appointment)
+        appointment.changeable = appointment.pk in can_change
     past = [a for a in mine if a.starts_at < now]
     return render(request, "portal/appointments.html", _context(request, upcoming=upcoming, past=past))
 

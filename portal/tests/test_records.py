@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from clinical import lab_catalog
 from clinical.models import LabTest
 from clinicos.roles import Role
-from portal.tests.conftest import MOTHER_PHONE, STRANGER_PHONE, last_code
+from portal.tests.conftest import MOTHER_EMAIL, MOTHER_PHONE, STRANGER_PHONE, last_code
 from portal.tests.records import make_records
 
 
@@ -142,3 +142,41 @@ def test_no_staff_page_opens_with_a_portal_login(client, mother, clinic):
         answer = client.get(path)
         assert answer.status_code == 302 and "/accounts/login/" in answer["Location"], path
     assert client.get("/api/v1/clinics/ABC01/patients").status_code == 401
+
+
+def test_the_portal_pages_and_lists_keep_their_queries_bounded(client, portal_api, records, mother, django_assert_max_num_queries):
+    from scheduling.tests.factories import AppointmentFactory
+
+    for _ in range(5):
+        AppointmentFactory(clinic=mother.clinic, patient=mother)
+    portal = portal_api(phone=MOTHER_PHONE)
+    for path in ["appointments", "prescriptions", "lab-results", "invoices", "documents"]:
+        with django_assert_max_num_queries(8):
+            assert portal.get(path).status_code == 200, path
+    client.post("/portal/login/", {"login": MOTHER_EMAIL})
+    client.post("/portal/login/code/", {"code": last_code(MOTHER_EMAIL)})
+    for path in [
+        "/portal/",
+        "/portal/appointments/",
+        "/portal/prescriptions/",
+        "/portal/results/",
+        "/portal/invoices/",
+        "/portal/documents/",
+    ]:
+        with django_assert_max_num_queries(12):
+            assert client.get(path).status_code == 200, path
+
+
+def test_another_patients_appointment_cannot_be_moved_or_cancelled(client, portal_api, records, mother, stranger, doctor):
+    from scheduling.tests.factories import AppointmentFactory
+
+    theirs = AppointmentFactory(clinic=stranger.clinic, patient=stranger, doctor=doctor)
+    portal = portal_api(phone=MOTHER_PHONE)
+    assert portal.post(f"appointments/{theirs.pk}/cancel").status_code == 404
+    assert portal.post(f"appointments/{theirs.pk}/reschedule", {"start": theirs.starts_at.isoformat()}).status_code == 404
+    client.post("/portal/login/", {"login": MOTHER_EMAIL})
+    client.post("/portal/login/code/", {"code": last_code(MOTHER_EMAIL)})
+    assert client.post(f"/portal/appointments/{theirs.pk}/cancel/").status_code == 404
+    assert client.get(f"/portal/appointments/{theirs.pk}/move/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == "scheduled"

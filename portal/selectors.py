@@ -4,6 +4,7 @@ Never a note, never a draft. Every reader filters on the identity's own charts f
 another patient's id finds nothing (404)."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.db.models import Prefetch
 
@@ -78,6 +79,11 @@ def invoices(identity: PortalIdentity, patient: Patient | None = None):
             )
             .order_by("-issue_date", "-id")
         )
+
+
+def still_to_pay(invoices) -> Decimal:
+    """What the patient owes on these invoices (a cancelled one owes nothing)."""
+    return sum((invoice.balance_due for invoice in invoices if invoice.status != Invoice.Status.CANCELLED), start=Decimal("0.00"))
 
 
 def invoice(identity: PortalIdentity, invoice_id: int) -> Invoice:

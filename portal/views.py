@@ -160,7 +160,7 @@ def home(request: PortalRequest) -> HttpResponse:
             upcoming=upcoming,
             can_book=bool(services.bookable_doctors(patient.clinic)),
             prescriptions=selectors.prescriptions(request.portal_identity, patient)[:3],
-            balance=sum((invoice.balance_due for invoice in selectors.invoices(request.portal_identity, patient)), start=0),
+            balance=selectors.still_to_pay(selectors.invoices(request.portal_identity, patient)),
         ),
     )
 
@@ -331,7 +331,7 @@ def lab_report(request: PortalRequest, order_id: int) -> FileResponse:
 @portal_view
 def invoices(request: PortalRequest) -> HttpResponse:
     items = list(selectors.invoices(request.portal_identity, request.portal_patient)[:100])
-    balance = sum((invoice.balance_due for invoice in items if invoice.status != invoice.Status.CANCELLED), start=0)
+    balance = selectors.still_to_pay(items)
     return render(request, "portal/invoices.html", _context(request, invoices=items, balance=balance))
 
 

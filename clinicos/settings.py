@@ -210,6 +210,9 @@ TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
 # A phone typed without its country code is read in this country.
 PORTAL_DEFAULT_REGION = env.str("PORTAL_DEFAULT_REGION", default="IN")
 PORTAL_TOKEN_LIFETIME = timedelta(hours=env.int("PORTAL_TOKEN_LIFETIME_HOURS", default=12))
+# Codes are sent on a thread of their own so that a known address answers as fast as an
+# unknown one (the tests send in-line, to read the outbox at once).
+PORTAL_SEND_CODES_IN_BACKGROUND = env.bool("PORTAL_SEND_CODES_IN_BACKGROUND", default=True)
 
 # --- Files: static through whitenoise, uploads through django-storages --------------------
 STATIC_URL = "static/"

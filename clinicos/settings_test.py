@@ -21,6 +21,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 PORTAL_SMS_BACKEND = "portal.sms.LocmemSmsBackend"
+PORTAL_SEND_CODES_IN_BACKGROUND = False
 STATIC_ROOT = None  # type: ignore[assignment]  # tests serve static files from the finders; nothing is collected
 DEMO_PATIENTS_PER_CLINIC = 41  # enough for a page and more, with a document or two
 

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -154,7 +155,12 @@ def _issue_code(identity: PortalIdentity, *, deliver: bool, ip: str | None, now:
         expires_at=now + CODE_LIFETIME,
     )
     if deliver:
-        _deliver(identity, code)
+        if settings.PORTAL_SEND_CODES_IN_BACKGROUND:
+            # The answer must not take longer for a known address (the provider's round trip
+            # would tell): the message leaves on a thread of its own, after the answer.
+            threading.Thread(target=_deliver, args=(identity, code), daemon=True, name="portal-code").start()
+        else:
+            _deliver(identity, code)
 
 
 def request_code(*, phone: str | None = None, email: str | None = None, ip: str | None = None) -> None:

@@ -202,3 +202,15 @@ def test_a_provider_failure_tells_the_caller_nothing(client, mother, settings):
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM_NUMBER = "AC1", "secret", "+15005550006"
     settings.TWILIO_API_URL = "http://127.0.0.1:9"  # nothing listens there
     assert request_code(client, phone=MOTHER_PHONE).status_code == 202
+
+
+def test_in_production_the_code_leaves_after_the_answer(client, mother, settings):
+    """A known address answers as fast as an unknown one: the message is sent on a thread."""
+    import threading
+
+    settings.PORTAL_SEND_CODES_IN_BACKGROUND = True
+    assert request_code(client, phone=MOTHER_PHONE).status_code == 202
+    for thread in threading.enumerate():
+        if thread.name == "portal-code":
+            thread.join(5)
+    assert len(sms.outbox) == 1

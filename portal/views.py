@@ -19,6 +19,7 @@ from clinicos.scoping import leave_clinic_scopes
 from patients.models import Patient
 from portal import documents, selectors, services
 from portal.forms import NewPhoneForm, ProfileForm, RequestCodeForm, VerifyCodeForm
+from scheduling.models import AppointmentType
 from scheduling.services import SlotTaken
 
 SESSION_KEY = "portal"
@@ -217,6 +218,9 @@ def _slot_page(request: PortalRequest, *, template: str, moving=None, status: in
         slots = services.bookable_slots(clinic=clinic, doctor_id=doctor.pk, day=day)
     days = [clinic.today() + datetime.timedelta(days=offset) for offset in range((last_day - clinic.today()).days + 1)][:14]
     tz = clinic.tzinfo
+    offered = [{"value": slot["start"].isoformat(), "label": timezone.localtime(slot["start"], tz)} for slot in slots]
+    # A time tapped is confirmed on the next screen (with the appointment type) before it is booked.
+    chosen = next((slot for slot in offered if slot["value"] == request.GET.get("start")), None)
     return render(
         request,
         template,
@@ -229,7 +233,13 @@ def _slot_page(request: PortalRequest, *, template: str, moving=None, status: in
             days=days,
             previous_day=day - datetime.timedelta(days=1) if day > clinic.today() else None,
             next_day=day + datetime.timedelta(days=1) if day < last_day else None,
-            slots=[{"value": slot["start"].isoformat(), "label": timezone.localtime(slot["start"], tz)} for slot in slots],
+            slots=offered,
+            chosen=chosen,
+            types=[
+                (value, AppointmentType(value).label)
+                for value in (rules.appointment_types if rules else [])
+                if value in AppointmentType.values
+            ],
             moving=moving,
             rules=rules,
             **extra,

@@ -68,6 +68,8 @@ def test_booking_and_cancelling_from_the_pages(client, clinic, online, doctor, m
     assert page.status_code == 200 and "Dr Kavya Rao" in page.content.decode()
     slots = page.context["slots"]
     assert slots and slots[0]["label"].hour == 9
+    confirm = client.get("/portal/appointments/book/", {"doctor": doctor.pk, "date": day.isoformat(), "start": slots[0]["value"]})
+    assert "Book this time" in confirm.content.decode() and not Appointment.objects.exists()  # tapping a time books nothing yet
     done = client.post("/portal/appointments/book/", {"doctor": doctor.pk, "start": slots[0]["value"]}, follow=True)
     assert "Booked:" in done.content.decode()
     appointment = Appointment.objects.get(patient=mother)

@@ -66,10 +66,14 @@ def test_a_patient_logs_in_sees_her_prescription_books_and_cancels_on_a_phone(
     expect(page.get_by_role("heading", name=day.strftime("%A %-d %B"))).to_be_visible()
     assert fits_the_width(page), "the booking page scrolls sideways on a phone"
     screenshot(page, "portal-book-phone")
-    page.get_by_role("button", name="11:00").click()
+    page.get_by_role("link", name="11:00").click()
+    expect(page.get_by_text(f"{day.strftime('%A %-d %B')}, 11:00")).to_be_visible()
+    page.get_by_label("Follow-up").check()
+    screenshot(page, "portal-book-confirm-phone")
+    page.get_by_role("button", name="Book this time").click()
     expect(page.get_by_text("Booked:")).to_be_visible()
     appointment = Appointment.objects.get(patient=mother)
-    assert appointment.booked_via == "portal" and appointment.status == "scheduled"
+    assert appointment.booked_via == "portal" and appointment.status == "scheduled" and appointment.type == "follow_up"
     screenshot(page, "portal-appointments-phone")
 
     page.get_by_text("Cancel…").click()

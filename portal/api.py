@@ -69,7 +69,7 @@ CODE_SENT = "If this phone or email is on a patient record, a 6-digit code is on
         }
     },
 )
-def auth_request_code(request):
+def portal_auth_request_code(request):
     """Send a login code to a phone or email recorded on a chart. The answer is 202 whatever
     was sent, so it never tells whether the phone or email is known."""
     try:
@@ -116,7 +116,7 @@ def _profile_ref(patient: Patient) -> dict:
 
 
 @router.post("/auth/verify", auth=None, response={200: VerifyOut, 401: Problem, 429: Problem})
-def auth_verify(request, payload: VerifyIn):
+def portal_auth_verify(request, payload: VerifyIn):
     """Exchange the code for a portal token and the charts it opens (one per clinic, and a
     family's children on a shared phone)."""
     try:
@@ -133,13 +133,13 @@ def auth_verify(request, payload: VerifyIn):
 
 
 @router.post("/auth/logout", auth=portal_auth, response={200: Problem})
-def auth_logout(request):
+def portal_auth_logout(request):
     services.token_revoke(request.portal_token)
     return Status(200, {"detail": "Logged out."})
 
 
 @router.get("/patients", auth=portal_auth, response=list[ProfileRef])
-def patient_list(request):
+def portal_patient_list(request):
     """The charts this login opens: pick one as the profile to act for."""
     return [_profile_ref(patient) for patient in services.patients_of(request.portal_identity)]
 
@@ -187,7 +187,7 @@ def appointment_out(appointment, changeable: set[int] | None = None) -> dict:
 
 
 @router.get("/appointments", auth=portal_auth, response=list[AppointmentOut])
-def appointment_list(request, patient_id: int | None = None):
+def portal_appointment_list(request, patient_id: int | None = None):
     """Every appointment of the login's charts (or of one), latest first."""
     appointments = services.appointments_of(request.portal_identity)
     if patient_id is not None:
@@ -206,7 +206,7 @@ class BookIn(Input):
 
 
 @router.post("/appointments", auth=portal_auth, response={201: AppointmentOut, 404: Problem, 409: Problem, 422: Problem})
-def appointment_book(request, payload: BookIn):
+def portal_appointment_book(request, payload: BookIn):
     """Book a free slot (see ``free-slots``). A slot taken a moment earlier answers 409 with
     ``next_free``; a clinic that does not book online answers 409 too."""
     patient = _own(services.patient_of, request.portal_identity, payload.patient_id)
@@ -223,7 +223,7 @@ class CancelIn(Input):
 
 
 @router.post("/appointments/{appointment_id}/cancel", auth=portal_auth, response={200: AppointmentOut, 404: Problem, 409: Problem})
-def appointment_cancel(request, appointment_id: int, payload: CancelIn | None = None):
+def portal_appointment_cancel(request, appointment_id: int, payload: CancelIn | None = None):
     """Cancel up to the clinic's notice period (24 hours unless it says otherwise); inside
     it, 409: the patient calls the clinic."""
     _own(services.appointment_of, request.portal_identity, appointment_id)
@@ -238,7 +238,7 @@ class RescheduleIn(Input):
 @router.post(
     "/appointments/{appointment_id}/reschedule", auth=portal_auth, response={200: AppointmentOut, 404: Problem, 409: Problem, 422: Problem}
 )
-def appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
+def portal_appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
     """Move to another free slot of the same doctor, under the same notice period."""
     _own(services.appointment_of, request.portal_identity, appointment_id)
     appointment = services.reschedule(identity=request.portal_identity, appointment_id=appointment_id, start=payload.start)
@@ -264,7 +264,7 @@ class BookableDoctorOut(Schema):
 
 
 @router.get("/clinics/{code}/doctors", auth=portal_auth, response=list[BookableDoctorOut])
-def clinic_doctors(request, code: str):
+def portal_clinic_doctors(request, code: str):
     """The doctors this clinic lets patients book online (empty when it books none)."""
     clinic = _clinic_of_own(request, code)
     return [
@@ -284,7 +284,7 @@ class SlotOut(Schema):
 
 
 @router.get("/clinics/{code}/free-slots", auth=portal_auth, response={200: list[SlotOut], 404: Problem, 409: Problem, 422: Problem})
-def clinic_free_slots(request, code: str, doctor_id: int, date: datetime.date):
+def portal_clinic_free_slots(request, code: str, doctor_id: int, date: datetime.date):
     """A bookable doctor's free slots on a day, in the clinic's time zone."""
     clinic = _clinic_of_own(request, code)
     check_day(date, "date")
@@ -318,7 +318,7 @@ class PrescriptionOut(Schema):
 
 
 @router.get("/prescriptions", auth=portal_auth, response=list[PrescriptionOut])
-def prescription_list(request, patient_id: int | None = None):
+def portal_prescription_list(request, patient_id: int | None = None):
     """Finalized prescriptions (never a draft), newest first, each with its PDF."""
     return [
         {
@@ -348,7 +348,7 @@ def prescription_list(request, patient_id: int | None = None):
 
 
 @router.get("/prescriptions/{prescription_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
-def prescription_pdf(request, prescription_id: int):
+def portal_prescription_pdf(request, prescription_id: int):
     return documents.prescription_pdf(request, _own(selectors.prescription, request.portal_identity, prescription_id))
 
 
@@ -380,7 +380,7 @@ def _number(value) -> float | None:
 
 
 @router.get("/lab-results", auth=portal_auth, response=list[LabOrderOut])
-def lab_result_list(request, patient_id: int | None = None):
+def portal_lab_result_list(request, patient_id: int | None = None):
     """Completed lab orders and their final results, each with the range that applied and
     its flag; the lab's report file when there is one."""
     return [
@@ -412,7 +412,7 @@ def lab_result_list(request, patient_id: int | None = None):
 
 
 @router.get("/lab-results/{order_id}/report", auth=portal_auth, response={200: None, 404: Problem})
-def lab_report(request, order_id: int):
+def portal_lab_report(request, order_id: int):
     return documents.lab_report(_own(selectors.lab_order, request.portal_identity, order_id))
 
 
@@ -443,7 +443,7 @@ class InvoiceOut(Schema):
 
 
 @router.get("/invoices", auth=portal_auth, response=list[InvoiceOut])
-def invoice_list(request, patient_id: int | None = None):
+def portal_invoice_list(request, patient_id: int | None = None):
     """Issued invoices (never a draft) with what was paid, the balance, and the receipts.
     Amounts are decimal strings in the clinic's currency."""
     return [
@@ -478,12 +478,12 @@ def invoice_list(request, patient_id: int | None = None):
 
 
 @router.get("/invoices/{invoice_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
-def invoice_pdf(request, invoice_id: int):
+def portal_invoice_pdf(request, invoice_id: int):
     return documents.invoice_pdf(_own(selectors.invoice, request.portal_identity, invoice_id))
 
 
 @router.get("/receipts/{payment_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
-def receipt_pdf(request, payment_id: int):
+def portal_receipt_pdf(request, payment_id: int):
     return documents.receipt_pdf(_own(selectors.receipt, request.portal_identity, payment_id))
 
 
@@ -498,7 +498,7 @@ class DocumentOut(Schema):
 
 
 @router.get("/documents", auth=portal_auth, response=list[DocumentOut])
-def document_list(request, patient_id: int | None = None):
+def portal_document_list(request, patient_id: int | None = None):
     """Documents the clinic shared with the patient."""
     return [
         {
@@ -515,7 +515,7 @@ def document_list(request, patient_id: int | None = None):
 
 
 @router.get("/documents/{document_id}/file", auth=portal_auth, response={200: None, 404: Problem})
-def document_file(request, document_id: int):
+def portal_document_file(request, document_id: int):
     return documents.shared_document(_own(selectors.document, request.portal_identity, document_id))
 
 
@@ -569,12 +569,12 @@ def profile_out(patient: Patient) -> dict[str, Any]:
 
 
 @router.get("/patients/{patient_id}/profile", auth=portal_auth, response={200: ProfileOut, 404: Problem})
-def profile_get(request, patient_id: int):
+def portal_profile_get(request, patient_id: int):
     return profile_out(_own(services.patient_of, request.portal_identity, patient_id))
 
 
 @router.patch("/patients/{patient_id}/profile", auth=portal_auth, response={200: ProfileOut, 404: Problem, 422: Problem})
-def profile_patch(request, patient_id: int, payload: ProfilePatch):
+def portal_profile_patch(request, patient_id: int, payload: ProfilePatch):
     """Change the email, address, emergency contact or reminder preferences (recorded in the
     chart's history). The phone changes only at the clinic or through a new code."""
     patient = _own(services.patient_of, request.portal_identity, patient_id)

@@ -9,6 +9,8 @@ of clinic B's objects gets 404 and changes nothing. A URL this test does not kno
 the test: when you add a URL, classify it in one of the tables below.
 """
 
+import re
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -54,6 +56,8 @@ CLINIC_PAGES: dict[str, tuple] = {
     "document_upload": ("post", Perm.DOCUMENTS_UPLOAD),
     "document_download": ("get", Perm.DOCUMENTS_VIEW),
     "document_delete": ("post", Perm.DOCUMENTS_UPLOAD),
+    "document_share": ("post", Perm.DOCUMENTS_UPLOAD),
+    "online_booking_settings": ("get", Perm.SETTINGS_MANAGE),
     "insurer_list": ("get", Perm.INSURERS_MANAGE),
     "insurer_create": ("get", Perm.INSURERS_MANAGE),
     "insurer_edit": ("get", Perm.INSURERS_MANAGE),
@@ -335,6 +339,12 @@ PUBLIC_API = {
 }
 # API endpoints that need a token or session but no clinic.
 AUTHENTICATED_API = {"auth_logout"}
+# The patient portal (/portal/…, /api/v1/portal/…): its own one-time-code login, no staff
+# user; every name starts with "portal_". Walked below; its rules are tested in portal/tests.
+PORTAL_PREFIX = "portal_"
+# Portal pages open without a portal login: the code login itself.
+PORTAL_LOGIN_PAGES = {"portal_login", "portal_verify", "portal_resend", "portal_logout"}
+PORTAL_PUBLIC_API = {"portal_auth_request_code", "portal_auth_verify"}
 # django-allauth's own pages (login, password reset, two-factor): tested by allauth;
 # here we check they answer without an error, logged in or not.
 ALLAUTH_PREFIXES = ("account_", "mfa_")
@@ -356,6 +366,8 @@ def classify(namespace, pattern) -> str:
     if namespace == "admin":
         return "admin"
     if namespace == "api":
+        if name and name.startswith(PORTAL_PREFIX):
+            return "portal_api"
         if name in CLINIC_API:
             return "clinic_api"
         if name in PUBLIC_API:
@@ -365,6 +377,8 @@ def classify(namespace, pattern) -> str:
         return "unknown"
     if name in CLINIC_PAGES:
         return "clinic_page"
+    if name and name.startswith(PORTAL_PREFIX):
+        return "portal_page"
     if name in LOGGED_IN_PAGES:
         return "logged_in_page"
     if name in PUBLIC_PAGES:
@@ -396,6 +410,40 @@ def test_every_clinic_url_is_checked_as_a_clinic_url():
             assert classify(namespace, pattern) == "clinic_page", route
         if route.startswith("api/v1/clinics/<code>/"):
             assert classify(namespace, pattern) == "clinic_api", route
+
+
+@pytest.mark.django_db
+def test_every_portal_url_needs_a_portal_login_and_no_staff_login_opens_it(client, clinic, make_member, api_client):
+    """Anonymous, and logged in as staff (session or bearer token): every portal page sends
+    to the portal's code login, every portal API operation but the two login steps answers
+    401."""
+    staff = make_member(*Role)
+    token = api_client(staff).token
+    pages = api = 0
+    for route, namespace, pattern in all_url_patterns():
+        kind = classify(namespace, pattern)
+        if kind not in ("portal_page", "portal_api"):
+            continue
+        url = "/" + re.sub(r"<(?:int|str):\w+>|\{\w+\}", "1", route).replace("^", "").replace("$", "")
+        if kind == "portal_page" and pattern.name not in PORTAL_LOGIN_PAGES:
+            for logged_in in (False, True):
+                client.logout()
+                if logged_in:
+                    client.force_login(staff)
+                for method in ("get", "post"):
+                    answer = getattr(client, method)(url)
+                    assert answer.status_code in (302, 405), (url, method, logged_in)
+                    if answer.status_code == 302:
+                        assert answer["Location"] == "/portal/login/", (url, answer["Location"])
+            pages += 1
+        elif kind == "portal_api" and pattern.name not in PORTAL_PUBLIC_API:
+            client.logout()
+            for headers in ({}, {"HTTP_AUTHORIZATION": f"Bearer {token}"}):
+                for method in ("get", "post", "patch"):
+                    answer = getattr(client, method)(url, content_type="application/json", **headers)
+                    assert answer.status_code in (401, 405), (url, method, headers, answer.status_code)
+            api += 1
+    assert pages >= 15 and api >= 15, (pages, api)
 
 
 @pytest.fixture

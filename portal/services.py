@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -35,7 +35,7 @@ from patients.models import Patient, Person
 from portal import sms
 from portal.models import Channel, LoginCode, OnlineBooking, PortalToken
 from scheduling import services as scheduling_services
-from scheduling.models import Appointment, AppointmentStatus
+from scheduling.models import Appointment, AppointmentStatus, WorkingHours
 
 logger = logging.getLogger(__name__)
 
@@ -421,8 +421,6 @@ def book(
 
 
 def _slot_minutes(doctor: DoctorProfile, day: datetime.date) -> int:
-    from scheduling.models import WorkingHours
-
     block = WorkingHours.objects.filter(doctor=doctor, weekday=day.weekday()).order_by("start_time").first()
     return block.slot_minutes if block else scheduling_services.DEFAULT_MINUTES
 
@@ -574,7 +572,3 @@ def profile_update(*, identity: PortalIdentity, patient: Patient, changes: dict)
             locked.save(update_fields=[*changed, "updated_at"])
     locked.clinic = patient.clinic
     return locked
-
-
-def shared_query(identity: PortalIdentity) -> Q:
-    return Q(patient_id__in=[patient.pk for patient in patients_of(identity)])

@@ -831,6 +831,21 @@ def _sample_objects(clinic):
     Group.objects.create(name="Sample group")
     EmailAddress.objects.create(user=token.user, email=token.user.email, verified=True, primary=True)
     Authenticator.objects.create(user=token.user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    _portal_admin_samples(clinic)
+
+
+def _portal_admin_samples(clinic):
+    """The portal's rows for the admin: a clinic's online booking, a login code, a token."""
+    import datetime
+
+    from django.utils import timezone
+
+    from portal.models import LoginCode, OnlineBooking, PortalToken
+
+    OnlineBooking.objects.create(clinic=clinic, is_enabled=True)
+    now = timezone.now()
+    LoginCode.objects.create(channel="phone", address="+919845012345", code_hash="0" * 64, expires_at=now + datetime.timedelta(minutes=10))
+    PortalToken.objects.create(key_hash="1" * 64, channel="phone", address="+919845012345", expires_at=now + datetime.timedelta(hours=1))
 
 
 def _billing_admin_samples(clinic, patient):

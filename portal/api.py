@@ -10,7 +10,6 @@ import datetime
 import json
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from django.utils import timezone
 from ninja import Router, Schema, Status
@@ -38,14 +37,6 @@ class PortalTokenAuth(HttpBearer):
 
 
 portal_auth = PortalTokenAuth()
-
-
-def _own(lookup, *args):
-    """Look up one of the identity's own rows; anyone else's (or none) is a 404."""
-    try:
-        return lookup(*args)
-    except ObjectDoesNotExist:
-        raise Http404
 
 
 def _local(moment: datetime.datetime | None, clinic) -> datetime.datetime | None:
@@ -145,7 +136,7 @@ def portal_patient_list(request):
 
 
 def _chart(request, patient_id: int | None) -> Patient | None:
-    return None if patient_id is None else _own(services.patient_of, request.portal_identity, patient_id)
+    return None if patient_id is None else services.own(services.patient_of, request.portal_identity, patient_id)
 
 
 # --- Appointments ------------------------------------------------------------------------
@@ -209,7 +200,7 @@ class BookIn(Input):
 def portal_appointment_book(request, payload: BookIn):
     """Book a free slot (see ``free-slots``). A slot taken a moment earlier answers 409 with
     ``next_free``; a clinic that does not book online answers 409 too."""
-    patient = _own(services.patient_of, request.portal_identity, payload.patient_id)
+    patient = services.own(services.patient_of, request.portal_identity, payload.patient_id)
     if patient.clinic.code != payload.clinic.strip().upper():
         raise Http404
     appointment = services.book(
@@ -226,7 +217,7 @@ class CancelIn(Input):
 def portal_appointment_cancel(request, appointment_id: int, payload: CancelIn | None = None):
     """Cancel up to the clinic's notice period (24 hours unless it says otherwise); inside
     it, 409: the patient calls the clinic."""
-    _own(services.appointment_of, request.portal_identity, appointment_id)
+    services.own(services.appointment_of, request.portal_identity, appointment_id)
     appointment = services.cancel(identity=request.portal_identity, appointment_id=appointment_id, reason=payload.reason if payload else "")
     return Status(200, appointment_out(appointment))
 
@@ -240,7 +231,7 @@ class RescheduleIn(Input):
 )
 def portal_appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
     """Move to another free slot of the same doctor, under the same notice period."""
-    _own(services.appointment_of, request.portal_identity, appointment_id)
+    services.own(services.appointment_of, request.portal_identity, appointment_id)
     appointment = services.reschedule(identity=request.portal_identity, appointment_id=appointment_id, start=payload.start)
     return Status(200, appointment_out(appointment))
 
@@ -349,7 +340,7 @@ def portal_prescription_list(request, patient_id: int | None = None):
 
 @router.get("/prescriptions/{prescription_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
 def portal_prescription_pdf(request, prescription_id: int):
-    return documents.prescription_pdf(request, _own(selectors.prescription, request.portal_identity, prescription_id))
+    return documents.prescription_pdf(request, services.own(selectors.prescription, request.portal_identity, prescription_id))
 
 
 class ResultOut(Schema):
@@ -413,7 +404,7 @@ def portal_lab_result_list(request, patient_id: int | None = None):
 
 @router.get("/lab-results/{order_id}/report", auth=portal_auth, response={200: None, 404: Problem})
 def portal_lab_report(request, order_id: int):
-    return documents.lab_report(_own(selectors.lab_order, request.portal_identity, order_id))
+    return documents.lab_report(services.own(selectors.lab_order, request.portal_identity, order_id))
 
 
 class ReceiptOut(Schema):
@@ -479,12 +470,12 @@ def portal_invoice_list(request, patient_id: int | None = None):
 
 @router.get("/invoices/{invoice_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
 def portal_invoice_pdf(request, invoice_id: int):
-    return documents.invoice_pdf(_own(selectors.invoice, request.portal_identity, invoice_id))
+    return documents.invoice_pdf(services.own(selectors.invoice, request.portal_identity, invoice_id))
 
 
 @router.get("/receipts/{payment_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
 def portal_receipt_pdf(request, payment_id: int):
-    return documents.receipt_pdf(_own(selectors.receipt, request.portal_identity, payment_id))
+    return documents.receipt_pdf(services.own(selectors.receipt, request.portal_identity, payment_id))
 
 
 class DocumentOut(Schema):
@@ -516,7 +507,7 @@ def portal_document_list(request, patient_id: int | None = None):
 
 @router.get("/documents/{document_id}/file", auth=portal_auth, response={200: None, 404: Problem})
 def portal_document_file(request, document_id: int):
-    return documents.shared_document(_own(selectors.document, request.portal_identity, document_id))
+    return documents.shared_document(services.own(selectors.document, request.portal_identity, document_id))
 
 
 # --- Profile -------------------------------------------------------------------------------
@@ -570,14 +561,14 @@ def profile_out(patient: Patient) -> dict[str, Any]:
 
 @router.get("/patients/{patient_id}/profile", auth=portal_auth, response={200: ProfileOut, 404: Problem})
 def portal_profile_get(request, patient_id: int):
-    return profile_out(_own(services.patient_of, request.portal_identity, patient_id))
+    return profile_out(services.own(services.patient_of, request.portal_identity, patient_id))
 
 
 @router.patch("/patients/{patient_id}/profile", auth=portal_auth, response={200: ProfileOut, 404: Problem, 422: Problem})
 def portal_profile_patch(request, patient_id: int, payload: ProfilePatch):
     """Change the email, address, emergency contact or reminder preferences (recorded in the
     chart's history). The phone changes only at the clinic or through a new code."""
-    patient = _own(services.patient_of, request.portal_identity, patient_id)
+    patient = services.own(services.patient_of, request.portal_identity, patient_id)
     changes = {field: value for field, value in payload.dict(exclude_unset=True).items() if value is not None}
     with scopes_disabled():
         updated = services.profile_update(identity=request.portal_identity, patient=patient, changes=changes)

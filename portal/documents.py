@@ -2,7 +2,6 @@
 files it shared, streamed after the portal's own check (the caller looked them up through
 ``portal.selectors``, which only finds the identity's own)."""
 
-import re
 from dataclasses import dataclass
 
 from django.http import FileResponse, Http404, HttpResponse
@@ -26,13 +25,6 @@ class PortalReader:
 READER = PortalReader()
 
 
-def _pdf(content: bytes, name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-")}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 def _file(field, *, filename: str, content_type: str, inline: bool = True) -> FileResponse:
     response = FileResponse(field.open("rb"), as_attachment=not inline, filename=filename, content_type=content_type)
     response["Cache-Control"] = "private, no-store"
@@ -47,15 +39,15 @@ def prescription_pdf(request, prescription: Prescription) -> HttpResponse:
         verify_url=clinical_pdf.prescription_verify_url(request, prescription),
         printed_by=READER,  # type: ignore[arg-type]
     )
-    return _pdf(content, prescription.reference)
+    return billing_pdf.pdf_response(content, prescription.reference)
 
 
 def invoice_pdf(invoice: Invoice) -> HttpResponse:
-    return _pdf(billing_pdf.invoice_pdf(invoice=invoice, printed_by=READER), invoice.number)  # type: ignore[arg-type]
+    return billing_pdf.pdf_response(billing_pdf.invoice_pdf(invoice=invoice, printed_by=READER), invoice.number)  # type: ignore[arg-type]
 
 
 def receipt_pdf(payment: Payment) -> HttpResponse:
-    return _pdf(billing_pdf.receipt_pdf(payment=payment, printed_by=READER), payment.receipt_number)  # type: ignore[arg-type]
+    return billing_pdf.pdf_response(billing_pdf.receipt_pdf(payment=payment, printed_by=READER), payment.receipt_number)  # type: ignore[arg-type]
 
 
 def lab_report(order: LabOrder) -> FileResponse:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -102,6 +103,14 @@ def patients_of(identity: PortalIdentity) -> list[Patient]:
         else:
             charts = charts.filter(email__iexact=identity.address)
         return list(charts.select_related("clinic").order_by("clinic__name", "first_name", "last_name", "id"))
+
+
+def own(lookup, *args):
+    """Look up one of the identity's own rows; anyone else's (or none) is a 404."""
+    try:
+        return lookup(*args)
+    except ObjectDoesNotExist:
+        raise Http404
 
 
 def patient_of(identity: PortalIdentity, patient_id: int) -> Patient:

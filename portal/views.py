@@ -7,8 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -53,13 +52,6 @@ def portal_view(view: Callable) -> Callable:
             return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _own(lookup, *args):
-    try:
-        return lookup(*args)
-    except ObjectDoesNotExist:
-        raise Http404
 
 
 def _context(request: PortalRequest, **extra) -> dict:
@@ -140,7 +132,7 @@ def profiles(request: PortalRequest) -> HttpResponse:
 @require_POST
 @portal_view
 def profile_use(request: PortalRequest, patient_id: int) -> HttpResponse:
-    patient = _own(services.patient_of, request.portal_identity, patient_id)
+    patient = services.own(services.patient_of, request.portal_identity, patient_id)
     request.session[SESSION_KEY] = {**request.session[SESSION_KEY], "patient_id": patient.pk}
     return redirect("portal_home")
 
@@ -185,7 +177,7 @@ def appointments(request: PortalRequest) -> HttpResponse:
 @require_POST
 @portal_view
 def appointment_cancel(request: PortalRequest, appointment_id: int) -> HttpResponse:
-    _own(services.appointment_of, request.portal_identity, appointment_id)
+    services.own(services.appointment_of, request.portal_identity, appointment_id)
     try:
         services.cancel(identity=request.portal_identity, appointment_id=appointment_id, reason=request.POST.get("reason", "")[:200])
     except REFUSALS as error:
@@ -293,7 +285,7 @@ def book(request: PortalRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @portal_view
 def appointment_move(request: PortalRequest, appointment_id: int) -> HttpResponse:
-    appointment = _own(services.appointment_of, request.portal_identity, appointment_id)
+    appointment = services.own(services.appointment_of, request.portal_identity, appointment_id)
     if request.method == "GET":
         return _slot_page(request, template="portal/book.html", moving=appointment)
     start = _start_from(request)
@@ -321,7 +313,7 @@ def prescriptions(request: PortalRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def prescription_pdf(request: PortalRequest, prescription_id: int) -> HttpResponse:
-    return documents.prescription_pdf(request, _own(selectors.prescription, request.portal_identity, prescription_id))
+    return documents.prescription_pdf(request, services.own(selectors.prescription, request.portal_identity, prescription_id))
 
 
 @require_GET
@@ -334,7 +326,7 @@ def results(request: PortalRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def lab_report(request: PortalRequest, order_id: int) -> FileResponse:
-    return documents.lab_report(_own(selectors.lab_order, request.portal_identity, order_id))
+    return documents.lab_report(services.own(selectors.lab_order, request.portal_identity, order_id))
 
 
 @require_GET
@@ -348,13 +340,13 @@ def invoices(request: PortalRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def invoice_pdf(request: PortalRequest, invoice_id: int) -> HttpResponse:
-    return documents.invoice_pdf(_own(selectors.invoice, request.portal_identity, invoice_id))
+    return documents.invoice_pdf(services.own(selectors.invoice, request.portal_identity, invoice_id))
 
 
 @require_GET
 @portal_view
 def receipt_pdf(request: PortalRequest, payment_id: int) -> HttpResponse:
-    return documents.receipt_pdf(_own(selectors.receipt, request.portal_identity, payment_id))
+    return documents.receipt_pdf(services.own(selectors.receipt, request.portal_identity, payment_id))
 
 
 @require_GET
@@ -367,7 +359,7 @@ def shared_documents(request: PortalRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def document_file(request: PortalRequest, document_id: int) -> FileResponse:
-    return documents.shared_document(_own(selectors.document, request.portal_identity, document_id))
+    return documents.shared_document(services.own(selectors.document, request.portal_identity, document_id))
 
 
 # --- Profile ---------------------------------------------------------------------------------------

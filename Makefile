@@ -18,11 +18,12 @@ FIND_PYTHON := for py in $(PYTHON_CANDIDATES); do \
 	  if "$$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then echo "$$py"; exit 0; fi; \
 	done; exit 1
 
-.PHONY: help install run test test-fast e2e lint migrate seed check clean bench
+.PHONY: help install run test test-quick e2e lint migrate seed check clean bench
 
 help:
 	@echo "make run   - set up (virtualenv, packages, database, demo data) and serve http://127.0.0.1:8000"
 	@echo "make test  - set up and run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)"
+	@echo "make test-quick - the edit loop: everything but the browser, the URL walk and schemathesis"
 
 $(STAMP): requirements.txt
 	@py=$$($(FIND_PYTHON)) || { echo >&2 "ClinicOS needs Python 3.12 or newer (Django 6). None was found: install one, or run 'make PYTHON=/path/to/python3.13 ...'."; exit 1; }; \
@@ -54,9 +55,15 @@ run: seed
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(VPY) manage.py runserver 127.0.0.1:8000
 
+# The suite runs on every core (pytest-xdist, one test database per worker); PYTEST_WORKERS=0
+# runs it in this one process. worksteal keeps each module's tests together on a worker (its
+# shared rows are built once) and hands a long tail to whichever worker is idle.
+PYTEST_WORKERS ?= auto
+PYTEST := $(VPY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=25
+
 test: install lint
 	$(VPY) manage.py makemigrations --check --dry-run --settings=clinicos.settings_test
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 # ruff (lint and format) and mypy with django-stubs, configured in pyproject.toml.
 lint: install
@@ -64,11 +71,12 @@ lint: install
 	$(VPY) -m ruff format --check .
 	$(VPY) -m mypy .
 
-test-fast: install
-	$(VPY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+# For the edit loop: no lint, no browser, no URL walk, no schemathesis.
+test-quick: install
+	$(PYTEST) -m "not e2e and not url_walk and not schemathesis" $(PYTEST_ARGS)
 
 e2e: install
-	$(VPY) -m pytest -m e2e $(PYTEST_ARGS)
+	$(PYTEST) -m e2e $(PYTEST_ARGS)
 
 check: install
 	DEBUG=1 $(VPY) manage.py check
@@ -91,4 +99,4 @@ bench: install
 	$(VPY) manage.py bench_run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts .test-databases

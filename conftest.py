@@ -116,11 +116,14 @@ class ApiClient:
     """A Django test client that logs in through ``POST /api/v1/auth/login`` and sends
     ``Authorization: Bearer <token>`` on every call, as an integration does."""
 
-    def __init__(self, client, user, password):
+    def __init__(self, client, user, password=None, *, token=None):
         from clinicos.tests.factories import TEST_PASSWORD
 
         self.client = client
         self.user = user
+        if token is not None:  # a token this user logged in for earlier (the URL walk's shared ones)
+            self.token = token
+            return
         response = client.post(
             "/api/v1/auth/login", {"email": user.email, "password": password or TEST_PASSWORD}, content_type="application/json"
         )
@@ -238,12 +241,31 @@ def screenshot():
     return take
 
 
-@pytest.fixture
-def demo_data(transactional_db):
+@pytest.fixture(scope="session")
+def demo_snapshot(django_db_setup, django_db_blocker):
+    """The demo clinics, seeded once per test process (each xdist worker has its own
+    database) and kept as a copy of every table. The database is then put back exactly as
+    the migrations left it, so tests that do not ask for the demo never see it."""
     from django.core.management import call_command
 
-    with open(os.devnull, "w") as quiet:
-        call_command("seed_demo", stdout=quiet)
+    from clinicos.tests.snapshot import TableSnapshot
+
+    migrated, demo = TableSnapshot("snap_migrated_"), TableSnapshot("snap_demo_")
+    with django_db_blocker.unblock():
+        migrated.take()
+        with open(os.devnull, "w") as quiet:
+            call_command("seed_demo", stdout=quiet)
+        demo.take()
+        migrated.restore()
+    return demo
+
+
+@pytest.fixture
+def demo_data(demo_snapshot, db):
+    """The demo clinics, as ``manage.py seed_demo`` leaves them, at the start of the test.
+    In a test's transaction (``db``) they go with its rollback; in a browser test (the live
+    server makes it transactional) they are committed and flushed after the test."""
+    demo_snapshot.restore()
 
 
 DEMO_PASSWORD = "Demo-Clinic-2025!"

@@ -54,13 +54,16 @@ def _clinic_id_of(instance: Model) -> int | None:
 UNSHOWN_FIELDS = frozenset({"id", "clinic", "created_at", "updated_at", "password", "last_login"})
 
 
-def _shown(field, value) -> str | None:
+def _shown(field, value, instance: Model | None = None) -> str | None:
     """A value as a person reads it: choice labels, Yes/No, related rows by name."""
     if value is None or value == "":
         return None
     if field.is_relation:
-        # The base manager: the audit trail names related rows whatever scope is active.
-        related = field.related_model._base_manager.filter(pk=value).first()
+        # The row the saved instance already holds (a service set it), else one query with
+        # the base manager: the audit trail names related rows whatever scope is active.
+        related = field.get_cached_value(instance, None) if instance is not None and field.is_cached(instance) else None
+        if related is None or related.pk != value:
+            related = field.related_model._base_manager.filter(pk=value).first()
         text = str(related) if related is not None else f"#{value} (deleted)"
     elif field.choices:
         text = str(dict(field.flatchoices).get(value, value))
@@ -73,15 +76,16 @@ def _shown(field, value) -> str | None:
     return text if len(text) <= MAX_VALUE_LENGTH else text[: MAX_VALUE_LENGTH - 1] + "…"
 
 
-def _field_changes(history_instance) -> dict:
-    """{field name: {label, old, new}} for the fields this history row changed."""
+def _field_changes(history_instance, instance: Model | None = None) -> dict:
+    """{field name: {label, old, new}} for the fields this history row changed
+    (``instance``, the row just saved, may already hold the related rows it names)."""
     model = history_instance.instance_type
     tracked = {field.name for field in history_instance.tracked_fields}
     fields = {field.name: field for field in model._meta.concrete_fields if field.name in tracked and field.name not in UNSHOWN_FIELDS}
 
     def change(name, old, new):
         field = fields[name]
-        return {"label": str(field.verbose_name).capitalize(), "old": _shown(field, old), "new": _shown(field, new)}
+        return {"label": str(field.verbose_name).capitalize(), "old": _shown(field, old), "new": _shown(field, new, instance)}
 
     if history_instance.history_type == "~":
         previous = history_instance.prev_record
@@ -101,7 +105,7 @@ def _field_changes(history_instance) -> dict:
 
 @receiver(post_create_historical_record)
 def write_audit_log(sender, instance, history_instance, history_user, **kwargs):
-    changes = _field_changes(history_instance)
+    changes = _field_changes(history_instance, instance)
     if history_instance.history_type == "~" and not changes:
         return  # a save that changed nothing is not worth an audit line
     AuditLog.objects.create(

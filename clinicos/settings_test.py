@@ -29,4 +29,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A database file, not SQLite's shared in-memory one: the browser tests' live server
     # answers several requests at once (a page, its HTMX panels, the bell's poll), and
     # only a file gives them WAL and the busy timeout instead of "database table is locked".
-    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="clinicos-test-db-"), "test.sqlite3")}  # noqa: F405
+    # It lives in the checkout (pytest-django adds each xdist worker's suffix), so that
+    # --reuse-db (pytest.ini) finds it again and the next run skips the migrations;
+    # --create-db (CI) starts afresh.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-databases" / "test.sqlite3")}  # noqa: F405
+    (BASE_DIR / ".test-databases").mkdir(exist_ok=True)  # noqa: F405

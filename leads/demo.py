@@ -52,11 +52,11 @@ LOST_REASONS = ["Cost too high", "Chose another clinic", "Not ready yet", "Moved
 def _second_cro(clinic: Clinic) -> None:
     """A second CRO, so that round-robin has someone to alternate with."""
     from clinicos import services as core_services
-    from clinicos.management.commands.seed_demo import DEMO_PASSWORD
+    from clinicos.management.commands.seed_demo import demo_user_create
 
     user = User.objects.filter(email="cro2@abc01.example").first()
     if user is None:
-        user = User.objects.create_user(email="cro2@abc01.example", password=DEMO_PASSWORD, full_name="Neha Joshi")
+        user = demo_user_create(email="cro2@abc01.example", full_name="Neha Joshi")
     core_services.membership_grant(clinic=clinic, user=user, roles=[Role.CRO.value])
 
 

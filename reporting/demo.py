@@ -1,14 +1,18 @@
-"""Demo reports: one completed report of each type per clinic for last month (generated
-the way the worker does), and one that failed, so the Reports page is never empty.
-Idempotent."""
+"""Demo reports: one report of each type per clinic for the last three months, queued for
+the worker as a request queues it (``make run`` starts the worker beside the server, which
+makes their files in the first seconds: seeding itself renders no PDF), and one that failed,
+so the Reports page is never empty. Idempotent."""
 
 import datetime
+import functools
 
+from django.db import transaction
 from django.utils import timezone
 
 from clinicos.models import Clinic, DoctorProfile, User
 from reporting import services
 from reporting.models import Report, ReportType
+from reporting.tasks import generate_report
 
 REQUESTER: dict[str, str] = {
     ReportType.LEAD_FUNNEL: "cro",
@@ -40,7 +44,7 @@ def seed(stdout=None) -> None:
                 requested_by=requester,
                 parameters_key=services.parameters_key(parameters),
             )
-            services.report_generate(report_id=report.pk)
+            transaction.on_commit(functools.partial(generate_report.enqueue, report.pk))
         admin = User.objects.get(email=f"admin@{code.lower()}.example")
         Report.objects.create(
             clinic=clinic,

@@ -20,17 +20,7 @@ def test_a_logged_in_page_costs_two_queries_before_its_own_work(login, front_des
 PAGE_BUDGET = 12
 
 
-@pytest.fixture
-def demo(db):
-    import os
-
-    from django.core.management import call_command
-
-    with open(os.devnull, "w") as quiet:
-        call_command("seed_demo", stdout=quiet)
-
-
-def test_every_benchmarked_page_stays_within_twelve_queries(client, demo):
+def test_every_benchmarked_page_stays_within_twelve_queries(client, demo_data):
     """The pages ``make bench`` drives, on the demo clinic: each within the budget (the
     dashboards, a panel per figure, have their own budgets in reporting's tests)."""
     from django.db import connection

@@ -149,12 +149,12 @@ def test_roles_display_uses_the_labels():
     assert membership.roles_display == "Front desk, Customer relations officer"
 
 
-def test_seed_demo_is_idempotent_and_creates_every_persona(db):
+def test_seed_demo_is_idempotent_and_creates_every_persona(demo_data):
+    """``demo_data`` is what one run of seed_demo left; a second run changes nothing."""
     from django.core.management import call_command
 
     from clinicos.models import User
 
-    call_command("seed_demo")
     first = (User.objects.count(), Membership.objects.count(), AuditLog.objects.count())
     call_command("seed_demo")
     assert (User.objects.count(), Membership.objects.count(), AuditLog.objects.count()) == first

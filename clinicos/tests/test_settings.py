@@ -76,13 +76,13 @@ def test_postgres_is_used_when_database_url_says_so():
     assert engine == "django.db.backends.postgresql"
 
 
-def test_production_settings_pass_check_deploy():
+def test_production_settings_pass_check_deploy(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=production_env(
             SECRET_KEY="x" * 30 + "-production-like-secret-key-value-0123456789",
             ALLOWED_HOSTS="clinic.example.com",
-            DATABASE_URL="sqlite:////tmp/clinicos-deploy-check.sqlite3",
+            DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
         ),
         cwd=ROOT,
         capture_output=True,

@@ -10,6 +10,7 @@ the test: when you add a URL, classify it in one of the tables below.
 """
 
 import re
+from contextlib import contextmanager
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -412,6 +413,7 @@ def test_every_clinic_url_is_checked_as_a_clinic_url():
             assert classify(namespace, pattern) == "clinic_api", route
 
 
+@pytest.mark.url_walk
 @pytest.mark.django_db
 def test_every_portal_url_needs_a_portal_login_and_no_staff_login_opens_it(client, clinic, make_member, api_client):
     """Anonymous, and logged in as staff (session or bearer token): every portal page sends
@@ -605,70 +607,135 @@ def allowed(status: int, method: str) -> bool:
     return status in (200, 201, 202, 204, 302, 400, 409, 422)
 
 
+# --- The walk: every clinic URL for every role ---------------------------------------------
+# The sample rows (two clinics, a member of every role, one object of every kind) are built
+# once per module, in a transaction rolled back when the module ends; every call below runs
+# in a savepoint rolled back after it, so each role meets the same untouched rows that a
+# fresh sample would give it (a delete by one role is not seen by the next).
+
+
+class Walk:
+    """The shared sample: clinic A with a member of every role, an outsider (an admin of
+    clinic B), a member of A holding every role, and one object of every kind in each clinic."""
+
+    def __init__(self):
+        from django.core.cache import cache
+        from django.test import Client
+
+        from clinicos.tests.factories import ClinicFactory, UserFactory
+        from conftest import ApiClient
+
+        self.clinic = ClinicFactory(code="WLK01", name="Walkway Fertility Centre", uhid_prefix="WLK", timezone="Asia/Kolkata")
+        self.other_clinic = ClinicFactory(
+            code="WLK02", name="Other Lane Clinic", uhid_prefix="OLC", timezone="Europe/London", currency="GBP"
+        )
+
+        def member(clinic, *roles):
+            user = UserFactory(full_name=f"{'/'.join(role.label for role in roles)} Walker")
+            MembershipFactory(clinic=clinic, user=user, roles=[role.value for role in roles])
+            return user
+
+        self.staff = {role: member(self.clinic, role) for role in Role}
+        self.outsider = member(self.other_clinic, Role.ADMIN)
+        self.member_of_every_role = member(self.clinic, *Role)
+        self.ids = sample_kwargs(self.clinic)
+        self.other_ids = sample_kwargs(self.other_clinic)
+        # A notification is its recipient's alone: one for each member.
+        self.notification_of = {user.pk: _sample_notification(self.clinic, user).pk for user in self.staff.values()}
+        client = Client()
+        cache.clear()  # no login rate limit of an earlier test refuses these logins
+        self.tokens = {
+            user.pk: ApiClient(client, user, None).token for user in [*self.staff.values(), self.outsider, self.member_of_every_role]
+        }
+
+    def ids_for(self, user) -> dict:
+        return {**self.ids, "notification_id": self.notification_of[user.pk]}
+
+    def api(self, client, user):
+        from conftest import ApiClient
+
+        return ApiClient(client, user, token=self.tokens[user.pk])
+
+
+@pytest.fixture(scope="module")
+def walk(django_db_setup, django_db_blocker):
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield Walk()
+        transaction.set_rollback(True)
+
+
+@contextmanager
+def rolled_back():
+    """The call's changes are undone after it (a savepoint inside the test's transaction)."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+PAGE_ROUTES = {pattern.name: route for route, ns, pattern in all_url_patterns() if classify(ns, pattern) == "clinic_page"}
+API_ROUTES = {pattern.name: route for route, ns, pattern in all_url_patterns() if ns == "api"}
+
+
+@pytest.mark.url_walk
 @pytest.mark.django_db
-def test_clinic_pages_answer_each_role_as_the_matrix_says(client, clinic, staff_by_role, outsider):
-    routes = {pattern.name: route for route, ns, pattern in all_url_patterns() if classify(ns, pattern) == "clinic_page"}
-    for name, (method, *perms) in CLINIC_PAGES.items():
-        call = getattr(client, method)
-        url = concrete_url(routes[name], {"clinic_code": clinic.code, **sample_kwargs(clinic)})
-        client.logout()
+@pytest.mark.parametrize("name", list(CLINIC_PAGES))
+def test_clinic_page_answers_each_role_as_the_matrix_says(name, walk, client):
+    method, *perms = CLINIC_PAGES[name]
+    call = getattr(client, method)
+    url = concrete_url(PAGE_ROUTES[name], {"clinic_code": walk.clinic.code, **walk.ids})
+    with rolled_back():
         response = call(url)
-        assert response.status_code == 302 and "/accounts/login/" in response.url, f"anonymous {url}"
+    assert response.status_code == 302 and "/accounts/login/" in response.url, f"anonymous {url}"
 
-        client.force_login(outsider)
+    client.force_login(walk.outsider)
+    with rolled_back():
         response = call(url)
-        assert response.status_code == 404, f"outsider {url}"
-        assert clinic.name not in response.content.decode(), f"outsider {url} must not learn the clinic's name"
+    assert response.status_code == 404, f"outsider {url}"
+    assert walk.clinic.name not in response.content.decode(), f"outsider {url} must not learn the clinic's name"
 
-        for role, user in staff_by_role.items():
-            client.force_login(user)
-            url = concrete_url(routes[name], {"clinic_code": clinic.code, **sample_kwargs(clinic, user)})
+    for role, user in walk.staff.items():
+        client.force_login(user)
+        url = concrete_url(PAGE_ROUTES[name], {"clinic_code": walk.clinic.code, **walk.ids_for(user)})
+        with rolled_back():
             status = call(url).status_code
-            if role_may(role, perms):
-                assert allowed(status, method), f"{role} {method} {url}: {status}"
-            else:
-                assert status == 403, f"{role} {method} {url}: {status}"
+        if role_may(role, perms):
+            assert allowed(status, method), f"{role} {method} {url}: {status}"
+        else:
+            assert status == 403, f"{role} {method} {url}: {status}"
 
 
+NON_JSON_OPERATIONS = {"document_download", "prescription_pdf", "invoice_pdf", "payment_receipt", "report_download"}
+
+
+@pytest.mark.url_walk
 @pytest.mark.django_db
-def test_clinic_api_answers_each_role_as_the_matrix_says(client, clinic, staff_by_role, outsider):
+@pytest.mark.parametrize("name", list(CLINIC_API))
+def test_clinic_api_answers_each_role_as_the_matrix_says(name, walk, client):
     """Every operation, with a bearer token of every role (never a session)."""
-    from django.core.cache import cache
-
-    from conftest import ApiClient
-
-    cache.clear()
-    tokens = {role: ApiClient(client, user, None) for role, user in staff_by_role.items()}
-    outsider_api = ApiClient(client, outsider, None)
-    routes = {pattern.name: route for route, ns, pattern in all_url_patterns() if ns == "api"}
-    for name, (method, *perms) in CLINIC_API.items():
-
-        def call(api, url, name=name, ids=None):
-            return call_api(api, name, url, ids)
-
-        ids = sample_kwargs(clinic)
-        url = concrete_url(routes[name], {"code": clinic.code, **ids})
+    method, *perms = CLINIC_API[name]
+    url = concrete_url(API_ROUTES[name], {"code": walk.clinic.code, **walk.ids})
+    with rolled_back():
         anonymous = getattr(client, method)(url)
-        assert anonymous.status_code == 401 and anonymous.json() == {"detail": "Authentication required."}, url
-        response = call(outsider_api, url, ids=ids)
-        assert response.status_code == 404 and response.json() == {"detail": "Not found."}, url
+    assert anonymous.status_code == 401 and anonymous.json() == {"detail": "Authentication required."}, url
+    with rolled_back():
+        response = call_api(walk.api(client, walk.outsider), name, url, walk.ids)
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}, url
 
-        for role, api in tokens.items():
-            ids = sample_kwargs(clinic, api.user)
-            url = concrete_url(routes[name], {"code": clinic.code, **ids})
-            response = call(api, url, ids=ids)
-            assert response.status_code != 500, f"{role} {method} {url}"
-            assert response["Content-Type"].startswith("application/json") or name in (
-                "document_download",
-                "prescription_pdf",
-                "invoice_pdf",
-                "payment_receipt",
-                "report_download",
-            ), url
-            if role_may(role, perms):
-                assert allowed(response.status_code, method), f"{role} {method} {url}: {response.status_code} {response.content[:300]}"
-            else:
-                assert response.status_code == 403, f"{role} {method} {url}: {response.status_code}"
+    for role, user in walk.staff.items():
+        ids = walk.ids_for(user)
+        url = concrete_url(API_ROUTES[name], {"code": walk.clinic.code, **ids})
+        with rolled_back():
+            response = call_api(walk.api(client, user), name, url, ids)
+        assert response.status_code != 500, f"{role} {method} {url}"
+        assert response["Content-Type"].startswith("application/json") or name in NON_JSON_OPERATIONS, url
+        if role_may(role, perms):
+            assert allowed(response.status_code, method), f"{role} {method} {url}: {response.status_code} {response.content[:300]}"
+        else:
+            assert response.status_code == 403, f"{role} {method} {url}: {response.status_code}"
 
 
 def call_api(api, name: str, url: str, ids: dict | None = None):
@@ -728,41 +795,43 @@ def _routes_with_ids():
             yield kind, route, pattern.name
 
 
+ROUTES_WITH_IDS = list(_routes_with_ids())
+
+
+def test_enough_routes_take_an_id():
+    assert len(ROUTES_WITH_IDS) >= 25
+
+
+@pytest.mark.url_walk
 @pytest.mark.django_db
-def test_another_clinics_ids_under_my_clinics_url_are_404(client, clinic, other_clinic, make_member):
+@pytest.mark.parametrize(("kind", "route", "name"), ROUTES_WITH_IDS, ids=[f"{kind}:{name}" for kind, _, name in ROUTES_WITH_IDS])
+def test_another_clinics_ids_under_my_clinics_url_are_404(kind, route, name, walk, client):
     """A member of A (holding every role) puts clinic B's ids into A's own URLs: every
     page and API operation that takes an id answers 404 and changes nothing. Mixed too:
     A's patient with B's document."""
-    from django.core.cache import cache
-
     from clinicos.models import AuditLog
-    from conftest import ApiClient
 
-    cache.clear()
-    member_of_a = make_member(*Role)
-    api = ApiClient(client, member_of_a, None)
-    client.force_login(member_of_a)
-    checked = 0
-    for kind, route, name in _routes_with_ids():
-        mine, theirs = sample_kwargs(clinic), sample_kwargs(other_clinic)
-        variants = [theirs]
-        if "document_id" in route:
-            variants.append({**mine, "document_id": theirs["document_id"]})
-        for ids in variants:
+    api = walk.api(client, walk.member_of_every_role)
+    client.force_login(walk.member_of_every_role)
+    mine, theirs = walk.ids, walk.other_ids
+    variants = [theirs]
+    if "document_id" in route:
+        variants.append({**mine, "document_id": theirs["document_id"]})
+    for ids in variants:
+        with rolled_back():
             changes_before = AuditLog.objects.count()
             if kind == "clinic_page":
                 method = CLINIC_PAGES[name][0]
-                url = concrete_url(route, {"clinic_code": clinic.code, **ids})
+                url = concrete_url(route, {"clinic_code": walk.clinic.code, **ids})
                 response = getattr(client, method)(url, {"status": "arrived", "next": "/"} if method == "post" else None)
             else:
                 method = CLINIC_API[name][0]
-                url = concrete_url(route, {"code": clinic.code, **ids})
+                url = concrete_url(route, {"code": walk.clinic.code, **ids})
                 response = call_api(api, name, url, ids)
-            assert response.status_code == 404, f"{method} {url}: {response.status_code}"
-            assert other_clinic.name not in response.content.decode(errors="replace"), url
-            assert AuditLog.objects.count() == changes_before, f"{method} {url} changed something"
-            checked += 1
-    assert checked >= 25
+            changes_after = AuditLog.objects.count()
+        assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+        assert walk.other_clinic.name not in response.content.decode(errors="replace"), url
+        assert changes_after == changes_before, f"{method} {url} changed something"
 
 
 @pytest.mark.django_db
@@ -881,6 +950,7 @@ def _billing_admin_samples(clinic, patient):
     )
 
 
+@pytest.mark.url_walk
 @pytest.mark.django_db
 def test_every_admin_url_needs_a_platform_administrator(client, clinic, staff_by_role, clinician):
     _sample_objects(clinic)

@@ -62,7 +62,8 @@ def test_free_slots_keep_to_the_online_window(portal_api, clinic, online, doctor
 def test_a_patient_books_a_free_slot_and_the_clinic_is_told(portal_api, clinic, online, doctor, mother, make_member):
     desk = make_member(Role.FRONT_DESK)
     portal = portal_api(phone=MOTHER_PHONE)
-    start = at(clinic, tomorrow(clinic), 11)
+    # The day after tomorrow: tomorrow at 11 may be inside the 24 hours' notice (after 11 today).
+    start = at(clinic, tomorrow(clinic) + datetime.timedelta(days=1), 11)
     answer = portal.post("appointments", book_body(clinic, mother, doctor, start))
     assert answer.status_code == 201, answer.content
     body = answer.json()

@@ -3,12 +3,10 @@ with the reports, doctor utilization, the range picker's bad inputs, the number 
 (bounded: the same with more rows), and ``GET dashboard/stats`` with a bearer token."""
 
 import datetime
-import os
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -269,13 +267,7 @@ def _more_of_everything(clinic, doctor, count: int = 6):
 BUDGETS = {"admin": 36, "frontdesk": 18, "doctor": 20, "nurse": 13, "lab": 12, "pharmacist": 11, "cro": 16, "billing": 15}
 
 
-@pytest.fixture
-def demo(db):
-    with open(os.devnull, "w") as quiet:
-        call_command("seed_demo", stdout=quiet)
-
-
-def test_every_dashboard_issues_a_bounded_number_of_queries(client, demo):
+def test_every_dashboard_issues_a_bounded_number_of_queries(client, demo_data):
     counts = {}
     for role, budget in BUDGETS.items():
         client.force_login(User.objects.get(email=f"{role}@abc01.example"))

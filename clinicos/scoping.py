@@ -8,7 +8,8 @@ filtered to that clinic, whatever the code forgot; outside any scope a read rais
 Who enters a scope:
 - pages: ``clinicos.tenancy.clinic_view``; the API: ``clinicos.api.clinic_context``;
 - token-resolved entry points (iCal feed, website lead capture) after resolving the token;
-- management commands and tasks, explicitly (``scope`` or ``scopes_disabled``);
+- management commands, explicitly (``scope`` or ``scopes_disabled``); tasks inside the
+  scope of the row they work on (``scope_of_row``);
 - the Django admin (platform administrators): scopes disabled by ``ClinicScopeMiddleware``;
 - tests: the root ``conftest.py`` disables scopes around test code, and every request made
   through the test client starts again with scopes on (the middleware), like in production.
@@ -17,8 +18,8 @@ The few reads that must cross clinics on purpose (a user's memberships, resolvin
 token) say so with ``scopes_disabled()`` at the place they do it.
 """
 
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,7 @@ __all__ = [
     "enter_clinic_scope",
     "leave_clinic_scopes",
     "scope",
+    "scope_of_row",
     "scopes_disabled",
 ]
 
@@ -108,6 +110,23 @@ class ClinicScopedManager(_LibraryScopedManager):
 
     def for_clinic(self, clinic):
         return self.get_queryset().for_clinic(clinic)
+
+
+@contextmanager
+def scope_of_row(model: type[models.Model], pk: int) -> Iterator[Any]:
+    """For a task given a row's id: the row's clinic, with that clinic's scope entered for the
+    work (``None``, and no scope, when the row is gone). Only the row's clinic is read
+    outside a scope; everything the task then reads is confined to that one clinic, so a
+    filter it forgets cannot add up every clinic."""
+    from clinicos.models import Clinic
+
+    clinic_id = model._base_manager.filter(pk=pk).values_list("clinic_id", flat=True).first()
+    clinic = Clinic.objects.filter(pk=clinic_id).first() if clinic_id is not None else None
+    if clinic is None:
+        yield None
+        return
+    with scope(clinic=clinic):
+        yield clinic
 
 
 def enter_clinic_scope(request: HttpRequest, clinic) -> None:

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from clinicos.models import Clinic, DoctorProfile, audited_history
+from clinicos.scoping import ClinicScopedManager
 
 
 class Channel(models.TextChoices):
@@ -79,6 +80,7 @@ class OnlineBooking(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ClinicScopedManager()
     history = audited_history()
 
     class Meta:

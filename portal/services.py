@@ -310,6 +310,31 @@ def token_revoke(raw: str) -> None:
 # --- Self-booking ------------------------------------------------------------------------
 
 
+@transaction.atomic
+def online_booking_save(
+    *,
+    clinic: Clinic,
+    is_enabled: bool,
+    doctors: list[DoctorProfile],
+    appointment_types: list[str],
+    days_ahead: int,
+    earliest_minutes: int,
+    notice_hours: int,
+) -> OnlineBooking:
+    """Settings → Online booking: what patients of ``clinic`` may book themselves."""
+    if any(doctor.clinic_id != clinic.pk for doctor in doctors):
+        raise ValidationError({"doctors": "Choose doctors of this clinic."})
+    rules = OnlineBooking.objects.select_for_update().filter(clinic=clinic).first() or OnlineBooking(clinic=clinic)
+    rules.is_enabled = is_enabled
+    rules.appointment_types = list(appointment_types)
+    rules.days_ahead = days_ahead
+    rules.earliest_minutes = earliest_minutes
+    rules.notice_hours = notice_hours
+    rules.save()
+    rules.doctors.set(doctors)
+    return rules
+
+
 def online_booking(clinic: Clinic) -> OnlineBooking | None:
     """The clinic's online-booking rules, when it takes bookings online at all."""
     rules = OnlineBooking.objects.filter(clinic=clinic, is_enabled=True).first()

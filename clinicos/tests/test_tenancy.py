@@ -107,3 +107,23 @@ def test_clinic_scoped_queries_only_return_the_clinics_rows(clinic, other_clinic
     mine = DepartmentFactory(clinic=clinic)
     DepartmentFactory(clinic=other_clinic)
     assert list(Department.objects.for_clinic(clinic)) == [mine]
+
+
+def test_every_clinic_owned_model_sits_behind_the_clinic_scope():
+    """A model with a clinic is clinic-owned: its ``objects`` must be the scoped manager, or
+    a query that forgets its clinic would read every clinic's rows instead of raising.
+    (Audit history rows are copies written by django-simple-history, read by the audit
+    page through ``AuditLog``.)"""
+    from django.apps import apps
+
+    from clinicos.models import Clinic
+    from clinicos.scoping import ClinicScopedManager
+
+    unscoped = []
+    for model in apps.get_models():
+        field = next((f for f in model._meta.get_fields() if f.name == "clinic"), None)
+        if field is None or getattr(field, "related_model", None) is not Clinic or model.__name__.startswith("Historical"):
+            continue
+        if not isinstance(model._default_manager, ClinicScopedManager) or not isinstance(model.objects, ClinicScopedManager):
+            unscoped.append(model._meta.label)
+    assert not unscoped, f"give these models objects = ClinicScopedManager(): {unscoped}"

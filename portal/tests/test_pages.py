@@ -4,9 +4,11 @@ from the page, and the profile form (audited)."""
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from patients.models import Patient
 from portal import services
+from portal.models import OnlineBooking
 from portal.tests.conftest import MOTHER_EMAIL, MOTHER_PHONE, last_code
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory
@@ -248,3 +250,17 @@ def test_a_new_phone_is_proven_by_a_code_sent_to_it(client, mother, daughter):
     assert "Hello, Meera" in client.get("/portal/").content.decode()
     daughter.refresh_from_db()
     assert daughter.mobile == MOTHER_PHONE  # the daughter's chart keeps the family phone
+
+
+def test_online_booking_rules_take_only_the_clinics_own_doctors(clinic, other_clinic, doctor):
+    from clinicos.tests.factories import DoctorProfileFactory
+
+    stranger = DoctorProfileFactory(clinic=other_clinic)
+    rules = dict(is_enabled=True, appointment_types=["consultation"], days_ahead=14, earliest_minutes=60, notice_hours=24)
+    with pytest.raises(ValidationError) as refused:
+        services.online_booking_save(clinic=clinic, doctors=[doctor, stranger], **rules)
+    assert "doctors" in refused.value.message_dict
+    assert not OnlineBooking.objects.filter(clinic=clinic).exists()
+    saved = services.online_booking_save(clinic=clinic, doctors=[doctor], **rules)
+    again = services.online_booking_save(clinic=clinic, doctors=[doctor], **{**rules, "is_enabled": False})
+    assert again.pk == saved.pk and list(again.doctors.all()) == [doctor] and not again.is_enabled

@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 
 from billing import pdf, selectors, services
 from billing.models import Invoice, Payment, Service
-from clinicos.api import Input, Problem, clinic_context, field_problem
+from clinicos.api import Input, Problem, clinic_context, field_problem, optional_body
 from clinicos.audit import record_read
 from clinicos.roles import Perm
 from patients.selectors import patient_get_for_user
@@ -494,11 +494,22 @@ def invoice_delete(request, code: str, invoice_id: int):
     return Status(204, None)
 
 
-@router.post("/{code}/invoices/{invoice_id}/issue", response={200: InvoiceOut, 409: Problem, 422: Problem})
+class IssueIn(Input):
+    pay_method: str | None = None
+
+
+@router.post("/{code}/invoices/{invoice_id}/issue", response={200: InvoiceOut, 400: Problem, 409: Problem, 415: Problem, 422: Problem})
 def invoice_issue(request, code: str, invoice_id: int):
-    """Number the invoice and make it immutable. 409 when its visit must be completed first."""
+    """Number the invoice and make it immutable. 409 when its visit must be completed first.
+    An optional body ``{"pay_method": "cash"|"upi"}`` also takes the whole balance, as the
+    checkout's quick buttons do: both happen, or neither."""
     ctx = clinic_context(request, code, Perm.BILLING_EDIT)
-    invoice = services.invoice_issue(invoice=selectors.invoice_get(clinic=ctx.clinic, pk=invoice_id), user=ctx.user)
+    payload = optional_body(request, IssueIn)
+    invoice = selectors.invoice_get(clinic=ctx.clinic, pk=invoice_id)
+    if payload is not None and payload.pay_method:
+        invoice, _payment = services.invoice_issue_and_collect(invoice=invoice, user=ctx.user, method=payload.pay_method)
+    else:
+        invoice = services.invoice_issue(invoice=invoice, user=ctx.user)
     return invoice_out(selectors.invoice_get(clinic=ctx.clinic, pk=invoice.pk))
 
 

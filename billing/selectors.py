@@ -306,20 +306,6 @@ def day_close(*, clinic: Clinic, day: datetime.date, user: User | None = None) -
     }
 
 
-def collections_between(*, clinic: Clinic, first: datetime.date, last: datetime.date) -> Decimal:
-    """Money received (payments and deposits) less money refunded, in the clinic's days."""
-    start, end = _day_bounds(clinic, first, last)
-    received = (
-        Payment.objects.for_clinic(clinic)
-        .filter(received_at__gte=start, received_at__lt=end)
-        .aggregate(total=_money_sum("amount"))["total"]
-    )
-    refunded = (
-        Refund.objects.for_clinic(clinic).filter(refunded_at__gte=start, refunded_at__lt=end).aggregate(total=_money_sum("amount"))["total"]
-    )
-    return money(received - refunded)  # SQLite sums decimals as floats: back to cents
-
-
 def financial_snapshot(*, clinic: Clinic, top: int = 5) -> dict:
     """Today's and this month's collections, what is outstanding and overdue, and the
     month's top services by billed value (janmasethu's financial snapshot)."""

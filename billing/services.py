@@ -587,6 +587,22 @@ def _receipt_number(clinic: Clinic, when: datetime.datetime) -> str:
     return next_document_number(clinic=clinic, series=DocumentSequence.Series.RECEIPT, day=timezone.localdate(when, clinic.tzinfo))
 
 
+# The checkout's quick buttons: issue and take the whole balance in one of these.
+COLLECT_ON_ISSUE_METHODS = (Method.CASH, Method.UPI)
+
+
+@transaction.atomic
+def invoice_issue_and_collect(*, invoice: Invoice, user: User, method: str) -> tuple[Invoice, Payment | None]:
+    """Issue the draft and take its whole balance with ``method`` (cash or UPI): both
+    happen, or neither. No payment when nothing is due (a fully discounted invoice)."""
+    if method not in COLLECT_ON_ISSUE_METHODS:
+        raise ValidationError({"pay_method": "Take the whole balance in cash or by UPI, or issue without a payment."})
+    invoice = invoice_issue(invoice=invoice, user=user)
+    if invoice.balance_due <= 0:
+        return invoice, None
+    return invoice, payment_record(invoice=invoice, user=user, amount=invoice.balance_due, method=method)
+
+
 @transaction.atomic
 def payment_record(
     *, invoice: Invoice, user: User, amount, method: str, reference: str = "", when: datetime.datetime | None = None

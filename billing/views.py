@@ -6,7 +6,6 @@ in ``billing.selectors``."""
 import datetime
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -291,11 +290,10 @@ def invoice_issue(request: ClinicRequest, invoice_id: int) -> HttpResponse:
     invoice = selectors.invoice_get(clinic=request.clinic, pk=invoice_id)
     pay_method = request.POST.get("pay_method", "")
     try:
-        with transaction.atomic():
-            invoice = services.invoice_issue(invoice=invoice, user=request.user)
-            payment = None
-            if pay_method in (Method.CASH, Method.UPI) and invoice.balance_due > 0:
-                payment = services.payment_record(invoice=invoice, user=request.user, amount=invoice.balance_due, method=pay_method)
+        if pay_method:
+            invoice, payment = services.invoice_issue_and_collect(invoice=invoice, user=request.user, method=pay_method)
+        else:
+            invoice, payment = services.invoice_issue(invoice=invoice, user=request.user), None
     except REFUSALS as error:
         messages.error(request, error_message(error))
     else:

@@ -466,12 +466,27 @@ class SummaryAppointmentOut(Schema):
     doctor_name: str
 
 
+class SummaryPrescribedOut(Schema):
+    """An item of a valid finalized prescription: a current medication, as the chart's
+    summary lists it beside the history's medications."""
+
+    prescription_id: int
+    prescription_reference: str
+    valid_until: datetime.date | None
+    medicine: str
+    dosage: str
+    frequency: str
+    duration: str
+    route: str
+
+
 class SummaryOut(Schema):
     patient_id: int
     allergy_status: str
     allergies: list[dict]
     problems: list[dict]
     medications: list[dict]
+    prescribed: list[SummaryPrescribedOut]
     last_vitals: VitalsOut | None
     recent_visits: list[SummaryVisitOut]
     upcoming_appointments: list[SummaryAppointmentOut]
@@ -479,8 +494,9 @@ class SummaryOut(Schema):
 
 @router.get("/{code}/patients/{patient_id}/summary", response=SummaryOut)
 def patient_summary(request, code: str, patient_id: int):
-    """The one-page summary: active problems, allergies, current medications, last
-    vitals, recent visits and upcoming appointments."""
+    """The one-page summary, as the chart shows it: active problems, allergies, current
+    medications (recorded, and ``prescribed`` on valid finalized prescriptions), last vitals,
+    recent visits and upcoming appointments."""
     ctx = clinic_context(request, code, Perm.CLINICAL_VIEW)
     patient = patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
     record_read(request, clinic=ctx.clinic, obj=patient, action="view summary", patient_id=patient.pk)
@@ -491,6 +507,19 @@ def patient_summary(request, code: str, patient_id: int):
         "allergies": [history_item_out("allergies", a) for a in summary["allergies"]],
         "problems": [history_item_out("conditions", c) for c in summary["problems"]],
         "medications": [history_item_out("medications", m) for m in summary["medications"]],
+        "prescribed": [
+            {
+                "prescription_id": item.prescription_id,
+                "prescription_reference": item.prescription.reference,
+                "valid_until": item.prescription.valid_until,
+                "medicine": item.medicine,
+                "dosage": item.dosage,
+                "frequency": item.frequency,
+                "duration": item.duration,
+                "route": item.route,
+            }
+            for item in summary["prescribed"]
+        ],
         "last_vitals": vitals_out(summary["last_vitals"]) if summary["last_vitals"] else None,
         "recent_visits": [
             {

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
@@ -29,6 +30,7 @@ from clinical.forms import (
 from clinical.models import Dispensation, FormularyItem, LabOrder, LabResult, LabTest, Prescription, Visit
 from clinicos.audit import record_read
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
+from clinicos.redirects import next_url
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
 from patients.selectors import patient_get_for_user
@@ -483,9 +485,7 @@ def lab_order_review(request: ClinicRequest, order_id: int) -> HttpResponse:
 def lab_result_acknowledge(request: ClinicRequest, result_id: int) -> HttpResponse:
     result = selectors.lab_result_get_for_user(user=request.user, clinic=request.clinic, pk=result_id)
     form = AcknowledgeForm(request.POST)
-    back = request.POST.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = ""
+    back = next_url(request, reverse("critical_results", args=[request.clinic.code]))
     try:
         if not form.is_valid():
             raise ValidationError({"comment": "Say what was done about this critical result."})
@@ -494,7 +494,7 @@ def lab_result_acknowledge(request: ClinicRequest, result_id: int) -> HttpRespon
         messages.error(request, error_message(error))
     else:
         messages.success(request, f"Critical {result.lab_test.name} of {result.patient.full_name} acknowledged.")
-    return redirect(back or "critical_results", *([] if back else [request.clinic.code]))
+    return redirect(back)
 
 
 @require_GET

@@ -413,21 +413,6 @@ def results_to_review(*, clinic: Clinic, user: User) -> QuerySet[LabOrder]:
     )
 
 
-def result_trend(*, patient: Patient, lab_test_id: int) -> list[LabResult]:
-    """The current results of one test for the patient, oldest first (the trend chart)."""
-    return list(
-        LabResult.objects.filter(clinic_id=patient.clinic_id, patient=patient, lab_test_id=lab_test_id, is_current=True)
-        .select_related("lab_test")
-        .order_by("entered_at", "id")
-    )
-
-
-def tested_lab_tests(*, patient: Patient) -> list[LabTest]:
-    """The tests the patient has results of (one trend chart each)."""
-    ids = LabResult.objects.filter(clinic_id=patient.clinic_id, patient=patient, is_current=True).values("lab_test_id").distinct()
-    return list(LabTest.objects.filter(clinic_id=patient.clinic_id, pk__in=ids).order_by("name"))
-
-
 def lab_catalog(*, clinic: Clinic, include_inactive: bool = False) -> QuerySet[LabTest]:
     rows = LabTest.objects.for_clinic(clinic).prefetch_related("ranges").order_by("name")
     return rows if include_inactive else rows.filter(is_active=True)

@@ -45,8 +45,9 @@ from clinical.models import (
 )
 from clinical.signals import visit_completed
 from clinicos.errors import Conflict, TransitionNotAllowed
-from clinicos.models import Clinic, DoctorProfile, Membership, Notification, User
+from clinicos.models import Clinic, DoctorProfile, Notification, User
 from clinicos.roles import Role
+from clinicos.selectors import members_with_role
 from clinicos.services import notify
 from clinicos.text import check_no_nul
 from clinicos.uploads import check_upload, safe_file_name
@@ -1196,7 +1197,7 @@ def critical_result_escalate(*, result_id: int) -> bool:
     order = LabOrder.objects.select_related("clinic", "patient", "ordering_doctor__user").get(pk=result.order_test.order_id)
     clinic = order.clinic
     now = timezone.now()
-    admins = [m.user_id for m in Membership.objects.filter(clinic=clinic, is_active=True) if m.has_role(Role.ADMIN)]
+    admins = [membership.user_id for membership in members_with_role(clinic_id=clinic.pk, role=Role.ADMIN)]
     on_duty = [doctor.user_id for doctor in doctors_on_duty(clinic, now)]
     minutes = clinic.critical_result_escalation_minutes
     notify(

@@ -17,6 +17,7 @@ from clinical.forms import HISTORY_LABELS, AddendumForm, BreakGlassForm, NoteFor
 from clinical.models import Visit
 from clinicos.audit import record_read
 from clinicos.errors import REFUSALS, Conflict, add_error_to_form, error_message
+from clinicos.redirects import next_url
 from clinicos.roles import Perm
 from clinicos.tenancy import ClinicRequest, clinic_view
 from patients import services as patient_services
@@ -36,9 +37,7 @@ FOLLOW_UP_SLOTS = 12
 def visit_start(request: ClinicRequest) -> HttpResponse:
     """Start the consultation (one tap on My schedule, or a walk-in from the chart)."""
     appointment_id, patient_id = request.POST.get("appointment_id", ""), request.POST.get("patient_id", "")
-    back = request.POST.get("next") or reverse("my_schedule", args=[request.clinic.code])
-    if not back.startswith("/") or back.startswith("//"):
-        back = reverse("my_schedule", args=[request.clinic.code])
+    back = next_url(request, reverse("my_schedule", args=[request.clinic.code]))
     if not appointment_id and not patient_id:
         messages.error(request, "Choose the appointment or the patient of the visit.")
         return redirect(back)

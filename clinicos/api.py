@@ -7,6 +7,7 @@ Every clinic endpoint takes the clinic code in its path and starts with
 ``{"detail": …}``.
 """
 
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -16,6 +17,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, django_auth
+from pydantic import ValidationError as PydanticValidationError
 from pydantic import field_validator
 
 from clinicos import enums, selectors, services
@@ -158,6 +160,24 @@ def check_query_days(**days) -> None:
                 check_day(day, name)
     except DjangoValidationError as error:
         raise NinjaValidationError(field_problems(error, location="query"))
+
+
+def optional_body[SchemaT: Schema](request, schema: type[SchemaT]) -> SchemaT | None:
+    """The body parsed into ``schema``, or None when there is none (for operations whose
+    body is optional, which django-ninja cannot declare). Bytes that are not UTF-8 or not
+    JSON answer 400, a body of another type 415, fields that do not fit 422."""
+    if not request.body or not request.body.strip():
+        return None
+    if request.content_type != "application/json":
+        if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded") and not request.POST:
+            return None  # an empty form post: no body
+        raise HttpError(415, "Send the body as application/json.")
+    try:
+        return schema.model_validate(json.loads(request.body))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise HttpError(400, "The body is not valid JSON.")
+    except PydanticValidationError as error:
+        raise NinjaValidationError([dict(detail) for detail in error.errors(include_url=False, include_context=False)])
 
 
 def form_error_detail(form, rename: dict[str, str] | None = None) -> dict:

@@ -12,7 +12,7 @@ def shell(request):
         return {}
     # The switcher's clinics: loaded with the request's own membership when there was one.
     known = user.__dict__.get("_enterable_memberships")
-    clinic_memberships = known if known is not None else _LazyList(lambda: list(selectors.memberships_for_user(user=user)))
+    clinic_memberships = known if known is not None else _LazyList(lambda: selectors.memberships_for_user(user=user))
     return {
         "current_clinic": membership.clinic if membership else None,
         "current_membership": membership,

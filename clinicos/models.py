@@ -332,6 +332,9 @@ class Membership(ClinicOwnedModel):
     def has_role(self, role: Role) -> bool:
         return role in self.roles
 
+    def has_any_role(self, roles) -> bool:
+        return any(role in self.roles for role in roles)
+
     def has_perm_in_clinic(self, perm) -> bool:
         return self.is_active and roles_have_permission(self.roles, perm)
 

@@ -131,6 +131,27 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
 assert set(ROLE_PERMISSIONS) == set(Perm), "every permission needs a row in the role matrix"
 
 
+# --- Role rules that are not a page's permission ---------------------------------------------
+# Named here, with the matrix, so that every role rule lives in this one file.
+
+# The clinic's "two-factor for clinical staff" rule covers those who read or handle
+# clinical records.
+MFA_CLINICAL_ROLES = frozenset({Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST})
+
+# Reports (reporting.reports): who may ask for each kind. Of the roles with REPORTS_VIEW,
+# billing asks for the financial ones, CROs the lead funnel, doctors their own performance.
+REPORT_ROLES_FINANCIAL = ROLE_PERMISSIONS[Perm.FINANCIALS_VIEW]
+REPORT_ROLES_CLINIC_WIDE = frozenset({Role.ADMIN})
+REPORT_ROLES_DOCTOR_PERFORMANCE = frozenset({Role.ADMIN, Role.DOCTOR})
+REPORT_ROLES_LEAD_FUNNEL = frozenset({Role.ADMIN, Role.CRO})
+# Who sees every report of the clinic, and who sees everyone's requests of the kinds they
+# may ask for; anyone else (a doctor) sees only their own requests.
+REPORTS_ALL_ROLES = frozenset({Role.ADMIN})
+REPORTS_OF_EVERYONE_ROLES = frozenset({Role.ADMIN, Role.BILLING, Role.CRO})
+# Who may ask for a doctor-performance report about any doctor (a doctor's is their own).
+DOCTOR_PERFORMANCE_ANY_DOCTOR_ROLES = frozenset({Role.ADMIN})
+
+
 def roles_have_permission(roles, perm: Perm) -> bool:
     allowed = ROLE_PERMISSIONS[Perm(perm)]
     return any(Role(role) in allowed for role in roles)

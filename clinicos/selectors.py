@@ -13,16 +13,26 @@ from clinicos.roles import Role
 from clinicos.scoping import scopes_disabled
 
 
-def memberships_for_user(*, user: User) -> QuerySet[Membership]:
+def memberships_for_user(*, user: User) -> list[Membership]:
     """The clinics a user can enter, for the clinic picker and switcher: a read across
-    clinics on purpose (the queryset is built outside any clinic's scope)."""
+    clinics on purpose, so it is read here, inside the unscoped block, and no lazy
+    unscoped queryset leaves it."""
     with scopes_disabled():
-        return (
+        return list(
             Membership.objects.filter(user=user, is_active=True)
             .exclude(clinic__status=Clinic.Status.INACTIVE)
             .select_related("clinic")
             .order_by("clinic__name")
         )
+
+
+def members_with_role(*, clinic_id: int, role: Role) -> list[Membership]:
+    """The clinic's active members (with an active login) who hold ``role``, by user id.
+    Roles are a JSON list: held or not is decided here, in one place, for every database."""
+    memberships = (
+        Membership.objects.filter(clinic_id=clinic_id, is_active=True, user__is_active=True).select_related("user").order_by("user_id")
+    )
+    return [membership for membership in memberships if membership.has_role(role)]
 
 
 def doctors_of_clinic(*, clinic: Clinic, include_inactive: bool = False) -> QuerySet[DoctorProfile]:

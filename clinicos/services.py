@@ -554,9 +554,7 @@ def forget_unread_counts(*, clinic_id: int, user_ids) -> None:
 
 
 def notify_admins(*, clinic: Clinic, kind: str, title: str, url: str = "") -> list[Notification]:
-    admins = [
-        membership.user_id for membership in Membership.objects.filter(clinic=clinic, is_active=True) if membership.has_role(Role.ADMIN)
-    ]
+    admins = [membership.user_id for membership in selectors.members_with_role(clinic_id=clinic.pk, role=Role.ADMIN)]
     return notify(clinic=clinic, recipients=admins, kind=kind, title=title, url=url)
 
 

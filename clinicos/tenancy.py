@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
 from clinicos.models import Clinic, Membership, User
-from clinicos.roles import Perm, Role
+from clinicos.roles import MFA_CLINICAL_ROLES, Perm, Role
 from clinicos.scoping import scope, scopes_disabled
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -87,9 +87,6 @@ def check_write_allowed(clinic: Clinic, method: str) -> None:
 
 
 MFA_ENROLMENT_MESSAGE = "{clinic} requires {who} to use two-factor authentication. Set up an authenticator app in your account to continue."
-# The roles the clinic's "two-factor for clinical roles" rule covers: those who read or
-# handle clinical records.
-CLINICAL_ROLES = frozenset({Role.DOCTOR, Role.NURSE, Role.LAB, Role.PHARMACIST})
 
 
 def mfa_rule_for(membership: Membership) -> str | None:
@@ -98,7 +95,7 @@ def mfa_rule_for(membership: Membership) -> str | None:
     clinic = membership.clinic
     if clinic.require_admin_mfa and membership.has_role(Role.ADMIN):
         return "administrators"
-    if clinic.require_clinical_mfa and any(membership.has_role(role) for role in CLINICAL_ROLES):
+    if clinic.require_clinical_mfa and membership.has_any_role(MFA_CLINICAL_ROLES):
         return "clinical staff"
     return None
 

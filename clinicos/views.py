@@ -29,7 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def clinic_picker(request: HttpRequest) -> HttpResponse:
     """After login: straight into the only clinic, or a choice between several."""
-    memberships = list(selectors.memberships_for_user(user=cast(User, request.user)))
+    memberships = selectors.memberships_for_user(user=cast(User, request.user))
     if len(memberships) == 1 and "choose" not in request.GET:
         return redirect("dashboard", memberships[0].clinic.code)
     return render(request, "clinicos/clinic_picker.html", {"memberships": memberships})

@@ -2,18 +2,14 @@
 public endpoint a clinic's website posts enquiries to with its API key."""
 
 import datetime
-import json
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.http import HttpResponse
 from ninja import Header, Router, Schema, Status
-from ninja.errors import HttpError
-from ninja.errors import ValidationError as NinjaValidationError
-from pydantic import ValidationError as PydanticValidationError
 
-from clinicos.api import Input, Problem, check_query_days, clinic_context, field_problem, form_error_detail
+from clinicos.api import Input, Problem, check_query_days, clinic_context, field_problem, form_error_detail, optional_body
 from clinicos.roles import Perm
 from clinicos.scoping import enter_clinic_scope
 from leads import selectors, services
@@ -170,22 +166,6 @@ def lead_patch(request, code: str, lead_id: int, payload: LeadPatch):
     return Status(200, lead_out(selectors.lead_get(clinic=ctx.clinic, pk=lead.pk)))
 
 
-def _optional_body(request, schema):
-    """The body parsed into ``schema``, or None when there is none (the body is optional)."""
-    if not request.body or not request.body.strip():
-        return None
-    if request.content_type != "application/json":
-        if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded") and not request.POST:
-            return None  # an empty form post: no body
-        raise HttpError(415, "Send the body as application/json.")
-    try:
-        return schema.model_validate(json.loads(request.body))
-    except json.JSONDecodeError:
-        raise HttpError(400, "The body is not valid JSON.")
-    except PydanticValidationError as error:
-        raise NinjaValidationError(error.errors(include_url=False, include_context=False))
-
-
 @router.post(
     "/{code}/leads/{lead_id}/convert",
     response={201: ConvertOut, 409: Problem, 422: Problem},
@@ -198,7 +178,7 @@ def lead_convert(request, code: str, lead_id: int):
     (optional) holds registration fields (as for creating a patient) that complete or
     override what the lead has."""
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
-    payload = _optional_body(request, PatientCreate)
+    payload = optional_body(request, PatientCreate)
     lead = selectors.lead_get(clinic=ctx.clinic, pk=lead_id)
     if lead.converted_patient_id:
         return Status(409, {"detail": "This lead has already been converted."})

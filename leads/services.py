@@ -13,6 +13,7 @@ from clinicos.errors import TransitionNotAllowed
 from clinicos.models import Clinic, Membership, User
 from clinicos.roles import Perm, Role
 from clinicos.scoping import scopes_disabled
+from clinicos.selectors import members_with_role
 from clinicos.tenancy import membership_of
 from clinicos.text import check_no_nul
 from leads.models import (
@@ -31,15 +32,13 @@ from patients import identity
 from patients import services as patient_services
 from patients.models import Patient
 
-S = LeadStatus
-
 # The flow (janmasethu §3.2). Lost can be reopened, but only by an admin or a CRO.
 ALLOWED_MOVES: dict[str, frozenset[str]] = {
-    S.NEW: frozenset({S.CONTACTED, S.CONVERTED, S.LOST}),
-    S.CONTACTED: frozenset({S.STALLING, S.CONVERTED, S.LOST}),
-    S.STALLING: frozenset({S.CONTACTED, S.CONVERTED, S.LOST}),
-    S.CONVERTED: frozenset(),
-    S.LOST: frozenset({S.CONTACTED}),
+    LeadStatus.NEW: frozenset({LeadStatus.CONTACTED, LeadStatus.CONVERTED, LeadStatus.LOST}),
+    LeadStatus.CONTACTED: frozenset({LeadStatus.STALLING, LeadStatus.CONVERTED, LeadStatus.LOST}),
+    LeadStatus.STALLING: frozenset({LeadStatus.CONTACTED, LeadStatus.CONVERTED, LeadStatus.LOST}),
+    LeadStatus.CONVERTED: frozenset(),
+    LeadStatus.LOST: frozenset({LeadStatus.CONTACTED}),
 }
 
 
@@ -60,7 +59,7 @@ def can_move(from_status: str, to_status: str) -> bool:
 
 
 def move_refusal(from_status: str, to_status: str) -> str:
-    return f"A lead cannot move from “{S(from_status).label}” to “{S(to_status).label}”."
+    return f"A lead cannot move from “{LeadStatus(from_status).label}” to “{LeadStatus(to_status).label}”."
 
 
 # --- Options ----------------------------------------------------------------------------
@@ -123,7 +122,7 @@ def lead_create(*, clinic: Clinic, user: User | None, data: dict, created_via: s
         clinic=clinic,
         lead=lead,
         kind=LeadActivity.Kind.STATUS,
-        to_status=S.NEW,
+        to_status=LeadStatus.NEW,
         created_by=user,
         note=f"Added ({created_via}).",
     )
@@ -164,8 +163,7 @@ def lead_update(*, lead: Lead, changes: dict) -> Lead:
 
 
 def active_cros(*, clinic: Clinic) -> list[User]:
-    memberships = Membership.objects.for_clinic(clinic).filter(is_active=True, user__is_active=True).select_related("user")
-    return sorted((m.user for m in memberships if m.has_role(Role.CRO)), key=lambda user: user.pk)
+    return [membership.user for membership in members_with_role(clinic_id=clinic.pk, role=Role.CRO)]
 
 
 def _next_cro(clinic: Clinic) -> User | None:
@@ -199,38 +197,38 @@ def lead_move(
     """Move a lead along the flow. Sending to CRO assigns a CRO (round-robin unless one is
     chosen); Lost needs a reason; only an admin or a CRO may reopen a lost lead; moving to
     Converted runs the conversion with what the lead holds."""
-    to_status = S(to_status)
-    if to_status == S.CONVERTED:
+    to_status = LeadStatus(to_status)
+    if to_status == LeadStatus.CONVERTED:
         return lead_convert(lead=lead, user=user, registration={}).lead
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if not can_move(lead.status, to_status):
         raise TransitionNotAllowed(move_refusal(lead.status, to_status))
-    if lead.status == S.LOST and not (membership and membership.has_perm_in_clinic(Perm.LEADS_REOPEN)):
+    if lead.status == LeadStatus.LOST and not (membership and membership.has_perm_in_clinic(Perm.LEADS_REOPEN)):
         raise PermissionDenied("Only an administrator or a CRO can reopen a lost lead.")
     check_no_nul(note=note, lost_reason=lost_reason)
-    if to_status == S.LOST and not lost_reason.strip():
+    if to_status == LeadStatus.LOST and not lost_reason.strip():
         raise ValidationError({"lost_reason": "Say why the lead was lost."})
     now = timezone.now()
     previous = lead.status
     lead.status = to_status
-    if to_status == S.CONTACTED:
+    if to_status == LeadStatus.CONTACTED:
         lead.contacted_at = lead.contacted_at or now
         lead.sent_to_cro_at = None
-    elif to_status == S.STALLING:
+    elif to_status == LeadStatus.STALLING:
         if cro is not None and cro not in active_cros(clinic=lead.clinic):
             raise ValidationError({"cro": "Choose an active CRO of this clinic."})
         lead.assigned_to = cro or _next_cro(lead.clinic)
         lead.sent_to_cro_at = now
         lead.reached_cro_at = lead.reached_cro_at or now
-    elif to_status == S.LOST:
+    elif to_status == LeadStatus.LOST:
         lead.lost_reason = lost_reason.strip()[:250]
         lead.lost_at = now
         lead.sent_to_cro_at = None
     lead.save()
     detail = note.strip()
-    if to_status == S.STALLING:
+    if to_status == LeadStatus.STALLING:
         detail = f"Assigned to {lead.assigned_to or 'nobody (no active CRO)'}. {detail}".strip()
-    if to_status == S.LOST:
+    if to_status == LeadStatus.LOST:
         detail = f"Reason: {lead.lost_reason}. {detail}".strip()
     LeadActivity.objects.create(
         clinic=lead.clinic,
@@ -327,10 +325,10 @@ def lead_convert(
         if membership is None or not membership.has_perm_in_clinic(Perm.NATIONAL_ID_RECORD):
             raise PermissionDenied("Your role may not record national ID numbers: leave the ID for the front desk.")
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
-    if lead.status == S.CONVERTED or lead.converted_patient_id:
+    if lead.status == LeadStatus.CONVERTED or lead.converted_patient_id:
         raise AlreadyConverted("This lead has already been converted.")
-    if not can_move(lead.status, S.CONVERTED):
-        raise TransitionNotAllowed(move_refusal(lead.status, S.CONVERTED))
+    if not can_move(lead.status, LeadStatus.CONVERTED):
+        raise TransitionNotAllowed(move_refusal(lead.status, LeadStatus.CONVERTED))
     if not registration:
         form = PatientForm(
             data={k: v for k, v in registration_defaults(lead).items() if v not in (None, "")}, clinic=lead.clinic, quick=True
@@ -342,7 +340,7 @@ def lead_convert(
         clinic=lead.clinic, user=user, data=registration, national_id=national_id, allow_duplicate=True
     )
     previous = lead.status
-    lead.status = S.CONVERTED
+    lead.status = LeadStatus.CONVERTED
     lead.converted_patient = patient
     lead.converted_at = timezone.now()
     lead.sent_to_cro_at = None
@@ -352,7 +350,7 @@ def lead_convert(
         lead=lead,
         kind=LeadActivity.Kind.STATUS,
         from_status=previous,
-        to_status=S.CONVERTED,
+        to_status=LeadStatus.CONVERTED,
         note=f"Registered as patient {patient.uhid}.",
         created_by=user,
     )

@@ -27,9 +27,10 @@ from simple_history.utils import update_change_reason
 
 from clinicos import services as clinicos_services
 from clinicos.errors import Conflict
-from clinicos.models import Clinic, DoctorProfile, Membership, Notification
+from clinicos.models import Clinic, DoctorProfile, Notification
 from clinicos.roles import Role
 from clinicos.scoping import scopes_disabled
+from clinicos.selectors import members_with_role
 from patients import identity as patient_identity
 from patients import services as patient_services
 from patients.models import Patient, Person
@@ -388,11 +389,7 @@ def bookable_slots(*, clinic: Clinic, doctor_id: int | None, day: datetime.date)
 
 def _staff_to_tell(appointment: Appointment) -> list[int]:
     """The front desk of the clinic and the appointment's doctor."""
-    front_desk = [
-        membership.user_id
-        for membership in Membership.objects.filter(clinic_id=appointment.clinic_id, is_active=True)
-        if membership.has_role(Role.FRONT_DESK)
-    ]
+    front_desk = [membership.user_id for membership in members_with_role(clinic_id=appointment.clinic_id, role=Role.FRONT_DESK)]
     return [*front_desk, appointment.doctor.user_id]
 
 

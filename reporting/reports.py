@@ -15,15 +15,15 @@ from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from billing.arithmetic import ZERO, money
 from billing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from clinicos.models import Clinic, DoctorProfile
-from clinicos.roles import Role
+from clinicos.roles import REPORT_ROLES_CLINIC_WIDE, REPORT_ROLES_DOCTOR_PERFORMANCE, REPORT_ROLES_FINANCIAL, REPORT_ROLES_LEAD_FUNNEL
 from leads.models import Lead
 from patients.models import Patient
 from reporting.models import ReportType
 from scheduling.models import Appointment, AppointmentStatus
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
-FINANCIAL = frozenset({Role.ADMIN, Role.BILLING})
-ADMIN_ONLY = frozenset({Role.ADMIN})
+FINANCIAL = REPORT_ROLES_FINANCIAL
+ADMIN_ONLY = REPORT_ROLES_CLINIC_WIDE
 
 
 @dataclass
@@ -642,7 +642,7 @@ REPORTS: dict[str, ReportDefinition] = {
         ReportDefinition(
             ReportType.DOCTOR_PERFORMANCE,
             "Appointments, no-shows and billing per doctor.",
-            frozenset({Role.ADMIN, Role.DOCTOR}),
+            REPORT_ROLES_DOCTOR_PERFORMANCE,
             doctor_performance,
             ("doctor_id", "department_id"),
         ),
@@ -651,7 +651,7 @@ REPORTS: dict[str, ReportDefinition] = {
         ReportDefinition(
             ReportType.LEAD_FUNNEL,
             "Leads by source and stage, and conversion.",
-            frozenset({Role.ADMIN, Role.CRO}),
+            REPORT_ROLES_LEAD_FUNNEL,
             lead_funnel,
             ("source",),
         ),

@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from clinicos.audit import record_read
 from clinicos.errors import Conflict
 from clinicos.models import Membership
-from clinicos.roles import Role
+from clinicos.roles import REPORTS_ALL_ROLES, REPORTS_OF_EVERYONE_ROLES
 from reporting import services
 from reporting.models import Report
 
@@ -19,9 +19,9 @@ def reports_for(*, membership: Membership, report_type: str = "") -> QuerySet[Re
     """Administrators see the clinic's reports; others the types they may ask for, and
     doctors only their own requests (a doctor's performance is theirs)."""
     reports = Report.objects.for_clinic(membership.clinic).select_related("requested_by")
-    if not membership.has_role(Role.ADMIN):
+    if not membership.has_any_role(REPORTS_ALL_ROLES):
         reports = reports.filter(report_type__in=services.types_for(membership))
-        if membership.has_role(Role.DOCTOR) and not membership.has_role(Role.BILLING) and not membership.has_role(Role.CRO):
+        if not membership.has_any_role(REPORTS_OF_EVERYONE_ROLES):
             reports = reports.filter(requested_by=membership.user)
     if report_type:
         reports = reports.filter(report_type=report_type)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinicos.models import DoctorProfile, Membership, Notification, User
-from clinicos.roles import Role
+from clinicos.roles import DOCTOR_PERFORMANCE_ANY_DOCTOR_ROLES
 from clinicos.services import notify
 from reporting import files
 from reporting.models import Report, ReportType
@@ -51,7 +51,7 @@ def _clean_parameters(membership: Membership, report_type: str, parameters: dict
                 raise ValidationError({"parameters": f"{name} is a short text."})
             cleaned[name] = value.strip()
     # A doctor's performance report is their own, whatever they ask for.
-    if report_type == ReportType.DOCTOR_PERFORMANCE and not membership.has_role(Role.ADMIN):
+    if report_type == ReportType.DOCTOR_PERFORMANCE and not membership.has_any_role(DOCTOR_PERFORMANCE_ANY_DOCTOR_ROLES):
         own = DoctorProfile.objects.filter(clinic=membership.clinic, user=user).values_list("pk", flat=True).first()
         if own is None:
             raise PermissionDenied("Only a doctor with a profile in this clinic sees their performance.")

@@ -42,30 +42,33 @@ from scheduling.models import (
     WorkingHours,
 )
 
-A = AppointmentStatus
 MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 15, 480, 30
-PRE_ARRIVAL = frozenset({A.EXPECTED, A.SCHEDULED, A.CONFIRMED})
+PRE_ARRIVAL = frozenset({AppointmentStatus.EXPECTED, AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED})
 
 # The status flow; each step records its time. Cancelled and No-show only before arrival.
 ALLOWED_MOVES: dict[str, frozenset[str]] = {
-    A.EXPECTED: frozenset({A.CONFIRMED, A.ARRIVED, A.CANCELLED, A.NO_SHOW}),
-    A.SCHEDULED: frozenset({A.CONFIRMED, A.ARRIVED, A.CANCELLED, A.NO_SHOW}),
-    A.CONFIRMED: frozenset({A.ARRIVED, A.CANCELLED, A.NO_SHOW}),
-    A.ARRIVED: frozenset({A.CHECKED_IN}),
-    A.CHECKED_IN: frozenset({A.IN_PROGRESS}),
-    A.IN_PROGRESS: frozenset({A.COMPLETED}),
-    A.COMPLETED: frozenset(),
-    A.CANCELLED: frozenset(),
-    A.NO_SHOW: frozenset(),
+    AppointmentStatus.EXPECTED: frozenset(
+        {AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
+    ),
+    AppointmentStatus.SCHEDULED: frozenset(
+        {AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
+    ),
+    AppointmentStatus.CONFIRMED: frozenset({AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}),
+    AppointmentStatus.ARRIVED: frozenset({AppointmentStatus.CHECKED_IN}),
+    AppointmentStatus.CHECKED_IN: frozenset({AppointmentStatus.IN_PROGRESS}),
+    AppointmentStatus.IN_PROGRESS: frozenset({AppointmentStatus.COMPLETED}),
+    AppointmentStatus.COMPLETED: frozenset(),
+    AppointmentStatus.CANCELLED: frozenset(),
+    AppointmentStatus.NO_SHOW: frozenset(),
 }
 STATUS_TIMESTAMPS = {
-    A.CONFIRMED: "confirmed_at",
-    A.ARRIVED: "arrived_at",
-    A.CHECKED_IN: "checked_in_at",
-    A.IN_PROGRESS: "started_at",
-    A.COMPLETED: "completed_at",
-    A.CANCELLED: "cancelled_at",
-    A.NO_SHOW: "no_show_at",
+    AppointmentStatus.CONFIRMED: "confirmed_at",
+    AppointmentStatus.ARRIVED: "arrived_at",
+    AppointmentStatus.CHECKED_IN: "checked_in_at",
+    AppointmentStatus.IN_PROGRESS: "started_at",
+    AppointmentStatus.COMPLETED: "completed_at",
+    AppointmentStatus.CANCELLED: "cancelled_at",
+    AppointmentStatus.NO_SHOW: "no_show_at",
 }
 
 
@@ -428,7 +431,7 @@ def appointment_book(
         availability_override_reason=override_reason.strip()[:200],
         patient=patient,
         lead=lead,
-        status=A.SCHEDULED if patient else A.EXPECTED,
+        status=AppointmentStatus.SCHEDULED if patient else AppointmentStatus.EXPECTED,
     )
     if lead is not None:
         appointment.walk_in_name, appointment.walk_in_phone = lead.name, lead.phone
@@ -494,19 +497,19 @@ def appointment_reschedule(
 @transaction.atomic
 def appointment_set_status(*, appointment: Appointment, to_status: str, user: User, reason: str = "") -> Appointment:
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    if to_status not in A.values or to_status not in ALLOWED_MOVES[appointment.status]:
-        label = A(to_status).label if to_status in A.values else to_status
+    if to_status not in AppointmentStatus.values or to_status not in ALLOWED_MOVES[appointment.status]:
+        label = AppointmentStatus(to_status).label if to_status in AppointmentStatus.values else to_status
         raise TransitionNotAllowed(f"An appointment cannot go from “{appointment.get_status_display()}” to “{label}”.")
     check_no_nul(reason=reason)
-    if to_status == A.CANCELLED:
+    if to_status == AppointmentStatus.CANCELLED:
         if not reason.strip():
             raise ValidationError({"reason": "Say why the appointment is cancelled."})
         appointment.cancel_reason = reason.strip()[:250]
         appointment.cancelled_by = user
     appointment.status = to_status
-    setattr(appointment, STATUS_TIMESTAMPS[A(to_status)], timezone.now())
+    setattr(appointment, STATUS_TIMESTAMPS[AppointmentStatus(to_status)], timezone.now())
     appointment.save()
-    if to_status == A.CHECKED_IN:
+    if to_status == AppointmentStatus.CHECKED_IN:
         _notify_doctor_of_check_in(appointment)
     return appointment
 
@@ -537,8 +540,8 @@ def attach_to_patient(*, patient: Patient, lead: Lead | None = None) -> int:
     count = 0
     for appointment in matching.select_related("doctor__user"):  # one by one, so that history records each change
         appointment.patient = patient
-        if appointment.status == A.EXPECTED:
-            appointment.status = A.SCHEDULED
+        if appointment.status == AppointmentStatus.EXPECTED:
+            appointment.status = AppointmentStatus.SCHEDULED
         appointment.save()
         patient_services.care_team_add(patient=patient, user=appointment.doctor.user)
         count += 1

@@ -165,6 +165,32 @@ def test_a_draft_or_cancelled_invoice_is_409_for_payments(gst_clinic, patient, d
     )
 
 
+def test_issuing_with_a_pay_method_takes_the_whole_balance_or_nothing(gst_clinic, patient, desk_api):
+    """The checkout's quick buttons, for integrations: one call issues and takes the balance."""
+    from billing.models import Invoice, Payment
+
+    def draft():
+        lines = [{"description": "Consultation", "unit_price": "800.00"}]
+        return desk_api.post(url(gst_clinic, "invoices"), {"patient_id": patient.pk, "lines": lines}).json()["id"]
+
+    refused = draft()
+    answer = desk_api.post(url(gst_clinic, f"invoices/{refused}/issue"), {"pay_method": "cheque"})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "pay_method"]
+    assert Invoice.objects.get(pk=refused).status == Invoice.Status.DRAFT and not Payment.objects.exists()
+    garbled = desk_api.post(url(gst_clinic, f"invoices/{refused}/issue"), b"\xff\xfe{", content_type="application/json")
+    assert garbled.status_code == 400 and Invoice.objects.get(pk=refused).status == Invoice.Status.DRAFT
+
+    paid = draft()
+    answer = desk_api.post(url(gst_clinic, f"invoices/{paid}/issue"), {"pay_method": "upi"})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["status"] == "paid" and answer.json()["balance_due"] == "0.00"
+    (payment,) = Payment.objects.filter(invoice_id=paid)
+    assert payment.method == "upi" and str(payment.amount) == answer.json()["total_amount"] == answer.json()["amount_paid"]
+    # Without a body (or with an empty one) it only issues, as before.
+    plain = draft()
+    assert desk_api.post(url(gst_clinic, f"invoices/{plain}/issue")).json()["status"] == "issued"
+
+
 def test_refunds_deposits_and_the_patients_financials(gst_clinic, patient, desk_api, officer_api):
     deposit = desk_api.post(
         url(gst_clinic, "deposits"), {"patient_id": patient.pk, "amount": "5000", "method": "bank_transfer", "reference": "NEFT-9"}

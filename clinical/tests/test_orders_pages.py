@@ -205,11 +205,19 @@ def test_admins_keep_the_catalog_and_the_formulary(client, clinic, clinic_admin,
     assert duplicate.status_code == 422 and b"already in the formulary" in duplicate.content
 
 
-def test_a_valid_prescription_feeds_the_current_medications(client, clinic, prescriber, order_visit, order_patient):
+def test_a_valid_prescription_feeds_the_current_medications(client, clinic, prescriber, order_visit, order_patient, api_client):
+    """On the chart's summary and in the API's, alike."""
     services.no_known_allergies_record(patient=order_patient, user=prescriber.user)
     prescription = services.prescription_create(visit=order_visit, user=prescriber.user, items=[FOLIC_ACID])
+    api = api_client(prescriber.user)  # before the page's login: the API client logs its session out
     client.force_login(prescriber.user)
     summary = page(clinic, f"patients/{order_patient.pk}/tabs/summary/")
+    summary_api = f"/api/v1/clinics/{clinic.code}/patients/{order_patient.pk}/summary"
     assert b"FOLIC ACID" not in client.get(summary).content  # a draft is not taken yet
+    assert api.get(summary_api).json()["prescribed"] == []
     services.prescription_finalize(prescription=prescription, user=prescriber.user)
     assert b"FOLIC ACID" in client.get(summary).content
+    (prescribed,) = api.get(summary_api).json()["prescribed"]
+    prescription.refresh_from_db()
+    assert prescribed["medicine"].upper() == "FOLIC ACID" and prescribed["prescription_reference"] == prescription.reference
+    assert prescribed["valid_until"] == prescription.valid_until.isoformat()

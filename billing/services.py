@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -42,6 +42,7 @@ from billing.models import (
     UsageRecord,
 )
 from clinical.models import LabOrder, LabOrderTest, Visit
+from clinicos.counters import counter_next
 from clinicos.errors import Conflict, TransitionNotAllowed
 from clinicos.models import Clinic, Department, User
 from clinicos.roles import Perm
@@ -123,15 +124,8 @@ def next_document_number(*, clinic: Clinic, series: str, day: datetime.date) -> 
     locked until the transaction ends: concurrent issues get consecutive numbers, and a
     transaction that fails gives its number back (the increment rolls back with it)."""
     year_start, _ = clinic.financial_year_of(day)
-    try:
-        with transaction.atomic():
-            DocumentSequence.objects.get_or_create(clinic=clinic, series=series, year_start=year_start)
-    except IntegrityError:
-        pass  # created at the same moment by another transaction: it exists now
-    sequence = DocumentSequence.objects.select_for_update().get(clinic=clinic, series=series, year_start=year_start)
-    DocumentSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
-    sequence.refresh_from_db(fields=["last_number"])
-    return format_document_number(code=clinic.code, series=series, year_code=financial_year_code(clinic, day), number=sequence.last_number)
+    number = counter_next(DocumentSequence, clinic=clinic, series=series, year_start=year_start)
+    return format_document_number(code=clinic.code, series=series, year_code=financial_year_code(clinic, day), number=number)
 
 
 # --- The catalog --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from clinical.models import (
     Visit,
     VitalSigns,
 )
+from clinical.services import visits as visit_services
 from clinicos.models import Clinic, User
 from patients.models import CareTeamGrant, Patient
 from patients.services import CARE_TEAM_PERMISSION
@@ -122,7 +123,7 @@ def _seed_clinic(clinic: Clinic) -> None:
         completed = appointment.status == AppointmentStatus.COMPLETED
         visit = Visit.objects.create(
             clinic=clinic,
-            reference=services._next_reference(clinic),
+            reference=visit_services._next_reference(clinic),
             patient=appointment.patient,
             appointment=appointment,
             doctor=appointment.doctor,

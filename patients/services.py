@@ -8,12 +8,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from clinicos import services as clinicos_services
+from clinicos.counters import counter_next
 from clinicos.errors import Conflict
 from clinicos.models import Clinic, DoctorProfile, Notification, User
 from clinicos.text import check_no_nul
@@ -77,10 +78,7 @@ def uhid_next(*, clinic: Clinic, year: int) -> str:
     """The next UHID of a clinic's year, e.g. JAN-2026-007. Call inside the registering
     transaction: the sequence row stays locked until it commits, so numbers are gap-free
     and never repeat, even for concurrent registrations."""
-    sequence, _ = UhidSequence.objects.select_for_update().get_or_create(clinic=clinic, year=year)
-    UhidSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
-    sequence.refresh_from_db(fields=["last_number"])
-    return f"{clinic.uhid_prefix}-{year}-{sequence.last_number:03d}"
+    return f"{clinic.uhid_prefix}-{year}-{counter_next(UhidSequence, clinic=clinic, year=year):03d}"
 
 
 # --- Patients -------------------------------------------------------------------------

@@ -15,12 +15,13 @@ from types import EllipsisType
 import icalendar
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from clinicos import services as clinicos_services
 from clinicos.choices import MAX_AGE_YEARS, Gender
+from clinicos.counters import counter_next
 from clinicos.dates import check_moment
 from clinicos.errors import Conflict, TransitionNotAllowed
 from clinicos.models import Clinic, DoctorProfile, Membership, Notification, Resource, User
@@ -256,10 +257,7 @@ def next_free_slots(
 
 
 def _next_reference(clinic: Clinic) -> str:
-    sequence, _ = ReferenceSequence.objects.select_for_update().get_or_create(clinic=clinic)
-    ReferenceSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
-    sequence.refresh_from_db(fields=["last_number"])
-    return f"{clinic.code}-A{sequence.last_number}"
+    return f"{clinic.code}-A{counter_next(ReferenceSequence, clinic=clinic)}"
 
 
 def _validate_slot(*, clinic, doctor, start, duration_minutes, membership, override_reason, resource, allow_past=False):

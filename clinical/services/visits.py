@@ -1,0 +1,218 @@
+"""Visits: starting one (from a checked-in appointment or a walk-in), the SOAP note and its
+24-hour edit window, completing the visit, the follow-up booking and addenda."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinical import icd10
+from clinical.models import (
+    Addendum,
+    ClinicalNote,
+    Visit,
+    VisitSequence,
+    VitalSigns,
+)
+from clinical.signals import visit_completed
+from clinicos.counters import counter_next
+from clinicos.errors import Conflict
+from clinicos.models import Clinic, DoctorProfile, User
+from clinicos.text import check_no_nul
+from patients import services as patient_services
+from patients.models import Patient
+from scheduling import services as scheduling_services
+from scheduling.models import Appointment, AppointmentStatus, AppointmentType
+
+NOTE_EDIT_WINDOW = datetime.timedelta(hours=24)
+
+
+# --- Visits ---------------------------------------------------------------------------------
+
+
+def _next_reference(clinic: Clinic) -> str:
+    return f"{clinic.code}-V{counter_next(VisitSequence, clinic=clinic)}"
+
+
+def _doctor_profile(clinic: Clinic, user: User, action: str = "start a visit") -> DoctorProfile:
+    doctor = DoctorProfile.objects.filter(clinic=clinic, user=user, is_active=True).select_related("user").first()
+    if doctor is None:
+        raise Conflict(f"Only a doctor with an active profile in this clinic can {action}.")
+    return doctor
+
+
+def _todays_vitals(*, patient: Patient, clinic: Clinic):
+    today = timezone.localdate(timezone=clinic.tzinfo)
+    start = datetime.datetime.combine(today, datetime.time.min, tzinfo=clinic.tzinfo)
+    return VitalSigns.objects.filter(
+        clinic=clinic, patient=patient, recorded_at__gte=start, recorded_at__lt=start + datetime.timedelta(days=1)
+    )
+
+
+def vitals_recorded_today(*, patient: Patient, clinic: Clinic) -> bool:
+    return _todays_vitals(patient=patient, clinic=clinic).exists()
+
+
+@transaction.atomic
+def visit_start(*, clinic: Clinic, user: User, appointment: Appointment | None = None, patient: Patient | None = None) -> Visit:
+    """Start the consultation: from a checked-in appointment (which moves to In progress)
+    or for a patient without one (a walk-in). One visit per appointment: the database
+    decides between two doctors tapping at once."""
+    if (appointment is None) == (patient is None):
+        raise ValidationError({"appointment_id": "Start a visit from an appointment or for a patient, not both."})
+    doctor = _doctor_profile(clinic, user)
+    if appointment is not None:
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk, clinic=clinic)
+        if Visit.objects.filter(appointment=appointment).exists():
+            raise Conflict(f"Appointment {appointment.reference} already has a visit.")
+        if appointment.status != AppointmentStatus.CHECKED_IN:
+            raise Conflict(
+                f"Appointment {appointment.reference} is “{appointment.get_status_display()}”: a visit starts once the patient is checked in."
+            )
+        if appointment.patient is None:
+            raise Conflict("Register this walk-in as a patient before starting the visit.")
+        patient = appointment.patient
+    assert patient is not None
+    if clinic.vitals_required_before_consultation and not vitals_recorded_today(patient=patient, clinic=clinic):
+        raise Conflict("This clinic records vital signs before the consultation: none were recorded for this patient today.")
+    visit = Visit(
+        clinic=clinic,
+        reference=_next_reference(clinic),
+        patient=patient,
+        appointment=appointment,
+        doctor=doctor,
+        started_at=timezone.now(),
+        started_by=user,
+    )
+    try:
+        with transaction.atomic():
+            visit.save()
+    except IntegrityError:
+        raise Conflict("This appointment already has a visit.") from None
+    if appointment is not None:
+        scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.IN_PROGRESS, user=user)
+    ClinicalNote.objects.create(clinic=clinic, visit=visit, updated_by=user)
+    patient_services.care_team_add(patient=patient, user=user)  # seen by them
+    # The vitals taken at triage today belong to this consultation.
+    for vitals in _todays_vitals(patient=patient, clinic=clinic).filter(visit__isnull=True):
+        vitals.visit = visit
+        vitals.save(update_fields=["visit", "updated_at"])
+    return visit
+
+
+def note_is_editable(visit: Visit, now: datetime.datetime | None = None) -> bool:
+    """In progress, or completed less than 24 hours ago (healthcare-management-system)."""
+    if visit.status == Visit.Status.IN_PROGRESS:
+        return True
+    now = now or timezone.now()
+    return visit.completed_at is not None and now - visit.completed_at < NOTE_EDIT_WINDOW
+
+
+NOTE_FIELDS = (
+    "chief_complaint",
+    "subjective",
+    "objective",
+    "assessment",
+    "diagnosis_codes",
+    "plan",
+    "follow_up_required",
+    "follow_up_date",
+)
+
+
+@transaction.atomic
+def note_save(*, visit: Visit, user: User, data: dict) -> ClinicalNote:
+    """Save (autosave) the SOAP note. Locked 24 hours after completion: then only addenda."""
+    unknown = set(data) - set(NOTE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not note fields: {', '.join(sorted(unknown))}")
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if not note_is_editable(visit):
+        raise Conflict("This note was completed more than 24 hours ago and is locked: add an addendum instead.")
+    note = ClinicalNote.objects.select_for_update().get(visit=visit)
+    errors: dict[str, str] = {}
+    check_no_nul(**{field: value for field, value in data.items() if isinstance(value, str)})
+    if "diagnosis_codes" in data:
+        codes = [icd10.normalize(code) for code in (data["diagnosis_codes"] or []) if str(code).strip()]
+        unknown_codes = [code for code in codes if not icd10.is_valid(code)]
+        if unknown_codes:
+            errors["diagnosis_codes"] = f"Not an ICD-10 code: {', '.join(unknown_codes)}."
+        data = {**data, "diagnosis_codes": list(dict.fromkeys(codes))}
+    follow_up = data.get("follow_up_date", note.follow_up_date)
+    if follow_up is not None:
+        visit_day = timezone.localdate(visit.started_at, timezone=visit.clinic.tzinfo)
+        if follow_up <= visit_day:
+            errors["follow_up_date"] = f"The follow-up must be after the visit ({visit_day:%d %b %Y})."
+    if errors:
+        raise ValidationError(errors)
+    changed = False
+    for field, value in data.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if getattr(note, field) != value:
+            setattr(note, field, value)
+            changed = True
+    if note.follow_up_date and not note.follow_up_required:
+        note.follow_up_required = True
+        changed = True
+    if changed:  # an autosave with nothing new writes no version
+        note.updated_by = user
+        note.full_clean()
+        note.save()
+    return note
+
+
+@transaction.atomic
+def visit_complete(*, visit: Visit, user: User) -> Visit:
+    """Complete the visit (and its appointment). The note stays editable for 24 hours."""
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if visit.status == Visit.Status.COMPLETED:
+        raise Conflict(f"Visit {visit.reference} is already completed.")
+    visit.status = Visit.Status.COMPLETED
+    visit.completed_at = timezone.now()
+    visit.save()
+    if visit.appointment_id is not None:
+        appointment = Appointment.objects.get(pk=visit.appointment_id)
+        if appointment.status == AppointmentStatus.IN_PROGRESS:
+            scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.COMPLETED, user=user)
+    visit_completed.send(sender=Visit, visit=visit, user=user)
+    return visit
+
+
+@transaction.atomic
+def follow_up_book(*, visit: Visit, user: User, membership, start: datetime.datetime) -> Appointment:
+    """Book the follow-up the note asks for, with the visit's doctor, under Scheduling's
+    rules (free slot, availability, the database settling a race)."""
+    note = ClinicalNote.objects.select_for_update().get(visit=visit)
+    if note.follow_up_appointment_id is not None:
+        raise Conflict("The follow-up is already booked.")
+    if note.follow_up_date is None:
+        raise ValidationError({"follow_up_date": "Set the follow-up date in the plan first."})
+    booking = scheduling_services.appointment_book(
+        clinic=visit.clinic,
+        user=user,
+        membership=membership,
+        doctor=visit.doctor,
+        start=start,
+        type=AppointmentType.FOLLOW_UP,
+        reason=f"Follow-up of {visit.reference}",
+        patient=visit.patient,
+    )
+    note.follow_up_appointment = booking.appointment
+    note.follow_up_required = True
+    note.save(update_fields=["follow_up_appointment", "follow_up_required", "updated_at"])
+    return booking.appointment
+
+
+@transaction.atomic
+def addendum_add(*, visit: Visit, user: User, text: str) -> Addendum:
+    """Add to a completed visit's note; addenda are never changed."""
+    text = (text or "").strip()
+    check_no_nul(text=text)
+    if not text:
+        raise ValidationError({"text": "Write the addendum."})
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if visit.status != Visit.Status.COMPLETED:
+        raise Conflict("The visit is still in progress: edit the note itself.")
+    return Addendum.objects.create(clinic_id=visit.clinic_id, visit=visit, text=text, author=user)

@@ -66,10 +66,16 @@ test: install lint
 	$(PYTEST) $(PYTEST_ARGS)
 
 # ruff (lint and format) and mypy with django-stubs, configured in pyproject.toml.
+# Business rules stay readable: no block of a services module rated worse than C by radon
+# (it prints the ones that are, and the build fails).
+RADON_PATHS := $(wildcard */services.py */services)
+
 lint: install
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
 	$(VPY) -m mypy .
+	@too_complex=$$($(VPY) -m radon cc --min D --show-complexity $(RADON_PATHS)); \
+	if [ -n "$$too_complex" ]; then echo "$$too_complex"; echo >&2 "radon: split the blocks above (rated D or worse) into smaller functions."; exit 1; fi
 
 # For the edit loop: no lint, no browser, no URL walk, no schemathesis.
 test-quick: install

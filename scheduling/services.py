@@ -370,6 +370,30 @@ def walk_in_clean(*, clinic: Clinic, walk_in: dict) -> dict:
     return {"name": name, "phone": phone, "dob": dob, "sex": sex}
 
 
+def _check_who_is_booked(*, clinic: Clinic, type: str, patient: Patient | None, lead: Lead | None, walk_in: dict | None) -> None:
+    if sum(x is not None and x != {} for x in (patient, lead, walk_in)) != 1:
+        raise ValidationError({"patient": "Book for exactly one of: a patient, a lead, or a walk-in."})
+    if type not in AppointmentType.values:
+        raise ValidationError({"type": f"Choose one of: {', '.join(AppointmentType.values)}."})
+    if patient is not None and (patient.clinic_id != clinic.pk or patient.is_archived):
+        raise ValidationError({"patient": "Only active patients of this clinic can be booked."})
+    if lead is not None and (lead.clinic_id != clinic.pk or not lead.is_open):
+        raise ValidationError({"lead": "Only open leads of this clinic can be booked."})
+
+
+def _copy_snapshot(appointment: Appointment, *, lead: Lead | None, walk_in: dict | None) -> None:
+    """A lead's or a walk-in's name, phone and sex stay on the appointment (the front desk's
+    list shows them before anyone registers)."""
+    if lead is not None:
+        appointment.walk_in_name, appointment.walk_in_phone = lead.name, lead.phone
+        appointment.walk_in_sex = lead.gender
+    if walk_in:
+        appointment.walk_in_name = walk_in["name"]
+        appointment.walk_in_phone = walk_in["phone"]
+        appointment.walk_in_dob = walk_in["dob"]
+        appointment.walk_in_sex = walk_in["sex"]
+
+
 @transaction.atomic
 def appointment_book(
     *,
@@ -390,14 +414,7 @@ def appointment_book(
     booked_via: str = Appointment.BookedVia.DESK,
 ) -> Booking:
     """Book a patient, a lead or a walk-in with a doctor (and optionally a room or machine)."""
-    if sum(x is not None and x != {} for x in (patient, lead, walk_in)) != 1:
-        raise ValidationError({"patient": "Book for exactly one of: a patient, a lead, or a walk-in."})
-    if type not in AppointmentType.values:
-        raise ValidationError({"type": f"Choose one of: {', '.join(AppointmentType.values)}."})
-    if patient is not None and (patient.clinic_id != clinic.pk or patient.is_archived):
-        raise ValidationError({"patient": "Only active patients of this clinic can be booked."})
-    if lead is not None and (lead.clinic_id != clinic.pk or not lead.is_open):
-        raise ValidationError({"lead": "Only open leads of this clinic can be booked."})
+    _check_who_is_booked(clinic=clinic, type=type, patient=patient, lead=lead, walk_in=walk_in)
     check_may_book(membership, for_lead=lead is not None)
     check_no_nul(reason=reason, notes=notes, override_reason=override_reason)
     if walk_in is not None:
@@ -431,23 +448,21 @@ def appointment_book(
         lead=lead,
         status=AppointmentStatus.SCHEDULED if patient else AppointmentStatus.EXPECTED,
     )
-    if lead is not None:
-        appointment.walk_in_name, appointment.walk_in_phone = lead.name, lead.phone
-        appointment.walk_in_sex = lead.gender
-    if walk_in:
-        appointment.walk_in_name = walk_in["name"]
-        appointment.walk_in_phone = walk_in["phone"]
-        appointment.walk_in_dob = walk_in["dob"]
-        appointment.walk_in_sex = walk_in["sex"]
+    _copy_snapshot(appointment, lead=lead, walk_in=walk_in)
     appointment.reference = _next_reference(clinic)
     _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes)
-    warnings = []
-    if (
-        patient is not None
-        and _clashing(Appointment.objects.for_clinic(clinic).filter(patient=patient), start, end, appointment.pk).exists()
-    ):
-        warnings.append(f"{patient.full_name} has another appointment at the same time.")
-    return Booking(appointment, warnings)
+    return Booking(appointment, _patient_clash_warnings(appointment))
+
+
+def _patient_clash_warnings(appointment: Appointment) -> list[str]:
+    """A patient booked twice at once is allowed (two doctors, say), but said."""
+    patient = appointment.patient
+    if patient is None:
+        return []
+    others = Appointment.objects.for_clinic(appointment.clinic).filter(patient=patient)
+    if _clashing(others, appointment.starts_at, appointment.ends_at, appointment.pk).exists():
+        return [f"{patient.full_name} has another appointment at the same time."]
+    return []
 
 
 @transaction.atomic

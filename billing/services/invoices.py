@@ -43,57 +43,73 @@ def _clean_lines(clinic: Clinic, raw_lines: list[dict]) -> list[dict]:
     lines = []
     if not raw_lines:
         raise ValidationError({"lines": "Add at least one line."})
-    service_ids = {line.get("service_id") or getattr(line.get("service"), "pk", None) for line in raw_lines} - {None}
+    service_ids = {_service_id_of(line) for line in raw_lines} - {None}
     services = {service.pk: service for service in Service.objects.filter(clinic=clinic, pk__in=service_ids)}
     for index, raw in enumerate(raw_lines):
         prefix = f"lines.{index}."
         unknown = set(raw) - {*LINE_FIELDS, "service_id"}
         if unknown:
             raise ValueError(f"Not invoice line fields: {', '.join(sorted(unknown))}")
-        service_id = raw.get("service_id") or getattr(raw.get("service"), "pk", None)
+        service_id = _service_id_of(raw)
         service = services.get(service_id) if service_id else None
         if service_id and service is None:
             errors[prefix + "service_id"] = "No such service in this clinic's catalog."
             continue
-        description = str(raw.get("description") or (service.name if service else "")).strip()
-        if not description:
-            errors[prefix + "description"] = "Describe the line or choose a service."
-        elif len(description) > 200:
-            errors[prefix + "description"] = "Use at most 200 characters."
-        quantity = raw.get("quantity", 1)
-        if isinstance(quantity, bool) or not isinstance(quantity, int | str) or not str(quantity).strip().lstrip("-").isdigit():
-            errors[prefix + "quantity"] = "The quantity is a whole number, 1 or more."
-            quantity = None
-        else:
-            quantity = int(quantity)
-            if quantity < 1:
-                errors[prefix + "quantity"] = "The quantity must be at least 1."
-            elif quantity > 10000:
-                errors[prefix + "quantity"] = "The quantity can be at most 10,000."
-        price_given = raw.get("unit_price")
-        if price_given is None or (isinstance(price_given, str) and not price_given.strip()):
-            price_given = service.price if service else None
-        unit_price = parse_amount(price_given, prefix + "unit_price", errors=errors)
-        discount = parse_amount(raw.get("discount") or "0", prefix + "discount", errors=errors)
-        if quantity and unit_price is not None and quantity * unit_price > INVOICE_LIMIT:
-            errors[prefix + "unit_price"] = "This line is too large for one invoice."
-        elif quantity and unit_price is not None and discount is not None and discount > quantity * unit_price:
-            errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
-        lines.append(
-            {
-                "service": service,
-                "description": description,
-                "hsn_sac": service.hsn_sac if service else "9993" if clinic.country == "IN" else "",
-                "quantity": quantity,
-                "unit_price": unit_price,
-                "discount": discount,
-                "tax_class": service.tax_class if service else TaxClass.EXEMPT,
-                "tax_rate": service.tax_rate if service else ZERO,
-            }
-        )
+        lines.append(_clean_line(clinic, raw, service, prefix, errors))
     if errors:
         raise ValidationError(errors)
     return lines
+
+
+def _service_id_of(line: dict):
+    return line.get("service_id") or getattr(line.get("service"), "pk", None)
+
+
+def _clean_line(clinic: Clinic, raw: dict, service: Service | None, prefix: str, errors: dict[str, str]) -> dict:
+    """One line's values; its problems are added to ``errors``."""
+    description = _clean_description(raw, service, prefix, errors)
+    quantity = _clean_quantity(raw.get("quantity", 1), prefix, errors)
+    price_given = raw.get("unit_price")
+    if price_given is None or (isinstance(price_given, str) and not price_given.strip()):
+        price_given = service.price if service else None
+    unit_price = parse_amount(price_given, prefix + "unit_price", errors=errors)
+    discount = parse_amount(raw.get("discount") or "0", prefix + "discount", errors=errors)
+    if quantity and unit_price is not None and quantity * unit_price > INVOICE_LIMIT:
+        errors[prefix + "unit_price"] = "This line is too large for one invoice."
+    elif quantity and unit_price is not None and discount is not None and discount > quantity * unit_price:
+        errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
+    return {
+        "service": service,
+        "description": description,
+        "hsn_sac": service.hsn_sac if service else "9993" if clinic.country == "IN" else "",
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "discount": discount,
+        "tax_class": service.tax_class if service else TaxClass.EXEMPT,
+        "tax_rate": service.tax_rate if service else ZERO,
+    }
+
+
+def _clean_description(raw: dict, service: Service | None, prefix: str, errors: dict[str, str]) -> str:
+    description = str(raw.get("description") or (service.name if service else "")).strip()
+    if not description:
+        errors[prefix + "description"] = "Describe the line or choose a service."
+    elif len(description) > 200:
+        errors[prefix + "description"] = "Use at most 200 characters."
+    return description
+
+
+def _clean_quantity(quantity, prefix: str, errors: dict[str, str]) -> int | None:
+    """A whole number from 1 to 10,000 (never a boolean)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int | str) or not str(quantity).strip().lstrip("-").isdigit():
+        errors[prefix + "quantity"] = "The quantity is a whole number, 1 or more."
+        return None
+    quantity = int(quantity)
+    if quantity < 1:
+        errors[prefix + "quantity"] = "The quantity must be at least 1."
+    elif quantity > 10000:
+        errors[prefix + "quantity"] = "The quantity can be at most 10,000."
+    return quantity
 
 
 def _tax_scheme(invoice: Invoice) -> str:

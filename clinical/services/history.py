@@ -75,6 +75,20 @@ def history_item_save(*, kind: str, patient: Patient, user: User, data: dict, it
         item = model.objects.select_for_update().get(pk=item.pk, patient=patient)
     for field, value in data.items():
         setattr(item, field, value.strip() if isinstance(value, str) else value)
+    _check_history_item(kind, item)
+    item.full_clean(exclude=["clinic", "patient", "recorded_by"])
+    item.save()
+    if kind == "allergies":
+        if item.status == Allergy.Status.ACTIVE:
+            AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient, no_known_allergies=True).update(
+                no_known_allergies=False
+            )
+        forget_allergies(patient)
+    return item
+
+
+def _check_history_item(kind: str, item) -> None:
+    """Each list's own rules: offline ICD-10 codes, dates in order."""
     if kind == "conditions" and item.icd10_code:
         item.icd10_code = icd10.normalize(item.icd10_code)
         if not icd10.is_valid(item.icd10_code):
@@ -83,15 +97,6 @@ def history_item_save(*, kind: str, patient: Patient, user: User, data: dict, it
         raise ValidationError({"end_date": "The end date is before the start date."})
     if kind == "immunizations" and item.given_on and item.next_due and item.next_due <= item.given_on:
         raise ValidationError({"next_due": "The next dose is due after this one."})
-    item.full_clean(exclude=["clinic", "patient", "recorded_by"])
-    item.save()
-    if kind == "allergies" and item.status == Allergy.Status.ACTIVE:
-        AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient, no_known_allergies=True).update(
-            no_known_allergies=False
-        )
-    if kind == "allergies":
-        forget_allergies(patient)
-    return item
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ loop (notify at once, escalate until acknowledged)."""
 import datetime
 import os
 import secrets
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -214,6 +215,19 @@ def _parse_value(lab_test: LabTest, raw, field: str) -> tuple[Decimal | None, st
     return value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP), ""
 
 
+@dataclass(frozen=True)
+class _ResultEntry:
+    """One result as entered, checked against its order test."""
+
+    order_test: LabOrderTest
+    value_numeric: Decimal | None
+    value_text: str
+    unit: str
+    final: bool
+    override: str
+    override_reason: str
+
+
 @transaction.atomic
 def lab_results_enter(*, order: LabOrder, user: User, results: list[dict]) -> list[LabResult]:
     """Enter results (lab technicians): each ``{test_id, value, unit?, final, flag?,
@@ -222,107 +236,18 @@ def lab_results_enter(*, order: LabOrder, user: User, results: list[dict]) -> li
     a result already entered gets a new version (a corrected final one is Amended). When
     every test has a final result the order is completed. Critical results start the
     critical-result loop."""
-    order = LabOrder.objects.select_for_update().select_related("patient", "clinic", "ordering_doctor__user").get(pk=order.pk)
-    if order.status not in RESULTS_ALLOWED_IN:
-        if order.status == LabOrder.Status.CANCELLED:
-            raise Conflict(f"Order {order.reference} was cancelled.")
-        raise Conflict(f"Order {order.reference} is “{order.get_status_display()}”: results are entered once the sample is collected.")
+    order = _lock_order_for_results(order)
     if not results:
         raise ValidationError({"results": "Enter at least one result."})
     order_tests = {
         t.pk: t for t in LabOrderTest.objects.filter(order=order).select_related("lab_test").prefetch_related("lab_test__ranges")
     }
-    patient = order.patient
+    entries = _clean_result_entries(order_tests, results)
     now = timezone.now()
-    age = patient.age_on(timezone.localdate(now, timezone=order.clinic.tzinfo))
-    cleaned = []
-    errors: dict[str, str] = {}
-    seen: set[int] = set()
-    for index, raw in enumerate(results):
-        prefix = f"results.{index}."
-        try:
-            test_id = int(str(raw.get("test_id")))
-        except ValueError:
-            test_id = -1
-        order_test = order_tests.get(test_id)
-        if order_test is None:
-            errors[f"{prefix}test_id"] = "Not a test of this order."
-            continue
-        if test_id in seen:
-            errors[f"{prefix}test_id"] = "Each test once."
-            continue
-        seen.add(test_id)
-        lab_test = order_test.lab_test
-        try:
-            value_numeric, value_text = _parse_value(lab_test, raw.get("value"), f"{prefix}value")
-        except ValidationError as error:
-            errors.update({key: " ".join(messages) for key, messages in error.message_dict.items()})
-            continue
-        unit = (raw.get("unit") or "").strip() or lab_test.unit
-        if lab_test.unit and unit.casefold() != lab_test.unit.casefold():
-            errors[f"{prefix}unit"] = f"Enter {lab_test.name} in {lab_test.unit}, the unit of the catalog and its ranges."
-            continue
-        override = (raw.get("flag") or "").strip()
-        override_reason = (raw.get("flag_reason") or "").strip()
-        if override and override not in LabResult.Flag.values:
-            errors[f"{prefix}flag"] = f"One of: {', '.join(LabResult.Flag.values)}."
-            continue
-        check_no_nul(flag_reason=override_reason)
-        cleaned.append((order_test, value_numeric, value_text, unit, bool(raw.get("final")), override, override_reason[:250]))
-    if errors:
-        raise ValidationError(errors)
     if order.status == LabOrder.Status.SAMPLE_COLLECTED:
         _set_step(order, LabOrder.Status.IN_PROGRESS, user, now)
-    saved = []
-    for order_test, value_numeric, value_text, unit, final, override, override_reason in cleaned:
-        lab_test = order_test.lab_test
-        current = LabResult.objects.select_for_update().filter(order_test=order_test, is_current=True).first()
-        if current is not None and current.status in FINAL_STATUSES and not final:
-            raise ValidationError({"results": f"{lab_test.name} already has a final result: a correction is final too."})
-        reference = applicable_range(lab_test, sex=patient.gender, age_years=age, ranges=list(lab_test.ranges.all()))
-        result = LabResult(
-            clinic_id=order.clinic_id,
-            order_test=order_test,
-            patient=patient,
-            lab_test=lab_test,
-            version=(current.version + 1) if current else 1,
-            previous=current,
-            value_numeric=value_numeric,
-            value_text=value_text,
-            unit=unit,
-            entered_by=user,
-            entered_at=now,
-        )
-        if current is not None and current.status in FINAL_STATUSES:
-            result.status = LabResult.Status.AMENDED
-        else:
-            result.status = LabResult.Status.FINAL if final else LabResult.Status.PRELIMINARY
-        if reference is not None:
-            result.range_low, result.range_high = reference.low, reference.high
-            result.range_critical_low, result.range_critical_high = reference.critical_low, reference.critical_high
-            result.range_text = range_text(reference.low, reference.high, lab_test.unit)[:120]
-        elif lab_test.result_type == LabTest.ResultType.TEXT and lab_test.normal_text:
-            result.range_text = lab_test.normal_text
-        if value_numeric is not None:
-            result.computed_flag = numeric_flag(
-                value_numeric,
-                low=result.range_low,
-                high=result.range_high,
-                critical_low=result.range_critical_low,
-                critical_high=result.range_critical_high,
-            )
-        else:
-            result.computed_flag = text_flag(value_text, lab_test.normal_text)
-        result.flag = result.computed_flag
-        if override and override != result.computed_flag:
-            if not override_reason:
-                raise ValidationError({"results": f"Say why the flag of {lab_test.name} is changed from the computed one."})
-            result.flag, result.flag_override_reason = override, override_reason
-        if current is not None:
-            current.is_current = False
-            current.save(update_fields=["is_current"])
-        result.save()
-        saved.append(result)
+    age = order.patient.age_on(timezone.localdate(now, timezone=order.clinic.tzinfo))
+    saved = [_result_save(order, entry, age=age, user=user, now=now) for entry in entries]
     if order.status == LabOrder.Status.IN_PROGRESS and _every_test_final(order):
         _set_step(order, LabOrder.Status.COMPLETED, user, now)
         _notify_results_ready(order)
@@ -331,6 +256,118 @@ def lab_results_enter(*, order: LabOrder, user: User, results: list[dict]) -> li
         if result.flag in CRITICAL_FLAGS:
             _start_critical_loop(order, result)
     return saved
+
+
+def _lock_order_for_results(order: LabOrder) -> LabOrder:
+    order = LabOrder.objects.select_for_update().select_related("patient", "clinic", "ordering_doctor__user").get(pk=order.pk)
+    if order.status not in RESULTS_ALLOWED_IN:
+        if order.status == LabOrder.Status.CANCELLED:
+            raise Conflict(f"Order {order.reference} was cancelled.")
+        raise Conflict(f"Order {order.reference} is “{order.get_status_display()}”: results are entered once the sample is collected.")
+    return order
+
+
+def _clean_result_entries(order_tests: dict[int, LabOrderTest], results: list[dict]) -> list[_ResultEntry]:
+    """Every entry checked; all field problems at once (``results.<n>.<field>``)."""
+    entries: list[_ResultEntry] = []
+    errors: dict[str, str] = {}
+    seen: set[int] = set()
+    for index, raw in enumerate(results):
+        try:
+            entries.append(_clean_result_entry(order_tests, raw, f"results.{index}.", seen))
+        except ValidationError as error:
+            errors.update({key: " ".join(messages) for key, messages in error.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    return entries
+
+
+def _clean_result_entry(order_tests: dict[int, LabOrderTest], raw: dict, prefix: str, seen: set[int]) -> _ResultEntry:
+    try:
+        test_id = int(str(raw.get("test_id")))
+    except ValueError:
+        test_id = -1
+    order_test = order_tests.get(test_id)
+    if order_test is None:
+        raise ValidationError({f"{prefix}test_id": "Not a test of this order."})
+    if test_id in seen:
+        raise ValidationError({f"{prefix}test_id": "Each test once."})
+    seen.add(test_id)
+    lab_test = order_test.lab_test
+    value_numeric, value_text = _parse_value(lab_test, raw.get("value"), f"{prefix}value")
+    unit = (raw.get("unit") or "").strip() or lab_test.unit
+    if lab_test.unit and unit.casefold() != lab_test.unit.casefold():
+        raise ValidationError({f"{prefix}unit": f"Enter {lab_test.name} in {lab_test.unit}, the unit of the catalog and its ranges."})
+    override = (raw.get("flag") or "").strip()
+    override_reason = (raw.get("flag_reason") or "").strip()
+    if override and override not in LabResult.Flag.values:
+        raise ValidationError({f"{prefix}flag": f"One of: {', '.join(LabResult.Flag.values)}."})
+    check_no_nul(flag_reason=override_reason)
+    return _ResultEntry(order_test, value_numeric, value_text, unit, bool(raw.get("final")), override, override_reason[:250])
+
+
+def _result_save(order: LabOrder, entry: _ResultEntry, *, age: int | None, user: User, now: datetime.datetime) -> LabResult:
+    """A new current version of the test's result, with the range that applies to the
+    patient copied onto it and its flag computed (or overridden, with a reason)."""
+    lab_test = entry.order_test.lab_test
+    current = LabResult.objects.select_for_update().filter(order_test=entry.order_test, is_current=True).first()
+    corrects_final = current is not None and current.status in FINAL_STATUSES
+    if corrects_final and not entry.final:
+        raise ValidationError({"results": f"{lab_test.name} already has a final result: a correction is final too."})
+    result = LabResult(
+        clinic_id=order.clinic_id,
+        order_test=entry.order_test,
+        patient=order.patient,
+        lab_test=lab_test,
+        version=(current.version + 1) if current else 1,
+        previous=current,
+        value_numeric=entry.value_numeric,
+        value_text=entry.value_text,
+        unit=entry.unit,
+        entered_by=user,
+        entered_at=now,
+    )
+    if corrects_final:
+        result.status = LabResult.Status.AMENDED
+    else:
+        result.status = LabResult.Status.FINAL if entry.final else LabResult.Status.PRELIMINARY
+    reference = applicable_range(lab_test, sex=order.patient.gender, age_years=age, ranges=list(lab_test.ranges.all()))
+    _copy_range(result, lab_test, reference)
+    _set_flag(result, entry)
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    result.save()
+    return result
+
+
+def _copy_range(result: LabResult, lab_test: LabTest, reference: ReferenceRange | None) -> None:
+    """The range that applied when the result was entered stays with it."""
+    if reference is not None:
+        result.range_low, result.range_high = reference.low, reference.high
+        result.range_critical_low, result.range_critical_high = reference.critical_low, reference.critical_high
+        result.range_text = range_text(reference.low, reference.high, lab_test.unit)[:120]
+    elif lab_test.result_type == LabTest.ResultType.TEXT and lab_test.normal_text:
+        result.range_text = lab_test.normal_text
+
+
+def _set_flag(result: LabResult, entry: _ResultEntry) -> None:
+    """The flag computed here; one set by hand only with a reason."""
+    if entry.value_numeric is not None:
+        result.computed_flag = numeric_flag(
+            entry.value_numeric,
+            low=result.range_low,
+            high=result.range_high,
+            critical_low=result.range_critical_low,
+            critical_high=result.range_critical_high,
+        )
+    else:
+        result.computed_flag = text_flag(entry.value_text, result.lab_test.normal_text)
+    result.flag = result.computed_flag
+    if entry.override and entry.override != result.computed_flag:
+        if not entry.override_reason:
+            raise ValidationError({"results": f"Say why the flag of {result.lab_test.name} is changed from the computed one."})
+        result.flag, result.flag_override_reason = entry.override, entry.override_reason
 
 
 def _result_url(order: LabOrder) -> str:

@@ -131,6 +131,20 @@ def note_save(*, visit: Visit, user: User, data: dict) -> ClinicalNote:
     if not note_is_editable(visit):
         raise Conflict("This note was completed more than 24 hours ago and is locked: add an addendum instead.")
     note = ClinicalNote.objects.select_for_update().get(visit=visit)
+    data = _clean_note(visit, note, data)
+    changed = _apply_changes(note, data)
+    if note.follow_up_date and not note.follow_up_required:
+        note.follow_up_required = True
+        changed = True
+    if changed:  # an autosave with nothing new writes no version
+        note.updated_by = user
+        note.full_clean()
+        note.save()
+    return note
+
+
+def _clean_note(visit: Visit, note: ClinicalNote, data: dict) -> dict:
+    """ICD-10 codes checked offline (normalised, once each) and a follow-up after the visit."""
     errors: dict[str, str] = {}
     check_no_nul(**{field: value for field, value in data.items() if isinstance(value, str)})
     if "diagnosis_codes" in data:
@@ -146,21 +160,19 @@ def note_save(*, visit: Visit, user: User, data: dict) -> ClinicalNote:
             errors["follow_up_date"] = f"The follow-up must be after the visit ({visit_day:%d %b %Y})."
     if errors:
         raise ValidationError(errors)
+    return data
+
+
+def _apply_changes(row, data: dict) -> bool:
+    """Set the fields that differ (text stripped); whether anything changed."""
     changed = False
     for field, value in data.items():
         if isinstance(value, str):
             value = value.strip()
-        if getattr(note, field) != value:
-            setattr(note, field, value)
+        if getattr(row, field) != value:
+            setattr(row, field, value)
             changed = True
-    if note.follow_up_date and not note.follow_up_required:
-        note.follow_up_required = True
-        changed = True
-    if changed:  # an autosave with nothing new writes no version
-        note.updated_by = user
-        note.full_clean()
-        note.save()
-    return note
+    return changed
 
 
 @transaction.atomic

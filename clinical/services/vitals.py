@@ -55,34 +55,43 @@ def bmi_category(bmi: Decimal, *, asian: bool) -> str:
     return VitalSigns.BmiCategory.OBESE
 
 
+def _clean_measurement(field: str, raw) -> Decimal | int | None:
+    """One measurement within the specs' range, rounded to its places (None when blank)."""
+    if raw is None or raw == "":
+        return None
+    low, high, unit = VITAL_RANGES[field]
+    try:
+        value = Decimal(str(raw))
+    except (InvalidOperation, ValueError):
+        raise ValidationError("Enter a number.")
+    if not value.is_finite():
+        raise ValidationError("Enter a number.")
+    if field in WHOLE_NUMBERS and value != value.to_integral_value():
+        raise ValidationError("Enter a whole number.")
+    if not low <= value <= high:
+        raise ValidationError(f"Must be between {low.normalize():f} and {high.normalize():f} {unit}.")
+    return int(value) if field in WHOLE_NUMBERS else value.quantize(VITAL_PLACES[field], rounding=ROUND_HALF_UP)
+
+
+def _blood_pressure_errors(cleaned: dict, errors: dict[str, str]) -> dict[str, str]:
+    """Both values or neither, and the diastolic below the systolic."""
+    systolic, diastolic = cleaned.get("systolic_bp"), cleaned.get("diastolic_bp")
+    if systolic is not None and diastolic is not None and systolic <= diastolic:
+        return {"diastolic_bp": "The diastolic pressure must be lower than the systolic."}
+    if (systolic is None) != (diastolic is None) and "systolic_bp" not in errors and "diastolic_bp" not in errors:
+        return {"systolic_bp" if systolic is None else "diastolic_bp": "Record both blood pressure values."}
+    return {}
+
+
 def _clean_vitals(data: dict) -> dict:
     errors: dict[str, str] = {}
     cleaned: dict = {}
-    for field, (low, high, unit) in VITAL_RANGES.items():
-        raw = data.get(field)
-        if raw is None or raw == "":
-            cleaned[field] = None
-            continue
+    for field in VITAL_RANGES:
         try:
-            value = Decimal(str(raw))
-        except (InvalidOperation, ValueError):
-            errors[field] = "Enter a number."
-            continue
-        if not value.is_finite():
-            errors[field] = "Enter a number."
-            continue
-        if field in WHOLE_NUMBERS and value != value.to_integral_value():
-            errors[field] = "Enter a whole number."
-            continue
-        if not low <= value <= high:
-            errors[field] = f"Must be between {low.normalize():f} and {high.normalize():f} {unit}."
-            continue
-        cleaned[field] = int(value) if field in WHOLE_NUMBERS else value.quantize(VITAL_PLACES[field], rounding=ROUND_HALF_UP)
-    systolic, diastolic = cleaned.get("systolic_bp"), cleaned.get("diastolic_bp")
-    if systolic is not None and diastolic is not None and systolic <= diastolic:
-        errors["diastolic_bp"] = "The diastolic pressure must be lower than the systolic."
-    if (systolic is None) != (diastolic is None) and "systolic_bp" not in errors and "diastolic_bp" not in errors:
-        errors["systolic_bp" if systolic is None else "diastolic_bp"] = "Record both blood pressure values."
+            cleaned[field] = _clean_measurement(field, data.get(field))
+        except ValidationError as error:
+            errors[field] = " ".join(error.messages)
+    errors.update(_blood_pressure_errors(cleaned, errors))
     if not errors and all(value is None for value in cleaned.values()):
         errors["__all__"] = "Record at least one measurement."
     if errors:

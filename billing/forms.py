@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 
 from billing.models import Invoice, Method, Service
+from billing.services.catalog import SERVICE_FIELDS
 from clinical.models import LabTest
 from clinicos.dates import DayField
 from clinicos.models import Department
@@ -24,18 +25,7 @@ class ServiceForm(forms.ModelForm):
 
     class Meta:
         model = Service
-        fields = [
-            "name",
-            "service_type",
-            "department",
-            "lab_test",
-            "price",
-            "default_duration_minutes",
-            "tax_class",
-            "tax_rate",
-            "hsn_sac",
-            "is_active",
-        ]
+        fields = list(SERVICE_FIELDS)  # what the service takes, no more
         widgets = {"tax_class": forms.RadioSelect}
 
     def __init__(self, *args, clinic, **kwargs):

@@ -13,6 +13,7 @@ from num2words import num2words
 from billing import selectors
 from billing.models import Invoice, Payment
 from clinical.pdf import letterhead_context, render_pdf
+from clinicos import downloads
 from clinicos.audit import record_read
 from clinicos.errors import Conflict
 from clinicos.models import User
@@ -37,11 +38,8 @@ def amount_in_words(amount: Decimal, currency: str) -> str:
 
 
 def pdf_response(content: bytes, number: str) -> HttpResponse:
-    """A PDF shown in the browser (printable from there), never cached."""
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{file_name(number)}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    """A billing document's PDF, named after its number."""
+    return downloads.pdf_response(content, f"{file_name(number)}.pdf")
 
 
 def file_name(number: str) -> str:

@@ -29,6 +29,7 @@ from clinical.forms import (
 )
 from clinical.models import Dispensation, FormularyItem, LabOrder, LabResult, LabTest, Prescription, Visit
 from clinicos.audit import record_read
+from clinicos.downloads import pdf_response
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
 from clinicos.redirects import next_url
 from clinicos.roles import Perm
@@ -36,13 +37,6 @@ from clinicos.tenancy import ClinicRequest, clinic_view
 from patients.selectors import patient_get_for_user
 
 WORKLIST_PAGE_SIZE = 25
-
-
-def _pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- The prescription panel of the visit --------------------------------------------------------
@@ -194,7 +188,7 @@ def prescription_print(request: ClinicRequest, prescription_id: int) -> HttpResp
     except REFUSALS as error:
         messages.error(request, error_message(error))
         return redirect("visit_detail", request.clinic.code, prescription.visit_id)
-    return _pdf_response(content, f"{prescription.reference}.pdf")
+    return pdf_response(content, f"{prescription.reference}.pdf")
 
 
 # --- Pharmacy ------------------------------------------------------------------------------------
@@ -464,7 +458,7 @@ def lab_requisition_pdf(request: ClinicRequest, order_id: int) -> HttpResponse:
     order = selectors.lab_order_get_for_user(user=request.user, clinic=request.clinic, pk=order_id)
     record_read(request, clinic=request.clinic, obj=order, action="print requisition", patient_id=order.patient_id)
     content = pdf.lab_requisition_pdf(order=order, tests=selectors.lab_order_tests(order), printed_by=request.user)
-    return _pdf_response(content, f"requisition-{order.reference}.pdf")
+    return pdf_response(content, f"requisition-{order.reference}.pdf")
 
 
 @require_POST

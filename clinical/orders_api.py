@@ -6,13 +6,13 @@ are the services' (``clinical.services``); another clinic's id is a 404."""
 import datetime
 from decimal import Decimal
 
-from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 
 from clinical import pdf, selectors, services
 from clinical.models import LabOrder, LabResult, LabTest, Prescription, Visit
 from clinicos.api import Input, Problem, clinic_context, field_problem
 from clinicos.audit import record_read
+from clinicos.downloads import pdf_response
 from clinicos.roles import Perm
 from patients.selectors import patient_get_for_user
 
@@ -226,9 +226,7 @@ def prescription_pdf(request, code: str, prescription_id: int):
     ctx = clinic_context(request, code, Perm.PRESCRIPTIONS_VIEW)
     prescription = selectors.prescription_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=prescription_id)
     content = pdf.prescription_pdf_for_request(request, prescription=prescription)
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{prescription.reference}.pdf"'
-    return response
+    return pdf_response(content, f"{prescription.reference}.pdf")
 
 
 @router.post("/{code}/prescriptions/{prescription_id}/dispense", response={200: list[DispensationOut], 409: Problem, 422: Problem})

@@ -16,6 +16,7 @@ from clinical import charts, icd10, pdf, selectors, services
 from clinical.forms import HISTORY_LABELS, AddendumForm, BreakGlassForm, NoteForm, VitalsForm, history_form_class
 from clinical.models import Visit
 from clinicos.audit import record_read
+from clinicos.downloads import pdf_response
 from clinicos.errors import REFUSALS, Conflict, add_error_to_form, error_message
 from clinicos.redirects import next_url
 from clinicos.roles import Perm
@@ -239,9 +240,7 @@ def patient_summary_pdf(request: ClinicRequest, patient_id: int) -> HttpResponse
     """The one-page summary as a PDF to print or hand over (WeasyPrint)."""
     patient = _clinical_patient(request, patient_id, "print_summary")
     content = pdf.summary_pdf(patient=patient, summary=selectors.patient_summary(patient=patient), printed_by=request.user)
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="summary-{patient.uhid}.pdf"'
-    return response
+    return pdf_response(content, f"summary-{patient.uhid}.pdf")
 
 
 @require_GET

@@ -23,16 +23,8 @@ class PatientsConfig(AppConfig):
         enums.register("document_types", Document.Type)
         from patients import timeline
 
-        timeline.register_source(
-            timeline.TimelineSource(
-                kind="documents",
-                label="Documents",
-                perm=Perm.DOCUMENTS_VIEW,
-                rows=lambda patient: Document.objects.filter(clinic_id=patient.clinic_id, patient=patient, is_deleted=False),
-                date_field="uploaded_at",
-                describe=_describe_documents,
-                order=60,
-            )
+        timeline.register_rows_of(
+            Document, "documents", "Documents", Perm.DOCUMENTS_VIEW, "uploaded_at", _describe_documents, order=60, is_deleted=False
         )
 
 

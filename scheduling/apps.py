@@ -41,16 +41,8 @@ class SchedulingConfig(AppConfig):
         from patients import timeline
         from scheduling.models import Appointment
 
-        timeline.register_source(
-            timeline.TimelineSource(
-                kind="appointments",
-                label="Appointments",
-                perm=Perm.SCHEDULE_VIEW,
-                rows=lambda patient: Appointment.objects.filter(clinic_id=patient.clinic_id, patient=patient),
-                date_field="starts_at",
-                describe=_describe_appointments,
-                order=30,
-            )
+        timeline.register_rows_of(
+            Appointment, "appointments", "Appointments", Perm.SCHEDULE_VIEW, "starts_at", _describe_appointments, order=30
         )
         # Walk-ins who register, and leads who convert, keep their appointments.
         patient_registered.connect(

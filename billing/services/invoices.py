@@ -227,20 +227,26 @@ def invoice_create(
     if visit is not None and visit.patient_id != patient.pk:
         raise ValidationError({"visit_id": "This visit is another patient's."})
     invoice = Invoice(clinic=clinic, patient=patient, visit=visit, doctor=visit.doctor if visit else None, created_by=user)
+    cleaned = _clean_header_and_lines(invoice, lines, due_date=due_date, discount_amount=discount_amount, notes=notes)
+    invoice.save()
+    _write_lines(invoice, cleaned)
+    invoice.save()
+    return invoice
+
+
+def _clean_header_and_lines(invoice: Invoice, lines: list[dict], *, due_date, discount_amount, notes: str | None) -> list[dict]:
+    """The header set on ``invoice`` and the lines checked: every problem of both at once."""
     errors: dict[str, str] = {}
     _apply_header(invoice, due_date=due_date, discount_amount=discount_amount, notes=notes, errors=errors)
     try:
-        cleaned = _clean_lines(clinic, lines)
+        cleaned = _clean_lines(invoice.clinic, lines)
     except ValidationError as error:
         errors.update({field: messages[0] for field, messages in error.message_dict.items()})
         cleaned = []
     if errors:
         raise ValidationError(errors)
     _check_discount(invoice, cleaned)
-    invoice.save()
-    _write_lines(invoice, cleaned)
-    invoice.save()
-    return invoice
+    return cleaned
 
 
 def _lock_invoice(invoice: Invoice) -> Invoice:
@@ -258,16 +264,8 @@ def invoice_update(
 ) -> Invoice:
     invoice = _lock_invoice(invoice)
     _only_draft(invoice, "changed")
-    errors: dict[str, str] = {}
-    _apply_header(invoice, due_date=due_date, discount_amount=discount_amount, notes=notes, errors=errors)
-    try:
-        cleaned = _clean_lines(invoice.clinic, lines if lines is not None else _line_dicts(invoice))
-    except ValidationError as error:
-        errors.update({field: messages[0] for field, messages in error.message_dict.items()})
-        cleaned = []
-    if errors:
-        raise ValidationError(errors)
-    _check_discount(invoice, cleaned)
+    lines = lines if lines is not None else _line_dicts(invoice)
+    cleaned = _clean_header_and_lines(invoice, lines, due_date=due_date, discount_amount=discount_amount, notes=notes)
     _write_lines(invoice, cleaned)
     invoice.save()
     return invoice

@@ -18,7 +18,7 @@ from clinicos.models import Clinic, User
 from clinicos.roles import Perm
 from patients.models import Patient
 from patients.selectors import patients_visible_to
-from patients.timeline import TimelineSource, register_source
+from patients.timeline import register_rows_of
 
 # --- Lab orders and results -------------------------------------------------------------------
 
@@ -186,25 +186,7 @@ def _describe_lab_orders(patient: Patient, pks: list[int]) -> dict[int, tuple[st
 
 
 def register_order_timeline_sources() -> None:
-    register_source(
-        TimelineSource(
-            kind="prescriptions",
-            label="Prescriptions",
-            perm=Perm.PRESCRIPTIONS_VIEW,
-            rows=lambda patient: Prescription.objects.filter(clinic_id=patient.clinic_id, patient=patient),
-            date_field="created_at",
-            describe=_describe_prescriptions,
-            order=25,
-        )
+    register_rows_of(
+        Prescription, "prescriptions", "Prescriptions", Perm.PRESCRIPTIONS_VIEW, "created_at", _describe_prescriptions, order=25
     )
-    register_source(
-        TimelineSource(
-            kind="lab_orders",
-            label="Lab orders",
-            perm=Perm.LAB_ORDERS_VIEW,
-            rows=lambda patient: LabOrder.objects.filter(clinic_id=patient.clinic_id, patient=patient),
-            date_field="ordered_at",
-            describe=_describe_lab_orders,
-            order=27,
-        )
-    )
+    register_rows_of(LabOrder, "lab_orders", "Lab orders", Perm.LAB_ORDERS_VIEW, "ordered_at", _describe_lab_orders, order=27)

@@ -17,7 +17,7 @@ from clinical.selectors.visits import vitals_of_patient
 from clinicos.roles import Perm
 from patients.alerts import Alert
 from patients.models import Patient
-from patients.timeline import TimelineSource, register_source
+from patients.timeline import register_rows_of
 from scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus
 
 # --- The banner's allergy alert, the summary and the timeline ---------------------------------
@@ -127,25 +127,5 @@ def _describe_vitals(patient: Patient, pks: list[int]) -> dict[int, tuple[str, s
 
 
 def register_timeline_sources() -> None:
-    register_source(
-        TimelineSource(
-            kind="visits",
-            label="Visits",
-            perm=Perm.CLINICAL_VIEW,
-            rows=lambda patient: Visit.objects.filter(clinic_id=patient.clinic_id, patient=patient),
-            date_field="started_at",
-            describe=_describe_visits,
-            order=10,
-        )
-    )
-    register_source(
-        TimelineSource(
-            kind="vitals",
-            label="Vital signs",
-            perm=Perm.CLINICAL_VIEW,
-            rows=lambda patient: VitalSigns.objects.filter(clinic_id=patient.clinic_id, patient=patient),
-            date_field="recorded_at",
-            describe=_describe_vitals,
-            order=20,
-        )
-    )
+    register_rows_of(Visit, "visits", "Visits", Perm.CLINICAL_VIEW, "started_at", _describe_visits, order=10)
+    register_rows_of(VitalSigns, "vitals", "Vital signs", Perm.CLINICAL_VIEW, "recorded_at", _describe_vitals, order=20)

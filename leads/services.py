@@ -410,8 +410,9 @@ def api_key_authenticate(*, raw: str) -> LeadApiKey | None:
 
 def origin_allowed_by_any_key(origin: str | None) -> bool:
     """CORS preflight: whether some clinic's active key lists this browser origin."""
-    if not origin:
+    origin = (origin or "").rstrip("/")
+    if not origin or "\n" in origin:
         return False
-    with scopes_disabled():
-        keys = list(LeadApiKey.objects.filter(revoked_at__isnull=True).only("allowed_origins"))
-    return any(origin.rstrip("/") in key.origins for key in keys)
+    with scopes_disabled():  # a preflight names no clinic: only keys that mention the origin are read
+        keys = list(LeadApiKey.objects.filter(revoked_at__isnull=True, allowed_origins__contains=origin).only("allowed_origins")[:20])
+    return any(origin in key.origins for key in keys)

@@ -70,7 +70,7 @@ def portal_auth_request_code(request):
     if not isinstance(body, dict):
         body = {}
     phone, email = body.get("phone"), body.get("email")
-    services.request_code(
+    services.login_code_request(
         phone=phone if isinstance(phone, str) else None, email=email if isinstance(email, str) else None, ip=client_ip(request)
     )
     return Status(202, {"detail": CODE_SENT})
@@ -111,7 +111,7 @@ def portal_auth_verify(request, payload: VerifyIn):
     """Exchange the code for a portal token and the charts it opens (one per clinic, and a
     family's children on a shared phone)."""
     try:
-        identity = services.verify_code(phone=payload.phone, email=payload.email, code=payload.code, ip=client_ip(request))
+        identity = services.login_code_verify(phone=payload.phone, email=payload.email, code=payload.code, ip=client_ip(request))
     except services.TooManyTries as exc:
         return Status(429, {"detail": str(exc)})
     except services.CodeRejected:
@@ -136,7 +136,7 @@ def portal_patient_list(request):
 
 
 def _chart(request, patient_id: int | None) -> Patient | None:
-    return None if patient_id is None else services.own(services.patient_of, request.portal_identity, patient_id)
+    return None if patient_id is None else services.own_row_or_404(services.patient_of, request.portal_identity, patient_id)
 
 
 # --- Appointments ------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def appointment_out(appointment, changeable: set[int] | None = None) -> dict:
         "type": appointment.type,
         "status": appointment.status,
         "booked_online": appointment.booked_via == appointment.BookedVia.PORTAL,
-        "can_cancel": appointment.pk in (services.changeable([appointment]) if changeable is None else changeable),
+        "can_cancel": appointment.pk in (services.appointments_changeable([appointment]) if changeable is None else changeable),
     }
 
 
@@ -184,7 +184,7 @@ def portal_appointment_list(request, patient_id: int | None = None):
     if patient_id is not None:
         appointments = appointments.filter(patient=_chart(request, patient_id))
     appointments = list(appointments[:500])
-    can_change = services.changeable(appointments)
+    can_change = services.appointments_changeable(appointments)
     return [appointment_out(appointment, can_change) for appointment in appointments]
 
 
@@ -200,10 +200,10 @@ class BookIn(Input):
 def portal_appointment_book(request, payload: BookIn):
     """Book a free slot (see ``free-slots``). A slot taken a moment earlier answers 409 with
     ``next_free``; a clinic that does not book online answers 409 too."""
-    patient = services.own(services.patient_of, request.portal_identity, payload.patient_id)
+    patient = services.own_row_or_404(services.patient_of, request.portal_identity, payload.patient_id)
     if patient.clinic.code != payload.clinic.strip().upper():
         raise Http404
-    appointment = services.book(
+    appointment = services.online_appointment_book(
         identity=request.portal_identity, patient=patient, doctor_id=payload.doctor_id, start=payload.start, type=payload.type
     )
     return Status(201, appointment_out(appointment))
@@ -217,8 +217,8 @@ class CancelIn(Input):
 def portal_appointment_cancel(request, appointment_id: int, payload: CancelIn | None = None):
     """Cancel up to the clinic's notice period (24 hours unless it says otherwise); inside
     it, 409: the patient calls the clinic."""
-    services.own(services.appointment_of, request.portal_identity, appointment_id)
-    appointment = services.cancel(identity=request.portal_identity, appointment_id=appointment_id, reason=payload.reason if payload else "")
+    services.own_row_or_404(services.appointment_of, request.portal_identity, appointment_id)
+    appointment = services.online_appointment_cancel(identity=request.portal_identity, appointment_id=appointment_id, reason=payload.reason if payload else "")
     return Status(200, appointment_out(appointment))
 
 
@@ -231,8 +231,8 @@ class RescheduleIn(Input):
 )
 def portal_appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
     """Move to another free slot of the same doctor, under the same notice period."""
-    services.own(services.appointment_of, request.portal_identity, appointment_id)
-    appointment = services.reschedule(identity=request.portal_identity, appointment_id=appointment_id, start=payload.start)
+    services.own_row_or_404(services.appointment_of, request.portal_identity, appointment_id)
+    appointment = services.online_appointment_reschedule(identity=request.portal_identity, appointment_id=appointment_id, start=payload.start)
     return Status(200, appointment_out(appointment))
 
 
@@ -340,7 +340,7 @@ def portal_prescription_list(request, patient_id: int | None = None):
 
 @router.get("/prescriptions/{prescription_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
 def portal_prescription_pdf(request, prescription_id: int):
-    return documents.prescription_pdf(request, services.own(selectors.prescription, request.portal_identity, prescription_id))
+    return documents.prescription_pdf(request, services.own_row_or_404(selectors.prescription, request.portal_identity, prescription_id))
 
 
 class ResultOut(Schema):
@@ -404,7 +404,7 @@ def portal_lab_result_list(request, patient_id: int | None = None):
 
 @router.get("/lab-results/{order_id}/report", auth=portal_auth, response={200: None, 404: Problem})
 def portal_lab_report(request, order_id: int):
-    return documents.lab_report(services.own(selectors.lab_order, request.portal_identity, order_id))
+    return documents.lab_report(services.own_row_or_404(selectors.lab_order, request.portal_identity, order_id))
 
 
 class ReceiptOut(Schema):
@@ -470,12 +470,12 @@ def portal_invoice_list(request, patient_id: int | None = None):
 
 @router.get("/invoices/{invoice_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
 def portal_invoice_pdf(request, invoice_id: int):
-    return documents.invoice_pdf(services.own(selectors.invoice, request.portal_identity, invoice_id))
+    return documents.invoice_pdf(services.own_row_or_404(selectors.invoice, request.portal_identity, invoice_id))
 
 
 @router.get("/receipts/{payment_id}/pdf", auth=portal_auth, response={200: None, 404: Problem})
 def portal_receipt_pdf(request, payment_id: int):
-    return documents.receipt_pdf(services.own(selectors.receipt, request.portal_identity, payment_id))
+    return documents.receipt_pdf(services.own_row_or_404(selectors.receipt, request.portal_identity, payment_id))
 
 
 class DocumentOut(Schema):
@@ -507,7 +507,7 @@ def portal_document_list(request, patient_id: int | None = None):
 
 @router.get("/documents/{document_id}/file", auth=portal_auth, response={200: None, 404: Problem})
 def portal_document_file(request, document_id: int):
-    return documents.shared_document(services.own(selectors.document, request.portal_identity, document_id))
+    return documents.shared_document(services.own_row_or_404(selectors.document, request.portal_identity, document_id))
 
 
 # --- Profile -------------------------------------------------------------------------------
@@ -561,14 +561,14 @@ def profile_out(patient: Patient) -> dict[str, Any]:
 
 @router.get("/patients/{patient_id}/profile", auth=portal_auth, response={200: ProfileOut, 404: Problem})
 def portal_profile_get(request, patient_id: int):
-    return profile_out(services.own(services.patient_of, request.portal_identity, patient_id))
+    return profile_out(services.own_row_or_404(services.patient_of, request.portal_identity, patient_id))
 
 
 @router.patch("/patients/{patient_id}/profile", auth=portal_auth, response={200: ProfileOut, 404: Problem, 422: Problem})
 def portal_profile_patch(request, patient_id: int, payload: ProfilePatch):
     """Change the email, address, emergency contact or reminder preferences (recorded in the
     chart's history). The phone changes only at the clinic or through a new code."""
-    patient = services.own(services.patient_of, request.portal_identity, patient_id)
+    patient = services.own_row_or_404(services.patient_of, request.portal_identity, patient_id)
     changes = {field: value for field, value in payload.dict(exclude_unset=True).items() if value is not None}
     with scopes_disabled():
         updated = services.profile_update(identity=request.portal_identity, patient=patient, changes=changes)

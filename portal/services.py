@@ -106,7 +106,7 @@ def patients_of(identity: PortalIdentity) -> list[Patient]:
         return list(charts.select_related("clinic").order_by("clinic__name", "first_name", "last_name", "id"))
 
 
-def own(lookup, *args):
+def own_row_or_404(lookup, *args):
     """Look up one of the identity's own rows; anyone else's (or none) is a 404."""
     try:
         return lookup(*args)
@@ -173,7 +173,7 @@ def _issue_code(identity: PortalIdentity, *, deliver: bool, ip: str | None, now:
             _deliver(identity, code)
 
 
-def request_code(*, phone: str | None = None, email: str | None = None, ip: str | None = None) -> None:
+def login_code_request(*, phone: str | None = None, email: str | None = None, ip: str | None = None) -> None:
     """Send a login code if a chart knows the phone or email. Whatever happens — unknown
     address, malformed input, past a limit — the caller learns nothing."""
     try:
@@ -201,7 +201,7 @@ def _count_failed_try(ip: str | None) -> None:
         cache.add(key, 1, FAILED_TRIES_WINDOW_SECONDS)
 
 
-def verify_code(*, phone: str | None = None, email: str | None = None, code: str = "", ip: str | None = None) -> PortalIdentity:
+def login_code_verify(*, phone: str | None = None, email: str | None = None, code: str = "", ip: str | None = None) -> PortalIdentity:
     """The identity a code proves, once. Raises ``CodeRejected`` for a wrong, used or
     expired code (or an unknown address: the same answer), ``TooManyTries`` past five
     tries of the code or too many wrong codes from one IP address."""
@@ -406,7 +406,7 @@ def _tell_staff(appointment: Appointment, kind: str, what: str) -> None:
 
 
 @transaction.atomic
-def book(
+def online_appointment_book(
     *, identity: PortalIdentity, patient: Patient, doctor_id: int | None, start: datetime.datetime, type: str = "consultation"
 ) -> Appointment:
     """A patient books themselves (or a child on their phone) a free slot. The same
@@ -495,7 +495,7 @@ def _check_may_change(appointment: Appointment, verb: str) -> None:
         raise Conflict(refusal)
 
 
-def changeable(appointments) -> set[int]:
+def appointments_changeable(appointments) -> set[int]:
     """The ids of the appointments the portal offers to cancel or move (the rule ``cancel``
     and ``reschedule`` apply), in one query whatever their number."""
     appointments = list(appointments)
@@ -504,7 +504,7 @@ def changeable(appointments) -> set[int]:
 
 
 @transaction.atomic
-def cancel(*, identity: PortalIdentity, appointment_id: int, reason: str = "") -> Appointment:
+def online_appointment_cancel(*, identity: PortalIdentity, appointment_id: int, reason: str = "") -> Appointment:
     appointment = appointment_of(identity, appointment_id)
     _check_may_change(appointment, "cancelled")
     why = PORTAL_CANCEL_REASON + (f": {reason.strip()}" if reason.strip() else "")
@@ -521,7 +521,7 @@ def cancel(*, identity: PortalIdentity, appointment_id: int, reason: str = "") -
 
 
 @transaction.atomic
-def reschedule(*, identity: PortalIdentity, appointment_id: int, start: datetime.datetime) -> Appointment:
+def online_appointment_reschedule(*, identity: PortalIdentity, appointment_id: int, start: datetime.datetime) -> Appointment:
     appointment = appointment_of(identity, appointment_id)
     _check_may_change(appointment, "moved")
     clinic = appointment.clinic

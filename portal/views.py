@@ -68,7 +68,7 @@ def login(request: HttpRequest) -> HttpResponse:
     form = RequestCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         login_value = form.cleaned_data["login"]
-        services.request_code(**RequestCodeForm.as_identity_kwargs(login_value), ip=client_ip(request))
+        services.login_code_request(**RequestCodeForm.as_identity_kwargs(login_value), ip=client_ip(request))
         request.session[PENDING_KEY] = login_value
         return redirect("portal_verify")
     return render(request, "portal/login.html", {"form": form}, status=422 if form.errors else 200)
@@ -83,7 +83,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            identity = services.verify_code(
+            identity = services.login_code_verify(
                 **RequestCodeForm.as_identity_kwargs(login_value), code=form.cleaned_data["code"], ip=client_ip(request)
             )
         except services.TooManyTries as exc:
@@ -108,7 +108,7 @@ def resend(request: HttpRequest) -> HttpResponse:
     login_value = request.session.get(PENDING_KEY)
     if not login_value:
         return redirect("portal_login")
-    services.request_code(**RequestCodeForm.as_identity_kwargs(login_value), ip=client_ip(request))
+    services.login_code_request(**RequestCodeForm.as_identity_kwargs(login_value), ip=client_ip(request))
     messages.success(request, "If this phone or email is on your record, a new code is on its way.")
     return redirect("portal_verify")
 
@@ -132,7 +132,7 @@ def profiles(request: PortalRequest) -> HttpResponse:
 @require_POST
 @portal_view
 def profile_use(request: PortalRequest, patient_id: int) -> HttpResponse:
-    patient = services.own(services.patient_of, request.portal_identity, patient_id)
+    patient = services.own_row_or_404(services.patient_of, request.portal_identity, patient_id)
     request.session[SESSION_KEY] = {**request.session[SESSION_KEY], "patient_id": patient.pk}
     return redirect("portal_home")
 
@@ -167,7 +167,7 @@ def appointments(request: PortalRequest) -> HttpResponse:
     now = timezone.now()
     mine = list(services.appointments_of(request.portal_identity).filter(patient=request.portal_patient)[:200])
     upcoming = sorted((a for a in mine if a.starts_at >= now), key=lambda a: a.starts_at)
-    can_change = services.changeable(upcoming)
+    can_change = services.appointments_changeable(upcoming)
     for appointment in upcoming:
         appointment.changeable = appointment.pk in can_change
     past = [a for a in mine if a.starts_at < now]
@@ -177,9 +177,9 @@ def appointments(request: PortalRequest) -> HttpResponse:
 @require_POST
 @portal_view
 def appointment_cancel(request: PortalRequest, appointment_id: int) -> HttpResponse:
-    services.own(services.appointment_of, request.portal_identity, appointment_id)
+    services.own_row_or_404(services.appointment_of, request.portal_identity, appointment_id)
     try:
-        services.cancel(identity=request.portal_identity, appointment_id=appointment_id, reason=request.POST.get("reason", "")[:200])
+        services.online_appointment_cancel(identity=request.portal_identity, appointment_id=appointment_id, reason=request.POST.get("reason", "")[:200])
     except REFUSALS as error:
         messages.error(request, error_message(error))
     else:
@@ -264,7 +264,7 @@ def book(request: PortalRequest) -> HttpResponse:
     if start is None:
         return _slot_page(request, template="portal/book.html", error="Choose one of the free times.", status=422)
     try:
-        appointment = services.book(
+        appointment = services.online_appointment_book(
             identity=request.portal_identity,
             patient=request.portal_patient,
             doctor_id=_int(request.POST.get("doctor")),
@@ -285,14 +285,14 @@ def book(request: PortalRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @portal_view
 def appointment_move(request: PortalRequest, appointment_id: int) -> HttpResponse:
-    appointment = services.own(services.appointment_of, request.portal_identity, appointment_id)
+    appointment = services.own_row_or_404(services.appointment_of, request.portal_identity, appointment_id)
     if request.method == "GET":
         return _slot_page(request, template="portal/book.html", moving=appointment)
     start = _start_from(request)
     if start is None:
         return _slot_page(request, template="portal/book.html", moving=appointment, error="Choose one of the free times.", status=422)
     try:
-        moved = services.reschedule(identity=request.portal_identity, appointment_id=appointment_id, start=start)
+        moved = services.online_appointment_reschedule(identity=request.portal_identity, appointment_id=appointment_id, start=start)
     except REFUSALS as error:
         return _slot_page(request, template="portal/book.html", moving=appointment, error=error_message(error), status=409)
     when = timezone.localtime(moved.starts_at, moved.clinic.tzinfo)
@@ -313,7 +313,7 @@ def prescriptions(request: PortalRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def prescription_pdf(request: PortalRequest, prescription_id: int) -> HttpResponse:
-    return documents.prescription_pdf(request, services.own(selectors.prescription, request.portal_identity, prescription_id))
+    return documents.prescription_pdf(request, services.own_row_or_404(selectors.prescription, request.portal_identity, prescription_id))
 
 
 @require_GET
@@ -326,7 +326,7 @@ def results(request: PortalRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def lab_report(request: PortalRequest, order_id: int) -> FileResponse:
-    return documents.lab_report(services.own(selectors.lab_order, request.portal_identity, order_id))
+    return documents.lab_report(services.own_row_or_404(selectors.lab_order, request.portal_identity, order_id))
 
 
 @require_GET
@@ -340,13 +340,13 @@ def invoices(request: PortalRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def invoice_pdf(request: PortalRequest, invoice_id: int) -> HttpResponse:
-    return documents.invoice_pdf(services.own(selectors.invoice, request.portal_identity, invoice_id))
+    return documents.invoice_pdf(services.own_row_or_404(selectors.invoice, request.portal_identity, invoice_id))
 
 
 @require_GET
 @portal_view
 def receipt_pdf(request: PortalRequest, payment_id: int) -> HttpResponse:
-    return documents.receipt_pdf(services.own(selectors.receipt, request.portal_identity, payment_id))
+    return documents.receipt_pdf(services.own_row_or_404(selectors.receipt, request.portal_identity, payment_id))
 
 
 @require_GET
@@ -359,7 +359,7 @@ def shared_documents(request: PortalRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def document_file(request: PortalRequest, document_id: int) -> FileResponse:
-    return documents.shared_document(services.own(selectors.document, request.portal_identity, document_id))
+    return documents.shared_document(services.own_row_or_404(selectors.document, request.portal_identity, document_id))
 
 
 # --- Profile ---------------------------------------------------------------------------------------

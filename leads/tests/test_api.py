@@ -174,3 +174,6 @@ def test_cors_preflight_answers_only_allowed_origins(client, website_key):
     assert allowed.status_code == 204 and allowed["Access-Control-Allow-Origin"] == "https://sunrise.example"
     other = client.options("/api/v1/public/leads", HTTP_ORIGIN="https://evil.example")
     assert "Access-Control-Allow-Origin" not in other
+    # Only keys mentioning the origin are read, and then the origin must match exactly.
+    for near_miss in ("https://sunrise.exampl", "https://sunrise.example.evil", "sunrise"):
+        assert "Access-Control-Allow-Origin" not in client.options("/api/v1/public/leads", HTTP_ORIGIN=near_miss), near_miss

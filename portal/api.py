@@ -218,7 +218,9 @@ def portal_appointment_cancel(request, appointment_id: int, payload: CancelIn | 
     """Cancel up to the clinic's notice period (24 hours unless it says otherwise); inside
     it, 409: the patient calls the clinic."""
     services.own_row_or_404(services.appointment_of, request.portal_identity, appointment_id)
-    appointment = services.online_appointment_cancel(identity=request.portal_identity, appointment_id=appointment_id, reason=payload.reason if payload else "")
+    appointment = services.online_appointment_cancel(
+        identity=request.portal_identity, appointment_id=appointment_id, reason=payload.reason if payload else ""
+    )
     return Status(200, appointment_out(appointment))
 
 
@@ -232,7 +234,9 @@ class RescheduleIn(Input):
 def portal_appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
     """Move to another free slot of the same doctor, under the same notice period."""
     services.own_row_or_404(services.appointment_of, request.portal_identity, appointment_id)
-    appointment = services.online_appointment_reschedule(identity=request.portal_identity, appointment_id=appointment_id, start=payload.start)
+    appointment = services.online_appointment_reschedule(
+        identity=request.portal_identity, appointment_id=appointment_id, start=payload.start
+    )
     return Status(200, appointment_out(appointment))
 
 

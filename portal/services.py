@@ -29,7 +29,7 @@ from clinicos import services as clinicos_services
 from clinicos.errors import Conflict
 from clinicos.models import Clinic, DoctorProfile, Notification
 from clinicos.roles import Role
-from clinicos.scoping import scopes_disabled
+from clinicos.scoping import scope, scopes_disabled
 from clinicos.selectors import members_with_role
 from patients import identity as patient_identity
 from patients import services as patient_services
@@ -338,7 +338,8 @@ def online_booking_save(
 
 def online_booking(clinic: Clinic) -> OnlineBooking | None:
     """The clinic's online-booking rules, when it takes bookings online at all."""
-    rules = OnlineBooking.objects.filter(clinic=clinic, is_enabled=True).first()
+    with scope(clinic=clinic):
+        rules = OnlineBooking.objects.filter(clinic=clinic, is_enabled=True).first()
     return rules if rules is not None and clinic.status == Clinic.Status.ACTIVE else None
 
 
@@ -476,8 +477,10 @@ DEFAULT_NOTICE_HOURS = 24
 
 
 def _notice_hours(clinic_ids) -> dict[int, int]:
-    """Each clinic's notice period for cancelling or moving online (one query)."""
-    found = dict(OnlineBooking.objects.filter(clinic_id__in=set(clinic_ids)).values_list("clinic_id", "notice_hours"))
+    """Each clinic's notice period for cancelling or moving online (one query, across the
+    clinics of one person's appointments)."""
+    with scopes_disabled():
+        found = dict(OnlineBooking.objects.filter(clinic_id__in=set(clinic_ids)).values_list("clinic_id", "notice_hours"))
     return {clinic_id: found.get(clinic_id, DEFAULT_NOTICE_HOURS) for clinic_id in clinic_ids}
 
 

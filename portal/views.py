@@ -179,7 +179,9 @@ def appointments(request: PortalRequest) -> HttpResponse:
 def appointment_cancel(request: PortalRequest, appointment_id: int) -> HttpResponse:
     services.own_row_or_404(services.appointment_of, request.portal_identity, appointment_id)
     try:
-        services.online_appointment_cancel(identity=request.portal_identity, appointment_id=appointment_id, reason=request.POST.get("reason", "")[:200])
+        services.online_appointment_cancel(
+            identity=request.portal_identity, appointment_id=appointment_id, reason=request.POST.get("reason", "")[:200]
+        )
     except REFUSALS as error:
         messages.error(request, error_message(error))
     else:

@@ -925,12 +925,12 @@ def _billing_admin_samples(clinic, patient):
     from django.utils import timezone
 
     from billing import services as billing_services
-    from billing.models import UsagePrice, UsageRecord
+    from billing.models import Payment, UsagePrice, UsageRecord
     from clinicos.models import Membership
 
     ids = billing_samples(clinic, patient)
     officer = MembershipFactory(clinic=clinic, roles=[Role.BILLING.value])
-    payment = billing_services.Payment.objects.get(pk=ids["payment_id"])
+    payment = Payment.objects.get(pk=ids["payment_id"])
     billing_services.refund_record(payment=payment, user=officer.user, membership=officer, amount="100.00", reason="Sample")
     billing_services.invoice_cancel(
         invoice=payment.invoice, user=officer.user, membership=Membership.objects.get(pk=officer.pk), reason="Sample"

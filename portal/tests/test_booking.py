@@ -195,7 +195,9 @@ def test_online_and_desk_bookings_of_one_slot_race_and_one_wins(clinic, online, 
     def online_attempt():
         try:
             barrier.wait()
-            services.online_appointment_book(identity=identity, patient=services.patient_of(identity, mother.pk), doctor_id=doctor.pk, start=start)
+            services.online_appointment_book(
+                identity=identity, patient=services.patient_of(identity, mother.pk), doctor_id=doctor.pk, start=start
+            )
             results.append("booked")
         except scheduling_services.SlotTaken:
             results.append("taken")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from billing import services as billing_services
+from billing.models import Invoice
 from clinical import services as clinical_services
 from clinical.models import Visit
 from clinicos.roles import Role
@@ -112,9 +113,7 @@ def test_front_desk_checks_out_and_billing_cancels_with_a_credit_note(open_page,
     browser_login(officer_page, "billing@e2e.example", PASSWORD)
     officer_page.goto(f"/c/{clinic.code}/billing/")
     screenshot(officer_page, "invoice-list-tablet")
-    officer_page.get_by_role(
-        "link", name=billing_services.Invoice.objects.filter(clinic=clinic, status="partially_paid").get().number
-    ).click()
+    officer_page.get_by_role("link", name=Invoice.objects.filter(clinic=clinic, status="partially_paid").get().number).click()
     # Money was paid on it: refund it first, then cancel.
     officer_page.get_by_role("link", name="Refund").click()
     expect(officer_page.get_by_label("Amount to refund")).to_have_value("1000.00")

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from clinicos.models import Clinic, DoctorProfile, Resource
 from clinicos.navigation import url_with_id_slot
+from leads.models import Lead
+from patients.models import Patient
 from scheduling import services
 from scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus, AppointmentType, AvailabilityException, WorkingHours
 
@@ -41,6 +43,90 @@ def doctor_get(*, clinic: Clinic, pk) -> DoctorProfile:
     if doctor is None:
         raise Http404("No such doctor.")
     return doctor
+
+
+def calendar_doctors(*, clinic: Clinic) -> list[DoctorProfile]:
+    """The clinic's active doctors, the calendar's columns (with what a card shows)."""
+    return list(DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user", "clinic", "department"))
+
+
+def calendar_resources(*, clinic: Clinic) -> list[Resource]:
+    return list(Resource.objects.for_clinic(clinic).filter(is_active=True))
+
+
+def doctor_profile_of(*, clinic: Clinic, user) -> DoctorProfile | None:
+    """The user's own doctor profile in this clinic, if they have one."""
+    return DoctorProfile.objects.for_clinic(clinic).filter(user=user).select_related("user").first()
+
+
+def doctors_editable_by(*, clinic: Clinic, user, any_doctor: bool) -> QuerySet[DoctorProfile]:
+    """Whose availability a member may edit: anyone's (``any_doctor``), else their own."""
+    doctors = DoctorProfile.objects.for_clinic(clinic).select_related("user")
+    return doctors if any_doctor else doctors.filter(user=user)
+
+
+def working_hours_block_get(*, clinic: Clinic, doctor: DoctorProfile, pk) -> WorkingHours:
+    block = WorkingHours.objects.for_clinic(clinic).filter(doctor=doctor, pk=pk).first() if str(pk).isdigit() else None
+    if block is None:
+        raise Http404("No such block of working hours.")
+    return block
+
+
+def availability_of(*, clinic: Clinic, doctor: DoctorProfile, today: datetime.date) -> dict:
+    """A doctor's weekly blocks and the clinic's leave and extra hours from today on."""
+    return {
+        "hours": WorkingHours.objects.for_clinic(clinic).filter(doctor=doctor),
+        "exceptions": AvailabilityException.objects.for_clinic(clinic).filter(date__gte=today).select_related("doctor__user"),
+    }
+
+
+def waiting_count(*, clinic: Clinic) -> int:
+    return Appointment.objects.for_clinic(clinic).filter(status=AppointmentStatus.CHECKED_IN).count()
+
+
+def feed_appointments(*, clinic: Clinic, doctor: DoctorProfile) -> QuerySet[Appointment]:
+    """A doctor's calendar feed: the last 30 days and everything ahead, but what will not happen."""
+    since = timezone.now() - datetime.timedelta(days=30)
+    return (
+        Appointment.objects.for_clinic(clinic)
+        .filter(doctor=doctor, starts_at__gte=since)
+        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
+        .select_related("patient", "lead")
+    )
+
+
+def appointments_of_patient(*, clinic: Clinic, patient) -> tuple[list[Appointment], list[Appointment]]:
+    """The chart's Appointments tab: (upcoming soonest first, past latest first)."""
+    appointments = list(
+        Appointment.objects.for_clinic(clinic).filter(patient=patient).select_related("doctor__user", "resource").order_by("-starts_at")
+    )
+    now = timezone.now()
+    return sorted([a for a in appointments if a.starts_at >= now], key=lambda a: a.starts_at), [
+        a for a in appointments if a.starts_at < now
+    ]
+
+
+def upcoming_appointment_of_lead(*, clinic: Clinic, lead) -> Appointment | None:
+    return (
+        Appointment.objects.for_clinic(clinic)
+        .filter(lead=lead, starts_at__gte=timezone.now())
+        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
+        .select_related("doctor__user")
+        .first()
+    )
+
+
+def booking_prefill(*, clinic: Clinic, patient_id: str, lead_id: str) -> dict:
+    """The booking form opened from a chart or a lead's page: who is booked (an id of
+    another clinic, or no number, prefills nothing)."""
+    prefill: dict = {}
+    patient = Patient.objects.for_clinic(clinic).filter(pk=patient_id).first() if patient_id.isdigit() else None
+    if patient:
+        prefill.update(who="patient", patient_uhid=patient.uhid)
+    lead = Lead.objects.for_clinic(clinic).filter(pk=lead_id).first() if lead_id.isdigit() else None
+    if lead:
+        prefill.update(who="lead", lead=lead.pk)
+    return prefill
 
 
 def day_bounds(clinic: Clinic, day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:

@@ -12,17 +12,15 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from clinicos.dates import parse_day
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
-from clinicos.models import DoctorProfile, Resource
+from clinicos.models import DoctorProfile
 from clinicos.redirects import next_url
 from clinicos.roles import Perm, Role
 from clinicos.scoping import enter_clinic_scope
 from clinicos.tenancy import ClinicRequest, clinic_view
-from leads.models import Lead
-from patients.models import Patient
 from patients.selectors import patient_get_for_user
 from scheduling import selectors, services
 from scheduling.forms import BookingForm, ExceptionForm, RescheduleForm, WorkingHoursForm
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, WorkingHours
+from scheduling.models import Appointment, AppointmentStatus
 
 
 def _today(request: ClinicRequest) -> datetime.date:
@@ -38,9 +36,7 @@ def _nav(day: datetime.date, step: int) -> dict:
 def calendar_day(request: ClinicRequest) -> HttpResponse:
     """The day: a column per doctor, in the doctor's colour, availability shaded."""
     day, date_problem = _day_asked(request)
-    all_doctors = list(
-        DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic", "department")
-    )
+    all_doctors = selectors.calendar_doctors(clinic=request.clinic)
     # ``?department=``: only that department's doctors (a big clinic's day has forty columns).
     departments = sorted({d.department for d in all_doctors if d.department}, key=lambda department: department.name)
     department = next((d for d in departments if str(d.pk) == request.GET.get("department", "")), None)
@@ -65,7 +61,7 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
     """One doctor's week (Monday to Sunday)."""
     day, date_problem = _day_asked(request)
     monday = day - datetime.timedelta(days=day.weekday())
-    doctors = list(DoctorProfile.objects.for_clinic(request.clinic).filter(is_active=True).select_related("user", "clinic"))
+    doctors = selectors.calendar_doctors(clinic=request.clinic)
     if not doctors:
         raise Http404("No doctors yet.")
     chosen = request.GET.get("doctor") or (
@@ -90,7 +86,7 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
 @clinic_view(Perm.SCHEDULE_VIEW)
 def calendar_resources(request: ClinicRequest) -> HttpResponse:
     day, date_problem = _day_asked(request)
-    resources = list(Resource.objects.for_clinic(request.clinic).filter(is_active=True))
+    resources = selectors.calendar_resources(clinic=request.clinic)
     context = {
         "view": "resources",
         "date_problem": date_problem,
@@ -122,18 +118,9 @@ def appointment_new(request: ClinicRequest) -> HttpResponse:
         "doctor": request.GET.get("doctor"),
         "duration_minutes": services.DEFAULT_MINUTES,
     }
-    if request.GET.get("patient"):
-        patient = (
-            Patient.objects.for_clinic(request.clinic).filter(pk=request.GET["patient"]).first()
-            if request.GET["patient"].isdigit()
-            else None
-        )
-        if patient:
-            initial.update(who="patient", patient_uhid=patient.uhid)
-    if request.GET.get("lead", "").isdigit():
-        lead = Lead.objects.for_clinic(request.clinic).filter(pk=request.GET["lead"]).first()
-        if lead:
-            initial.update(who="lead", lead=lead.pk)
+    initial.update(
+        selectors.booking_prefill(clinic=request.clinic, patient_id=request.GET.get("patient", ""), lead_id=request.GET.get("lead", ""))
+    )
     form = BookingForm(request.POST or None, clinic=request.clinic, initial=initial)
     next_free = []
     if request.method == "POST" and form.is_valid():
@@ -267,7 +254,6 @@ def front_desk_today(request: ClinicRequest) -> HttpResponse:
         appointments = appointments.filter(lead__isnull=True).exclude(walk_in_name="")
         showing = "Walk-ins"
     now = timezone.now()
-    waiting = Appointment.objects.for_clinic(request.clinic).filter(status=AppointmentStatus.CHECKED_IN)
     filters = request.GET.copy()
     filters.pop("page", None)
     context = {
@@ -275,7 +261,7 @@ def front_desk_today(request: ClinicRequest) -> HttpResponse:
         "page": selectors.arrivals_page(appointments, page=request.GET.get("page"), now=now),
         "query": filters.urlencode(),
         "waiting": selectors.waiting_room(clinic=request.clinic, limit=selectors.WAITING_SHOWN),
-        "waiting_count": waiting.count(),
+        "waiting_count": selectors.waiting_count(clinic=request.clinic),
         "check_in_statuses": [status.value for status in (*services.PRE_ARRIVAL, AppointmentStatus.ARRIVED)],
         "now": now,
         "showing": showing,
@@ -290,7 +276,7 @@ def front_desk_today(request: ClinicRequest) -> HttpResponse:
 @clinic_view(Perm.SCHEDULE_VIEW)
 def my_schedule(request: ClinicRequest) -> HttpResponse:
     """A doctor's day and the next patient, updating by itself when someone checks in."""
-    doctor = DoctorProfile.objects.for_clinic(request.clinic).filter(user=request.user).select_related("user").first()
+    doctor = selectors.doctor_profile_of(clinic=request.clinic, user=request.user)
     today = _today(request)
     appointments = list(selectors.day_list(clinic=request.clinic, day=today, doctor=doctor)) if doctor else []
     waiting = selectors.waiting_room(clinic=request.clinic, doctor=doctor) if doctor else []
@@ -309,9 +295,8 @@ def my_schedule(request: ClinicRequest) -> HttpResponse:
 def _editable_doctor(request: ClinicRequest) -> DoctorProfile | None:
     """Whose availability this user may edit: anyone's with AVAILABILITY_EDIT_ANY, else
     their own (None: they have no doctor profile)."""
-    doctors = DoctorProfile.objects.for_clinic(request.clinic).select_related("user")
-    if not request.membership.has_perm_in_clinic(Perm.AVAILABILITY_EDIT_ANY):
-        doctors = doctors.filter(user=request.user)
+    any_doctor = request.membership.has_perm_in_clinic(Perm.AVAILABILITY_EDIT_ANY)
+    doctors = selectors.doctors_editable_by(clinic=request.clinic, user=request.user, any_doctor=any_doctor)
     chosen = request.GET.get("doctor") or request.POST.get("doctor")
     return doctors.filter(pk=chosen).first() if chosen and str(chosen).isdigit() else doctors.first()
 
@@ -340,10 +325,7 @@ def availability(request: ClinicRequest) -> HttpResponse:
                 block_id = request.POST.get("block", "")
                 if not block_id.isdigit():
                     return HttpResponseBadRequest("Choose the block to remove.")
-                block = WorkingHours.objects.for_clinic(request.clinic).filter(doctor=doctor, pk=block_id).first()
-                if block is None:
-                    raise Http404
-                services.working_hours_remove(block=block)
+                services.working_hours_remove(block=selectors.working_hours_block_get(clinic=request.clinic, doctor=doctor, pk=block_id))
                 messages.success(request, "Block removed.")
                 return redirect(f"{reverse('availability', args=[request.clinic.code])}?doctor={doctor.pk}")
         except REFUSALS as error:
@@ -352,11 +334,8 @@ def availability(request: ClinicRequest) -> HttpResponse:
     is_admin = request.membership.has_perm_in_clinic(Perm.AVAILABILITY_EDIT_ANY)
     context = {
         "doctor": doctor,
-        "doctors": DoctorProfile.objects.for_clinic(request.clinic).select_related("user") if is_admin else [doctor],
-        "hours": WorkingHours.objects.for_clinic(request.clinic).filter(doctor=doctor),
-        "exceptions": AvailabilityException.objects.for_clinic(request.clinic)
-        .filter(date__gte=_today(request))
-        .select_related("doctor__user"),
+        "doctors": selectors.doctors_editable_by(clinic=request.clinic, user=request.user, any_doctor=True) if is_admin else [doctor],
+        **selectors.availability_of(clinic=request.clinic, doctor=doctor, today=_today(request)),
         "hours_form": hours_form,
         "exception_form": exception_form,
     }
@@ -366,7 +345,7 @@ def availability(request: ClinicRequest) -> HttpResponse:
 @require_POST
 @clinic_view(Perm.CALENDAR_FEED)
 def calendar_feed_renew(request: ClinicRequest) -> HttpResponse:
-    doctor = DoctorProfile.objects.for_clinic(request.clinic).filter(user=request.user).first()
+    doctor = selectors.doctor_profile_of(clinic=request.clinic, user=request.user)
     if doctor is None:
         messages.error(request, "You have no doctor profile in this clinic yet: ask the administrator.")
         return redirect("my_schedule", request.clinic.code)
@@ -388,13 +367,7 @@ def calendar_feed(request, token: str) -> HttpResponse:
         raise Http404
     clinic = doctor.clinic
     enter_clinic_scope(request, clinic)  # the token decided the clinic
-    since = timezone.now() - datetime.timedelta(days=30)
-    appointments = (
-        Appointment.objects.for_clinic(clinic)
-        .filter(doctor=doctor, starts_at__gte=since)
-        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
-        .select_related("patient", "lead")
-    )
+    appointments = selectors.feed_appointments(clinic=clinic, doctor=doctor)
     response = HttpResponse(
         services.ical_feed_text(clinic=clinic, doctor=doctor, appointments=appointments), content_type="text/calendar; charset=utf-8"
     )
@@ -407,18 +380,8 @@ def calendar_feed(request, token: str) -> HttpResponse:
 def patient_tab_appointments(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """The chart's Appointments tab (registered through the patients' tab slots)."""
     patient = patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
-    appointments = list(
-        Appointment.objects.for_clinic(request.clinic)
-        .filter(patient=patient)
-        .select_related("doctor__user", "resource")
-        .order_by("-starts_at")
-    )
-    now = timezone.now()
-    context = {
-        "patient": patient,
-        "upcoming": sorted([a for a in appointments if a.starts_at >= now], key=lambda a: a.starts_at),
-        "past": [a for a in appointments if a.starts_at < now],
-    }
+    upcoming, past = selectors.appointments_of_patient(clinic=request.clinic, patient=patient)
+    context = {"patient": patient, "upcoming": upcoming, "past": past}
     return render(request, "scheduling/tab_appointments.html", context)
 
 
@@ -429,13 +392,7 @@ def lead_instant_booking(request: ClinicRequest, lead_id: int) -> HttpResponse:
     from leads.selectors import lead_get
 
     lead = lead_get(clinic=request.clinic, pk=lead_id)
-    booked = (
-        Appointment.objects.for_clinic(request.clinic)
-        .filter(lead=lead, starts_at__gte=timezone.now())
-        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
-        .select_related("doctor__user")
-        .first()
-    )
+    booked = selectors.upcoming_appointment_of_lead(clinic=request.clinic, lead=lead)
     if request.method == "POST" and booked is None and lead.is_open:
         doctor = selectors.doctor_get(clinic=request.clinic, pk=request.POST.get("doctor", ""))
         try:

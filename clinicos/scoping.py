@@ -8,6 +8,9 @@ filtered to that clinic, whatever the code forgot; outside any scope a read rais
 Who enters a scope:
 - pages: ``clinicos.tenancy.clinic_view``; the API: ``clinicos.api.clinic_context``;
 - token-resolved entry points (iCal feed, website lead capture) after resolving the token;
+- the patient portal per block: a read across one person's charts in several clinics says
+  so with ``scopes_disabled()`` and filters on those charts (``portal.services.patients_of``);
+  work on one clinic's rows (its booking rules, a PDF) runs inside ``scope(clinic=…)``;
 - management commands, explicitly (``scope`` or ``scopes_disabled``); tasks inside the
   scope of the row they work on (``scope_of_row``);
 - the Django admin (platform administrators): scopes disabled by ``ClinicScopeMiddleware``;
@@ -35,7 +38,6 @@ __all__ = [
     "ClinicScopeMiddleware",
     "ScopeError",
     "enter_clinic_scope",
-    "leave_clinic_scopes",
     "scope",
     "scope_of_row",
     "scopes_disabled",
@@ -136,16 +138,6 @@ def enter_clinic_scope(request: HttpRequest, clinic) -> None:
     if stack is None:
         raise RuntimeError("ClinicScopeMiddleware is not installed: no request scope to enter.")
     stack.enter_context(scope(clinic=clinic))
-
-
-def leave_clinic_scopes(request: HttpRequest) -> None:
-    """For the rest of this request, clinic-owned models are read without a clinic scope.
-    Only the patient portal does this: one person's charts span clinics, and every portal
-    read is filtered to that person's own charts instead (``portal.services.patients_of``)."""
-    stack = getattr(request, "clinic_scope_stack", None)
-    if stack is None:
-        raise RuntimeError("ClinicScopeMiddleware is not installed: no request scope to leave.")
-    stack.enter_context(scopes_disabled())
 
 
 class ClinicScopeMiddleware:

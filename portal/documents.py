@@ -1,6 +1,7 @@
 """The files a patient downloads from the portal: the same PDFs the clinic prints, and the
 files it shared, streamed after the portal's own check (the caller looked them up through
-``portal.selectors``, which only finds the identity's own)."""
+``portal.selectors``, which only finds the identity's own). Each PDF is made inside the
+scope of the clinic the document belongs to, as the clinic's own page makes it."""
 
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from billing.models import Invoice, Payment
 from clinical import pdf as clinical_pdf
 from clinical import selectors as clinical_selectors
 from clinical.models import LabOrder, Prescription
+from clinicos.downloads import pdf_response
+from clinicos.scoping import scope
 from patients.models import Document
 
 
@@ -33,21 +36,26 @@ def _file(field, *, filename: str, content_type: str, inline: bool = True) -> Fi
 
 
 def prescription_pdf(request, prescription: Prescription) -> HttpResponse:
-    content = clinical_pdf.prescription_pdf(
-        prescription=prescription,
-        items=clinical_selectors.prescription_items(prescription),
-        verify_url=clinical_pdf.prescription_verify_url(request, prescription),
-        printed_by=READER,  # type: ignore[arg-type]
-    )
-    return billing_pdf.pdf_response(content, prescription.reference)
+    with scope(clinic=prescription.clinic):
+        content = clinical_pdf.prescription_pdf(
+            prescription=prescription,
+            items=clinical_selectors.prescription_items(prescription),
+            verify_url=clinical_pdf.prescription_verify_url(request, prescription),
+            printed_by=READER,  # type: ignore[arg-type]
+        )
+    return pdf_response(content, f"{prescription.reference}.pdf")
 
 
 def invoice_pdf(invoice: Invoice) -> HttpResponse:
-    return billing_pdf.pdf_response(billing_pdf.invoice_pdf(invoice=invoice, printed_by=READER), invoice.number)  # type: ignore[arg-type]
+    with scope(clinic=invoice.clinic):
+        content = billing_pdf.invoice_pdf(invoice=invoice, printed_by=READER)  # type: ignore[arg-type]
+    return billing_pdf.pdf_response(content, invoice.number)
 
 
 def receipt_pdf(payment: Payment) -> HttpResponse:
-    return billing_pdf.pdf_response(billing_pdf.receipt_pdf(payment=payment, printed_by=READER), payment.receipt_number)  # type: ignore[arg-type]
+    with scope(clinic=payment.clinic):
+        content = billing_pdf.receipt_pdf(payment=payment, printed_by=READER)  # type: ignore[arg-type]
+    return billing_pdf.pdf_response(content, payment.receipt_number)
 
 
 def lab_report(order: LabOrder) -> FileResponse:

@@ -43,12 +43,12 @@ def prescription(identity: PortalIdentity, prescription_id: int) -> Prescription
 def lab_orders(identity: PortalIdentity, patient: Patient | None = None):
     """Completed orders with their current, final results (each with the range that applied
     and its flag)."""
-    final_results = (
-        LabResult.objects.filter(is_current=True, status__in=FINAL_RESULT_STATUSES)
-        .select_related("lab_test")
-        .order_by("lab_test__name", "id")
-    )
     with scopes_disabled():
+        final_results = (
+            LabResult.objects.filter(is_current=True, status__in=FINAL_RESULT_STATUSES)
+            .select_related("lab_test")
+            .order_by("lab_test__name", "id")
+        )
         orders = list(
             LabOrder.objects.filter(patient_id__in=_chart_ids(identity, patient), status=LabOrder.Status.COMPLETED)
             .select_related("clinic", "patient", "ordering_doctor__user")

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinicos.audit import client_ip
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
-from clinicos.scoping import leave_clinic_scopes
 from patients.models import Patient
 from portal import documents, selectors, services
 from portal.forms import NewPhoneForm, ProfileForm, RequestCodeForm, VerifyCodeForm
@@ -40,7 +39,6 @@ def portal_view(view: Callable) -> Callable:
         stored = request.session.get(SESSION_KEY)
         if not stored:
             return redirect("portal_login")
-        leave_clinic_scopes(request)  # one person's charts span clinics; every read filters on them
         identity = services.PortalIdentity(stored["channel"], stored["address"])
         patients = services.patients_of(identity)
         if not patients:

@@ -180,3 +180,23 @@ def test_another_patients_appointment_cannot_be_moved_or_cancelled(client, porta
     assert client.get(f"/portal/appointments/{theirs.pk}/move/").status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == "scheduled"
+
+
+def test_a_portal_request_keeps_clinic_scopes_on_and_opens_them_per_block(portal_api, records, mother, client, monkeypatch):
+    """The portal never turns scopes off for a whole request: a read of another clinic's
+    rows outside its own block raises, as on a staff page; the lists still answer."""
+    from django_scopes import get_scope
+
+    from portal import selectors
+
+    seen = []
+    original = selectors.invoices
+
+    def watching(*args, **kwargs):
+        seen.append(get_scope().get("_enabled"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "invoices", watching)
+    portal = portal_api(phone=MOTHER_PHONE)
+    assert portal.get("invoices").status_code == 200
+    assert seen == [True]

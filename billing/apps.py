@@ -6,7 +6,7 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         from billing.models import Invoice, Method, Payment, Service, TaxClass, UsagePrice
-        from clinical.signals import visit_completed
+        from clinical.hooks import VISIT_COMPLETION_STEPS
         from clinicos import enums, navigation
         from clinicos.roles import Perm
         from patients.chart import ChartTab, register_tab
@@ -24,7 +24,6 @@ class BillingConfig(AppConfig):
         navigation.register_dashboard_panel(
             navigation.DashboardPanel("financial_snapshot", "billing/_dashboard_snapshot.html", Perm.FINANCIALS_VIEW, _snapshot, order=10)
         )
-        from clinicos.roles import Role
 
         navigation.register_dashboard_panel(
             navigation.DashboardPanel(
@@ -33,7 +32,6 @@ class BillingConfig(AppConfig):
                 Perm.BILLING_VIEW,
                 _to_settle,
                 order=12,
-                roles=frozenset({Role.FRONT_DESK}),
             )
         )
         navigation.register_dashboard_panel(
@@ -43,13 +41,12 @@ class BillingConfig(AppConfig):
                 Perm.FINANCIALS_VIEW,
                 _day_close,
                 order=11,
-                roles=frozenset({Role.BILLING}),
             )
         )
-        visit_completed.connect(_record_usage, dispatch_uid="billing_visit_usage")
+        VISIT_COMPLETION_STEPS.register("billing.usage", _record_usage)
 
 
-def _record_usage(sender, visit, **kwargs):
+def _record_usage(*, visit, user) -> None:
     from billing.services import record_visit_usage
 
     record_visit_usage(visit=visit)

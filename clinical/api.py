@@ -10,6 +10,7 @@ from django.http import Http404
 from ninja import Router, Schema, Status
 
 from clinical import selectors, services
+from clinical.inputs import VitalsInput
 from clinical.models import Addendum, Allergy, AllergyStatement, ClinicalNote, Visit, VitalSigns
 from clinicos.api import Input, Problem, clinic_context, field_problem
 from clinicos.audit import record_read
@@ -237,8 +238,8 @@ def vital_signs_create(request, code: str, payload: VitalsIn):
         visit = Visit.objects.for_clinic(ctx.clinic).filter(pk=payload.visit_id).first()
         if visit is None:
             return field_problem("visit_id", "There is no such visit in this clinic.")
-    data = {field: getattr(payload, field) for field in services.VITAL_FIELDS}
-    vitals = services.vitals_record(patient=patient, user=ctx.user, data=data, visit=visit)
+    measured = VitalsInput.parse(payload.model_dump(exclude={"patient_id", "visit_id"}))
+    vitals = services.vitals_record(patient=patient, user=ctx.user, vitals=measured, visit=visit)
     return Status(201, vitals_out(vitals))
 
 

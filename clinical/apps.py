@@ -52,17 +52,15 @@ class ClinicalConfig(AppConfig):
         navigation.register(navigation.NavItem("Lab", "lab_worklist", Perm.LAB_ORDERS_VIEW, order=42))
         navigation.register_settings_tab("Lab tests", "lab_catalog_settings")
         navigation.register_settings_tab("Formulary", "formulary_settings")
-        from clinicos.roles import Role
-
-        for key, perm, role, context, order in (
-            ("doctor_clinical", Perm.CLINICAL_VIEW, Role.DOCTOR, _doctor_clinical, 12),
-            ("nurse_vitals", Perm.VITALS_RECORD, Role.NURSE, _nurse_day, 10),
-            ("lab_worklist", Perm.LAB_ORDERS_VIEW, Role.LAB, _lab_day, 10),
-            ("pharmacy_worklist", Perm.PRESCRIPTIONS_DISPENSE, Role.PHARMACIST, _pharmacy_day, 10),
-            ("follow_ups_due", Perm.SCHEDULE_BOOK, Role.FRONT_DESK, _follow_ups, 14),
+        for key, perm, context, order in (
+            ("doctor_clinical", Perm.CLINICAL_VIEW, _doctor_clinical, 12),
+            ("nurse_vitals", Perm.VITALS_RECORD, _nurse_day, 10),
+            ("lab_worklist", Perm.LAB_ORDERS_VIEW, _lab_day, 10),
+            ("pharmacy_worklist", Perm.PRESCRIPTIONS_DISPENSE, _pharmacy_day, 10),
+            ("follow_ups_due", Perm.SCHEDULE_BOOK, _follow_ups, 14),
         ):
             navigation.register_dashboard_panel(
-                navigation.DashboardPanel(key, f"clinical/_dashboard_{key}.html", perm, context, order=order, roles=frozenset({role}))
+                navigation.DashboardPanel(key, f"clinical/_dashboard_{key}.html", perm, context, order=order)
             )
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinical import lab_catalog, services
+from clinical.inputs import LabResultInput
 from clinical.models import (
     Allergy,
     AllergyStatement,
@@ -330,13 +331,15 @@ def _seed_orders(clinic: Clinic) -> None:
     running = order(visits[6], ["HB", "WBC", "PLT"])
     services.lab_order_set_status(order=running, user=lab, to_status="sample_collected")
     first_test = running.tests.order_by("id").first()
-    services.lab_results_enter(order=running, user=lab, results=[{"test_id": first_test.pk, "value": "11.4", "final": False}])
+    services.lab_results_enter(order=running, user=lab, results=[LabResultInput.of(test_id=first_test.pk, value="11.4", final=False)])
     done = order(visits[7], ["TSH", "CREAT"])
     services.lab_order_set_status(order=done, user=lab, to_status="sample_collected")
     services.lab_results_enter(
         order=done,
         user=lab,
-        results=[{"test_id": t.pk, "value": v, "final": True} for t, v in zip(done.tests.order_by("id"), ("2.6", "0.9"), strict=True)],
+        results=[
+            LabResultInput.of(test_id=t.pk, value=v, final=True) for t, v in zip(done.tests.order_by("id"), ("2.6", "0.9"), strict=True)
+        ],
     )
     services.lab_order_review(order=done, user=visits[7].doctor.user)
     cancelled = order(visits[4], ["E2"])
@@ -346,7 +349,7 @@ def _seed_orders(clinic: Clinic) -> None:
     critical_visit = next((v for v in visits if v.doctor.user_id == doctor_user.pk), visits[0])
     urgent = order(critical_visit, ["K"], urgency="urgent")
     services.lab_order_set_status(order=urgent, user=lab, to_status="sample_collected")
-    services.lab_results_enter(order=urgent, user=lab, results=[{"test_id": urgent.tests.get().pk, "value": "6.8", "final": True}])
+    services.lab_results_enter(order=urgent, user=lab, results=[LabResultInput.of(test_id=urgent.tests.get().pk, value="6.8", final=True)])
 
 
 def _result_history(clinic, patient, doctor_user, lab, tests) -> None:
@@ -361,7 +364,8 @@ def _result_history(clinic, patient, doctor_user, lab, tests) -> None:
             order=order,
             user=lab,
             results=[
-                {"test_id": t.pk, "value": series[t.lab_test.code][index], "final": True} for t in order.tests.select_related("lab_test")
+                LabResultInput.of(test_id=t.pk, value=series[t.lab_test.code][index], final=True)
+                for t in order.tests.select_related("lab_test")
             ],
         )
         services.lab_order_review(order=order, user=doctor_user)

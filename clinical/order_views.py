@@ -27,6 +27,7 @@ from clinical.forms import (
     PrescriptionItemForm,
     ReferenceRangeFormSet,
 )
+from clinical.inputs import LabResultInput
 from clinical.models import Dispensation, FormularyItem, LabOrder, LabResult, LabTest, Prescription, Visit
 from clinicos.audit import record_read
 from clinicos.downloads import pdf_response
@@ -394,13 +395,13 @@ def lab_order_results(request: ClinicRequest, order_id: int) -> HttpResponse:
         if not value:
             continue
         results.append(
-            {
-                "test_id": test_id,
-                "value": value,
-                "final": request.POST.get(f"final_{test_id}") == "on",
-                "flag": request.POST.get(f"flag_{test_id}", ""),
-                "flag_reason": request.POST.get(f"flag_reason_{test_id}", ""),
-            }
+            LabResultInput.of(
+                test_id=test_id,
+                value=value,
+                final=request.POST.get(f"final_{test_id}") == "on",
+                flag=request.POST.get(f"flag_{test_id}", ""),
+                flag_reason=request.POST.get(f"flag_reason_{test_id}", ""),
+            )
         )
     try:
         saved = services.lab_results_enter(order=order, user=request.user, results=results)

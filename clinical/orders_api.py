@@ -9,6 +9,7 @@ from decimal import Decimal
 from ninja import Query, Router, Schema, Status
 
 from clinical import pdf, selectors, services
+from clinical.inputs import LabResultInput
 from clinical.models import LabOrder, LabResult, LabTest, Prescription, Visit
 from clinicos.api import Input, Problem, clinic_context, field_problem
 from clinicos.audit import record_read
@@ -516,7 +517,7 @@ def lab_order_results(request, code: str, order_id: int, payload: LabResultsIn):
     final result; a critical result notifies the ordering doctor at once."""
     ctx = clinic_context(request, code, Perm.LAB_WORK)
     order = selectors.lab_order_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=order_id)
-    results = [{**result.model_dump(), "value": str(result.value)} for result in payload.results]
+    results = [LabResultInput.of(**result.model_dump()) for result in payload.results]
     services.lab_results_enter(order=order, user=ctx.user, results=results)
     order.refresh_from_db()
     return order_out(order)

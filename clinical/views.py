@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinical import charts, icd10, pdf, selectors, services
 from clinical.forms import HISTORY_LABELS, AddendumForm, BreakGlassForm, NoteForm, VitalsForm, history_form_class
+from clinical.inputs import VitalsInput
 from clinical.models import Visit
 from clinicos.audit import record_read
 from clinicos.downloads import pdf_response
@@ -165,7 +166,7 @@ def _record_vitals(request: ClinicRequest, patient, visit=None) -> VitalsForm | 
     form = VitalsForm(request.POST)
     if form.is_valid():
         try:
-            services.vitals_record(patient=patient, user=request.user, data=form.cleaned_data, visit=visit)
+            services.vitals_record(patient=patient, user=request.user, vitals=VitalsInput.parse(form.cleaned_data), visit=visit)
             return None
         except REFUSALS as error:
             add_error_to_form(form, error)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from clinicos.roles import Perm
+from clinicos.roles import DASHBOARD_PANEL_ROLES, Perm
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,9 @@ def settings_tabs_for(membership, path: str = "") -> list[dict]:
 
 
 # Panels other apps add to the dashboard (the front desk's day, the lab's worklist, Billing's
-# financial snapshot…), each for the memberships holding its permission and, when ``roles``
-# is given, one of those roles (a panel is someone's day, not everyone who may see it);
+# financial snapshot…), each for the memberships holding its permission and, when
+# ``roles.DASHBOARD_PANEL_ROLES`` names the panel, one of those roles (a panel is someone's
+# day, not everyone who may see it);
 # ``context`` computes what its template shows, in a bounded number of queries.
 @dataclass(frozen=True)
 class DashboardPanel:
@@ -95,7 +96,10 @@ class DashboardPanel:
     perm: Perm
     context: Callable[[Any], dict]
     order: int = 50
-    roles: frozenset = frozenset()
+
+    @property
+    def roles(self) -> frozenset:
+        return DASHBOARD_PANEL_ROLES.get(self.key, frozenset())
 
 
 _panels: dict[str, DashboardPanel] = {}

@@ -151,6 +151,23 @@ REPORTS_OF_EVERYONE_ROLES = frozenset({Role.ADMIN, Role.BILLING, Role.CRO})
 # Who may ask for a doctor-performance report about any doctor (a doctor's is their own).
 DOCTOR_PERFORMANCE_ANY_DOCTOR_ROLES = frozenset({Role.ADMIN})
 
+# Dashboard panels (clinicos.navigation) that are someone's day, not everyone's who holds
+# the panel's permission: the panel's key → the roles it shows for. A panel not named here
+# shows for every member with its permission.
+DASHBOARD_PANEL_ROLES: dict[str, frozenset[Role]] = {
+    "front_desk_day": frozenset({Role.FRONT_DESK}),
+    "doctor_day": frozenset({Role.DOCTOR}),
+    "doctor_clinical": frozenset({Role.DOCTOR}),
+    "nurse_vitals": frozenset({Role.NURSE}),
+    "lab_worklist": frozenset({Role.LAB}),
+    "pharmacy_worklist": frozenset({Role.PHARMACIST}),
+    "follow_ups_due": frozenset({Role.FRONT_DESK}),
+    "cro_day": frozenset({Role.CRO}),
+    "to_settle_today": frozenset({Role.FRONT_DESK}),
+    "day_close_today": frozenset({Role.BILLING}),
+    "clinic_analytics": frozenset({Role.ADMIN}),
+}
+
 
 def roles_have_permission(roles, perm: Perm) -> bool:
     allowed = ROLE_PERMISSIONS[Perm(perm)]

@@ -11,12 +11,9 @@ class LeadsConfig(AppConfig):
 
         navigation.register(navigation.NavItem("Leads", "lead_board", Perm.LEADS_WORK, order=10))
         navigation.register_settings_tab("Lead sources & keys", "lead_settings")
-        from clinicos.roles import Role
 
         navigation.register_dashboard_panel(
-            navigation.DashboardPanel(
-                "cro_day", "leads/_dashboard_cro.html", Perm.LEADS_WORK, _cro_day, order=10, roles=frozenset({Role.CRO})
-            )
+            navigation.DashboardPanel("cro_day", "leads/_dashboard_cro.html", Perm.LEADS_WORK, _cro_day, order=10)
         )
         enums.register("lead_statuses", LeadStatus)
         enums.register("lead_activity_kinds", LeadActivity.Kind)

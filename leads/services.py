@@ -16,6 +16,7 @@ from clinicos.scoping import scopes_disabled
 from clinicos.selectors import members_with_role
 from clinicos.tenancy import membership_of
 from clinicos.text import check_no_nul
+from leads.hooks import LEAD_CONVERSION_STEPS
 from leads.models import (
     DEFAULT_INQUIRIES,
     DEFAULT_SOURCES,
@@ -27,7 +28,6 @@ from leads.models import (
     LeadOption,
     LeadStatus,
 )
-from leads.signals import lead_converted
 from patients import identity
 from patients import services as patient_services
 from patients.models import Patient
@@ -354,7 +354,7 @@ def lead_convert(
         note=f"Registered as patient {patient.uhid}.",
         created_by=user,
     )
-    lead_converted.send(sender=Lead, lead=lead, patient=patient)
+    LEAD_CONVERSION_STEPS.run(lead=lead, patient=patient)
     return ConversionResult(patient, lead)
 
 

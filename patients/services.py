@@ -20,8 +20,8 @@ from clinicos.models import Clinic, DoctorProfile, Notification, User
 from clinicos.text import check_no_nul
 from clinicos.uploads import DOCUMENT_TYPES, UploadCheck, check_upload, safe_file_name
 from patients import identity
+from patients.hooks import PATIENT_REGISTRATION_STEPS
 from patients.models import BreakGlassAccess, Document, InsuranceProvider, Patient, PatientNameKey, Person, UhidSequence
-from patients.signals import patient_registered
 
 PATIENT_FIELDS = (
     "first_name",
@@ -153,7 +153,7 @@ def patient_register(*, clinic: Clinic, user: User, data: dict, national_id: str
     _remember_name(patient)
     if patient.assigned_doctor_id:
         care_team_add(patient=patient, doctor=patient.assigned_doctor)
-    patient_registered.send(sender=Patient, patient=patient)
+    PATIENT_REGISTRATION_STEPS.run(patient=patient)
     return patient
 
 

@@ -12,7 +12,6 @@ class ReportingConfig(AppConfig):
         enums.register("report_types", ReportType)
         enums.register("report_statuses", Report.Status)
         navigation.register(navigation.NavItem("Reports", "report_list", Perm.REPORTS_VIEW, order=70))
-        from clinicos.roles import Role
 
         navigation.register_dashboard_panel(
             navigation.DashboardPanel(
@@ -21,7 +20,6 @@ class ReportingConfig(AppConfig):
                 Perm.REPORTS_VIEW,
                 _admin_dashboard,
                 order=40,
-                roles=frozenset({Role.ADMIN}),
             )
         )
 

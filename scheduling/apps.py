@@ -7,14 +7,13 @@ class SchedulingConfig(AppConfig):
     def ready(self):
         from clinicos import enums, navigation
         from clinicos.roles import Perm
-        from leads.signals import lead_converted
+        from leads.hooks import LEAD_CONVERSION_STEPS
         from patients.chart import ChartTab, register_tab
-        from patients.signals import patient_registered
+        from patients.hooks import PATIENT_REGISTRATION_STEPS
         from scheduling import services
         from scheduling.models import AppointmentStatus, AppointmentType, AvailabilityException
 
         navigation.register(navigation.NavItem("Schedule", "calendar_day", Perm.SCHEDULE_VIEW, order=30))
-        from clinicos.roles import Role
 
         navigation.register_dashboard_panel(
             navigation.DashboardPanel(
@@ -23,13 +22,10 @@ class SchedulingConfig(AppConfig):
                 Perm.SCHEDULE_VIEW,
                 _front_desk_day,
                 order=10,
-                roles=frozenset({Role.FRONT_DESK}),
             )
         )
         navigation.register_dashboard_panel(
-            navigation.DashboardPanel(
-                "doctor_day", "scheduling/_dashboard_doctor.html", Perm.SCHEDULE_VIEW, _doctor_day, order=10, roles=frozenset({Role.DOCTOR})
-            )
+            navigation.DashboardPanel("doctor_day", "scheduling/_dashboard_doctor.html", Perm.SCHEDULE_VIEW, _doctor_day, order=10)
         )
         register_tab(ChartTab("appointments", "Appointments", "patient_tab_appointments", Perm.SCHEDULE_VIEW, order=20))
         from leads.panels import LeadPanel, register_panel
@@ -45,15 +41,9 @@ class SchedulingConfig(AppConfig):
             Appointment, "appointments", "Appointments", Perm.SCHEDULE_VIEW, "starts_at", _describe_appointments, order=30
         )
         # Walk-ins who register, and leads who convert, keep their appointments.
-        patient_registered.connect(
-            lambda sender, patient, **kwargs: services.attach_to_patient(patient=patient),
-            weak=False,
-            dispatch_uid="scheduling.attach_walk_ins",
-        )
-        lead_converted.connect(
-            lambda sender, lead, patient, **kwargs: services.attach_to_patient(patient=patient, lead=lead),
-            weak=False,
-            dispatch_uid="scheduling.attach_lead",
+        PATIENT_REGISTRATION_STEPS.register("scheduling.walk_ins", lambda *, patient: services.attach_to_patient(patient=patient))
+        LEAD_CONVERSION_STEPS.register(
+            "scheduling.appointments", lambda *, lead, patient: services.attach_to_patient(patient=patient, lead=lead)
         )
 
 

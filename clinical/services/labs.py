@@ -6,7 +6,7 @@ import datetime
 import os
 import secrets
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinical.allergy_check import normalize as normalize_medicine
+from clinical.inputs import LabResultInput
 from clinical.models import (
     LabOrder,
     LabOrderSequence,
@@ -197,22 +198,18 @@ def text_flag(value: str, normal_text: str) -> str:
     return LabResult.Flag.NORMAL if normalize_medicine(value) == normalize_medicine(normal_text) else LabResult.Flag.ABNORMAL
 
 
-def _parse_value(lab_test: LabTest, raw, field: str) -> tuple[Decimal | None, str]:
-    text = "" if raw is None else str(raw).strip()
-    if not text:
+def _result_value(lab_test: LabTest, entry: LabResultInput, field: str) -> tuple[Decimal | None, str]:
+    """The value the test's type takes: the text, or the number (to the column's places)."""
+    if not entry.text:
         raise ValidationError({field: "Enter the result."})
-    check_no_nul(value=text)
+    check_no_nul(value=entry.text)
     if lab_test.result_type == LabTest.ResultType.TEXT:
-        if len(text) > 250:
+        if len(entry.text) > 250:
             raise ValidationError({field: "At most 250 characters."})
-        return None, text
-    try:
-        value = Decimal(text.replace(",", ""))
-    except (InvalidOperation, ValueError):
-        raise ValidationError({field: f"{lab_test.name} is a number (e.g. 4.2)."}) from None
-    if not value.is_finite() or abs(value) >= Decimal("1e10"):
-        raise ValidationError({field: "Enter a number."})
-    return value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP), ""
+        return None, entry.text
+    if entry.number is None:
+        raise ValidationError({field: f"{lab_test.name} is a number (e.g. 4.2)."})
+    return entry.number.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP), ""
 
 
 @dataclass(frozen=True)
@@ -229,9 +226,8 @@ class _ResultEntry:
 
 
 @transaction.atomic
-def lab_results_enter(*, order: LabOrder, user: User, results: list[dict]) -> list[LabResult]:
-    """Enter results (lab technicians): each ``{test_id, value, unit?, final, flag?,
-    flag_reason?}``. Only once the sample is collected (the order moves to In progress);
+def lab_results_enter(*, order: LabOrder, user: User, results: list[LabResultInput]) -> list[LabResult]:
+    """Enter results (lab technicians), parsed at the edge (``clinical.inputs``). Only once the sample is collected (the order moves to In progress);
     the range that applies to the patient is copied onto the result and the flag computed;
     a result already entered gets a new version (a corrected final one is Amended). When
     every test has a final result the order is completed. Critical results start the
@@ -267,7 +263,7 @@ def _lock_order_for_results(order: LabOrder) -> LabOrder:
     return order
 
 
-def _clean_result_entries(order_tests: dict[int, LabOrderTest], results: list[dict]) -> list[_ResultEntry]:
+def _clean_result_entries(order_tests: dict[int, LabOrderTest], results: list[LabResultInput]) -> list[_ResultEntry]:
     """Every entry checked; all field problems at once (``results.<n>.<field>``)."""
     entries: list[_ResultEntry] = []
     errors: dict[str, str] = {}
@@ -282,28 +278,22 @@ def _clean_result_entries(order_tests: dict[int, LabOrderTest], results: list[di
     return entries
 
 
-def _clean_result_entry(order_tests: dict[int, LabOrderTest], raw: dict, prefix: str, seen: set[int]) -> _ResultEntry:
-    try:
-        test_id = int(str(raw.get("test_id")))
-    except ValueError:
-        test_id = -1
-    order_test = order_tests.get(test_id)
+def _clean_result_entry(order_tests: dict[int, LabOrderTest], raw: LabResultInput, prefix: str, seen: set[int]) -> _ResultEntry:
+    order_test = order_tests.get(raw.test_id)
     if order_test is None:
         raise ValidationError({f"{prefix}test_id": "Not a test of this order."})
-    if test_id in seen:
+    if raw.test_id in seen:
         raise ValidationError({f"{prefix}test_id": "Each test once."})
-    seen.add(test_id)
+    seen.add(raw.test_id)
     lab_test = order_test.lab_test
-    value_numeric, value_text = _parse_value(lab_test, raw.get("value"), f"{prefix}value")
-    unit = (raw.get("unit") or "").strip() or lab_test.unit
+    value_numeric, value_text = _result_value(lab_test, raw, f"{prefix}value")
+    unit = raw.unit or lab_test.unit
     if lab_test.unit and unit.casefold() != lab_test.unit.casefold():
         raise ValidationError({f"{prefix}unit": f"Enter {lab_test.name} in {lab_test.unit}, the unit of the catalog and its ranges."})
-    override = (raw.get("flag") or "").strip()
-    override_reason = (raw.get("flag_reason") or "").strip()
-    if override and override not in LabResult.Flag.values:
+    if raw.flag and raw.flag not in LabResult.Flag.values:
         raise ValidationError({f"{prefix}flag": f"One of: {', '.join(LabResult.Flag.values)}."})
-    check_no_nul(flag_reason=override_reason)
-    return _ResultEntry(order_test, value_numeric, value_text, unit, bool(raw.get("final")), override, override_reason[:250])
+    check_no_nul(flag_reason=raw.flag_reason)
+    return _ResultEntry(order_test, value_numeric, value_text, unit, raw.final, raw.flag, raw.flag_reason[:250])
 
 
 def _result_save(order: LabOrder, entry: _ResultEntry, *, age: int | None, user: User, now: datetime.datetime) -> LabResult:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinical import icd10
+from clinical.hooks import VISIT_COMPLETION_STEPS
 from clinical.models import (
     Addendum,
     ClinicalNote,
@@ -15,7 +16,6 @@ from clinical.models import (
     VisitSequence,
     VitalSigns,
 )
-from clinical.signals import visit_completed
 from clinicos.counters import counter_next
 from clinicos.errors import Conflict
 from clinicos.models import Clinic, DoctorProfile, User
@@ -188,7 +188,7 @@ def visit_complete(*, visit: Visit, user: User) -> Visit:
         appointment = Appointment.objects.get(pk=visit.appointment_id)
         if appointment.status == AppointmentStatus.IN_PROGRESS:
             scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.COMPLETED, user=user)
-    visit_completed.send(sender=Visit, visit=visit, user=user)
+    VISIT_COMPLETION_STEPS.run(visit=visit, user=user)
     return visit
 
 

@@ -1,12 +1,13 @@
 """Vital signs: the specs' ranges, whole numbers and decimal places, and BMI computed on the
 server with the clinic's WHO or Asian cut-offs."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clinical.inputs import VitalsInput
 from clinical.models import (
     Visit,
     VitalSigns,
@@ -55,17 +56,11 @@ def bmi_category(bmi: Decimal, *, asian: bool) -> str:
     return VitalSigns.BmiCategory.OBESE
 
 
-def _clean_measurement(field: str, raw) -> Decimal | int | None:
-    """One measurement within the specs' range, rounded to its places (None when blank)."""
-    if raw is None or raw == "":
+def _clean_measurement(field: str, value: Decimal | None) -> Decimal | int | None:
+    """One measurement within the specs' range, rounded to its places (None when not taken)."""
+    if value is None:
         return None
     low, high, unit = VITAL_RANGES[field]
-    try:
-        value = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
-        raise ValidationError("Enter a number.")
-    if not value.is_finite():
-        raise ValidationError("Enter a number.")
     if field in WHOLE_NUMBERS and value != value.to_integral_value():
         raise ValidationError("Enter a whole number.")
     if not low <= value <= high:
@@ -83,12 +78,12 @@ def _blood_pressure_errors(cleaned: dict, errors: dict[str, str]) -> dict[str, s
     return {}
 
 
-def _clean_vitals(data: dict) -> dict:
+def _clean_vitals(vitals: VitalsInput) -> dict:
     errors: dict[str, str] = {}
     cleaned: dict = {}
-    for field in VITAL_RANGES:
+    for field, value in vitals.measurements().items():
         try:
-            cleaned[field] = _clean_measurement(field, data.get(field))
+            cleaned[field] = _clean_measurement(field, value)
         except ValidationError as error:
             errors[field] = " ".join(error.messages)
     errors.update(_blood_pressure_errors(cleaned, errors))
@@ -96,24 +91,20 @@ def _clean_vitals(data: dict) -> dict:
         errors["__all__"] = "Record at least one measurement."
     if errors:
         raise ValidationError(errors)
-    notes = (data.get("notes") or "").strip()
-    check_no_nul(notes=notes)
-    cleaned["notes"] = notes
+    check_no_nul(notes=vitals.notes)
+    cleaned["notes"] = vitals.notes
     return cleaned
 
 
 @transaction.atomic
-def vitals_record(*, patient: Patient, user: User, data: dict, visit: Visit | None = None) -> VitalSigns:
+def vitals_record(*, patient: Patient, user: User, vitals: VitalsInput, visit: Visit | None = None) -> VitalSigns:
     """Record a set of vital signs (nurses and doctors); BMI from weight and height."""
-    unknown = set(data) - set(VITAL_FIELDS)
-    if unknown:
-        raise ValueError(f"Not vital-sign fields: {', '.join(sorted(unknown))}")
     if visit is not None and visit.patient_id != patient.pk:
         raise ValidationError({"visit_id": "This visit is another patient's."})
-    cleaned = _clean_vitals(data)
-    vitals = VitalSigns(clinic_id=patient.clinic_id, patient=patient, visit=visit, recorded_by=user, recorded_at=timezone.now(), **cleaned)
-    if vitals.weight_kg and vitals.height_cm:
-        vitals.bmi = bmi_of(vitals.weight_kg, vitals.height_cm)
-        vitals.bmi_category = bmi_category(vitals.bmi, asian=patient.clinic.bmi_asian_cutoffs)
-    vitals.save()
-    return vitals
+    cleaned = _clean_vitals(vitals)
+    row = VitalSigns(clinic_id=patient.clinic_id, patient=patient, visit=visit, recorded_by=user, recorded_at=timezone.now(), **cleaned)
+    if row.weight_kg and row.height_cm:
+        row.bmi = bmi_of(row.weight_kg, row.height_cm)
+        row.bmi_category = bmi_category(row.bmi, asian=patient.clinic.bmi_asian_cutoffs)
+    row.save()
+    return row

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clinical import allergy_check, services
+from clinical.inputs import LabResultInput
 from clinical.models import LabOrder, LabResult, Prescription, ReferenceRange
 from clinical.tests.conftest import AMOXICILLIN, FOLIC_ACID, penicillin_allergy
 from clinicos.errors import Conflict, TransitionNotAllowed
@@ -218,7 +219,9 @@ def test_the_lab_status_table_allows_one_step_on_and_a_cancel_before_completion(
     LabOrder.objects.filter(pk=order.pk).update(status=from_status)
     if to_status == "completed" and from_status == "in_progress":  # completion needs the final results
         LabOrder.objects.filter(pk=order.pk).update(status="sample_collected")
-        services.lab_results_enter(order=order, user=lab_tech, results=[{"test_id": order.tests.get().pk, "value": "2.1", "final": True}])
+        services.lab_results_enter(
+            order=order, user=lab_tech, results=[LabResultInput.of(test_id=order.tests.get().pk, value="2.1", final=True)]
+        )
         assert LabOrder.objects.get(pk=order.pk).status == "completed"
         return
     if (from_status, to_status) in ALLOWED:
@@ -245,7 +248,7 @@ def test_cancelling_needs_a_reason_and_completing_by_hand_needs_every_final_resu
 def test_results_wait_for_the_sample(order_visit, prescriber, catalog, lab_tech):
     order = services.lab_order_create(patient=order_visit.patient, user=prescriber.user, lab_tests=[catalog["TSH"]])
     with pytest.raises(Conflict, match="once the sample is collected"):
-        services.lab_results_enter(order=order, user=lab_tech, results=[{"test_id": order.tests.get().pk, "value": "2"}])
+        services.lab_results_enter(order=order, user=lab_tech, results=[LabResultInput.of(test_id=order.tests.get().pk, value="2")])
     assert not LabResult.objects.exists()
 
 
@@ -306,7 +309,10 @@ def test_a_result_keeps_the_range_that_applied_and_a_correction_is_an_amended_ve
     services.lab_results_enter(
         order=order,
         user=lab_tech,
-        results=[{"test_id": tsh.pk, "value": "5.2", "final": False}, {"test_id": upt.pk, "value": "positive", "final": True}],
+        results=[
+            LabResultInput.of(test_id=tsh.pk, value="5.2", final=False),
+            LabResultInput.of(test_id=upt.pk, value="positive", final=True),
+        ],
     )
     order.refresh_from_db()
     assert order.status == "in_progress" and order.started_by == lab_tech
@@ -324,10 +330,10 @@ def test_a_result_keeps_the_range_that_applied_and_a_correction_is_an_amended_ve
     first.refresh_from_db()
     assert first.range_high == Decimal("4")
 
-    services.lab_results_enter(order=order, user=lab_tech, results=[{"test_id": tsh.pk, "value": "5.0", "final": True}])
+    services.lab_results_enter(order=order, user=lab_tech, results=[LabResultInput.of(test_id=tsh.pk, value="5.0", final=True)])
     order.refresh_from_db()
     assert order.status == "completed"
-    services.lab_results_enter(order=order, user=lab_tech, results=[{"test_id": tsh.pk, "value": "3.1", "final": True}])
+    services.lab_results_enter(order=order, user=lab_tech, results=[LabResultInput.of(test_id=tsh.pk, value="3.1", final=True)])
     versions = list(LabResult.objects.filter(order_test=tsh).order_by("version"))
     assert [(v.version, v.status, v.is_current, v.value_numeric) for v in versions] == [
         (1, "preliminary", False, Decimal("5.2")),
@@ -336,7 +342,7 @@ def test_a_result_keeps_the_range_that_applied_and_a_correction_is_an_amended_ve
     ]
     assert versions[2].previous == versions[1]
     with pytest.raises(ValidationError, match="final"):
-        services.lab_results_enter(order=order, user=lab_tech, results=[{"test_id": tsh.pk, "value": "3.0", "final": False}])
+        services.lab_results_enter(order=order, user=lab_tech, results=[LabResultInput.of(test_id=tsh.pk, value="3.0", final=False)])
 
 
 def test_bad_result_input_is_refused_field_by_field(order_visit, prescriber, catalog, lab_tech):
@@ -344,18 +350,18 @@ def test_bad_result_input_is_refused_field_by_field(order_visit, prescriber, cat
     services.lab_order_set_status(order=order, user=lab_tech, to_status="sample_collected")
     test_id = order.tests.get().pk
     for bad, field in (
-        ({"test_id": test_id, "value": "high"}, "results.0.value"),
-        ({"test_id": test_id, "value": "NaN"}, "results.0.value"),
-        ({"test_id": test_id, "value": ""}, "results.0.value"),
-        ({"test_id": 999999, "value": "2"}, "results.0.test_id"),
-        ({"test_id": test_id, "value": "2", "unit": "ng/mL"}, "results.0.unit"),
-        ({"test_id": test_id, "value": "2", "flag": "purple"}, "results.0.flag"),
+        (LabResultInput.of(test_id=test_id, value="high"), "results.0.value"),
+        (LabResultInput.of(test_id=test_id, value="NaN"), "results.0.value"),
+        (LabResultInput.of(test_id=test_id, value=""), "results.0.value"),
+        (LabResultInput.of(test_id=999999, value="2"), "results.0.test_id"),
+        (LabResultInput.of(test_id=test_id, value="2", unit="ng/mL"), "results.0.unit"),
+        (LabResultInput.of(test_id=test_id, value="2", flag="purple"), "results.0.flag"),
     ):
         with pytest.raises(ValidationError) as error:
             services.lab_results_enter(order=order, user=lab_tech, results=[bad])
         assert field in error.value.message_dict
     with pytest.raises(ValidationError, match="Say why"):
-        services.lab_results_enter(order=order, user=lab_tech, results=[{"test_id": test_id, "value": "2", "flag": "high"}])
+        services.lab_results_enter(order=order, user=lab_tech, results=[LabResultInput.of(test_id=test_id, value="2", flag="high")])
     assert not LabResult.objects.exists()
 
 
@@ -365,7 +371,7 @@ def test_the_flag_may_be_overridden_with_a_reason(order_visit, prescriber, catal
     services.lab_results_enter(
         order=order,
         user=lab_tech,
-        results=[{"test_id": order.tests.get().pk, "value": "4.05", "flag": "normal", "flag_reason": "Within the analyser's error"}],
+        results=[LabResultInput.of(test_id=order.tests.get().pk, value="4.05", flag="normal", flag_reason="Within the analyser's error")],
     )
     result = LabResult.objects.get()
     assert (result.computed_flag, result.flag, result.flag_override_reason) == ("high", "normal", "Within the analyser's error")
@@ -377,7 +383,9 @@ def test_the_flag_may_be_overridden_with_a_reason(order_visit, prescriber, catal
 def critical_potassium(order_visit, prescriber, catalog, lab_tech):
     order = services.lab_order_create(patient=order_visit.patient, user=prescriber.user, lab_tests=[catalog["K"]], urgency="urgent")
     services.lab_order_set_status(order=order, user=lab_tech, to_status="sample_collected")
-    services.lab_results_enter(order=order, user=lab_tech, results=[{"test_id": order.tests.get().pk, "value": "6.9", "final": True}])
+    services.lab_results_enter(
+        order=order, user=lab_tech, results=[LabResultInput.of(test_id=order.tests.get().pk, value="6.9", final=True)]
+    )
     return order, LabResult.objects.get(order_test__order=order)
 
 

@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from clinical import services
+from clinical.inputs import LabResultInput
 from clinical.models import LabOrder, Prescription
 from clinical.tests.conftest import AMOXICILLIN, FOLIC_ACID, penicillin_allergy
 from clinicos.models import ReadAccessLog
@@ -186,7 +187,7 @@ def order_records(clinic, prescriber, order_visit, order_patient, catalog, lab_t
     order = services.lab_order_create(patient=order_patient, user=prescriber.user, lab_tests=[catalog["K"]], visit=order_visit)
     services.lab_order_set_status(order=order, user=lab_tech, to_status="sample_collected")
     (result,) = services.lab_results_enter(
-        order=order, user=lab_tech, results=[{"test_id": order.tests.get().pk, "value": "7", "final": False}]
+        order=order, user=lab_tech, results=[LabResultInput.of(test_id=order.tests.get().pk, value="7", final=False)]
     )
     return {"rx": prescription.pk, "order": order.pk, "result": result.pk}
 

@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from clinical import services
+from clinical.inputs import LabResultInput
 from clinical.models import LabOrder, LabResult, Prescription
 from clinical.tests.conftest import AMOXICILLIN, FOLIC_ACID, penicillin_allergy
 from clinicos.models import ReadAccessLog
@@ -152,7 +153,7 @@ def test_the_worklist_and_the_tabs_keep_their_queries_bounded(
         order = services.lab_order_create(patient=order_patient, user=prescriber.user, lab_tests=[catalog["TSH"], catalog["HB"]])
         services.lab_order_set_status(order=order, user=lab_tech, to_status="sample_collected")
         services.lab_results_enter(
-            order=order, user=lab_tech, results=[{"test_id": t.pk, "value": "3", "final": True} for t in order.tests.all()]
+            order=order, user=lab_tech, results=[LabResultInput.of(test_id=t.pk, value="3", final=True) for t in order.tests.all()]
         )
     client.force_login(lab_tech)
     with django_assert_max_num_queries(14):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from clinical import services
+from clinical.inputs import VitalsInput
 from clinical.models import Allergy, ClinicalNote, Visit, VitalSigns
 from clinicos.models import AuditLog, Notification, ReadAccessLog
 from clinicos.roles import Role
@@ -175,7 +176,7 @@ def test_the_medical_history_tab_adds_edits_and_marks_inactive_and_the_band_foll
 def test_the_front_desk_sees_no_clinical_content(client, clinic, doctor, checked_in, front_desk, make_member):
     visit = start_visit(client, clinic, doctor, checked_in)
     services.note_save(visit=visit, user=doctor.user, data={"assessment": "Tonsillitis", "plan": "Amoxicillin course"})
-    services.vitals_record(patient=visit.patient, user=doctor.user, data={"pulse_rate": 72})
+    services.vitals_record(patient=visit.patient, user=doctor.user, vitals=VitalsInput.parse({"pulse_rate": 72}))
     patient = visit.patient
     for role in (Role.FRONT_DESK, Role.CRO, Role.BILLING, Role.ADMIN):
         client.force_login(make_member(role))
@@ -286,7 +287,7 @@ def test_the_doctor_is_told_when_their_patient_checks_in(client, clinic, doctor,
 def test_the_timeline_merges_kinds_pages_and_filters_in_bounded_queries(client, clinic, doctor, django_assert_max_num_queries, api_client):
     patient = PatientFactory(clinic=clinic)
     for _ in range(12):
-        services.vitals_record(patient=patient, user=doctor.user, data={"pulse_rate": 70})
+        services.vitals_record(patient=patient, user=doctor.user, vitals=VitalsInput.parse({"pulse_rate": 70}))
         DocumentFactory(clinic=clinic, patient=patient)
         AppointmentFactory(clinic=clinic, patient=patient, doctor=doctor)
     visit = services.visit_start(clinic=clinic, user=doctor.user, patient=patient)
@@ -315,7 +316,9 @@ def test_the_summary_page_pdf_and_api_hold_the_allergy(client, clinic, doctor, a
         kind="conditions", patient=patient, user=doctor.user, data={"name": "Essential hypertension", "icd10_code": "I10"}
     )
     services.vitals_record(
-        patient=patient, user=doctor.user, data={"systolic_bp": 150, "diastolic_bp": 95, "weight_kg": 80, "height_cm": 170}
+        patient=patient,
+        user=doctor.user,
+        vitals=VitalsInput.parse({"systolic_bp": 150, "diastolic_bp": 95, "weight_kg": 80, "height_cm": 170}),
     )
     client.force_login(doctor.user)
     tab = client.get(page(clinic, f"patients/{patient.pk}/tabs/summary/")).content.decode()
@@ -336,7 +339,9 @@ def test_the_vitals_tab_draws_the_charts_as_svg_images(client, clinic, doctor):
     patient = PatientFactory(clinic=clinic)
     for weight in (70, 71, 72):
         services.vitals_record(
-            patient=patient, user=doctor.user, data={"systolic_bp": 120, "diastolic_bp": 80, "weight_kg": weight, "height_cm": 170}
+            patient=patient,
+            user=doctor.user,
+            vitals=VitalsInput.parse({"systolic_bp": 120, "diastolic_bp": 80, "weight_kg": weight, "height_cm": 170}),
         )
     client.force_login(doctor.user)
     html = client.get(page(clinic, f"patients/{patient.pk}/tabs/vitals/")).content.decode()

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from clinical import icd10, services
+from clinical.inputs import VitalsInput
 from clinical.models import Allergy, ClinicalNote, Visit, VitalSigns
 from clinicos.errors import Conflict
 from clinicos.models import Clinic
@@ -56,18 +57,18 @@ BOUNDS = [
 def test_every_vital_is_accepted_at_its_bounds_and_refused_beyond(patient, clinician, field, low, high, below, above):
     extra = {"diastolic_bp": 40} if field == "systolic_bp" else {}
     for ok in (low, high):
-        vitals = services.vitals_record(patient=patient, user=clinician, data={field: ok, **extra})
+        vitals = services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({field: ok, **extra}))
         assert Decimal(str(getattr(vitals, field))) == Decimal(str(ok))
     for bad in (below, above):
         with pytest.raises(ValidationError) as raised:
-            services.vitals_record(patient=patient, user=clinician, data={field: bad, **extra})
+            services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({field: bad, **extra}))
         assert field in raised.value.message_dict and "Must be between" in raised.value.message_dict[field][0]
     assert VitalSigns.objects.count() == 2
 
 
 def test_diastolic_bounds_and_the_systolic_above_diastolic_rule(patient, clinician):
-    services.vitals_record(patient=patient, user=clinician, data={"systolic_bp": 120, "diastolic_bp": 20})
-    services.vitals_record(patient=patient, user=clinician, data={"systolic_bp": 250, "diastolic_bp": 200})
+    services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"systolic_bp": 120, "diastolic_bp": 20}))
+    services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"systolic_bp": 250, "diastolic_bp": 200}))
     for systolic, diastolic, field in (
         (120, 19, "diastolic_bp"),
         (120, 201, "diastolic_bp"),
@@ -75,23 +76,25 @@ def test_diastolic_bounds_and_the_systolic_above_diastolic_rule(patient, clinici
         (110, 130, "diastolic_bp"),
     ):
         with pytest.raises(ValidationError) as raised:
-            services.vitals_record(patient=patient, user=clinician, data={"systolic_bp": systolic, "diastolic_bp": diastolic})
+            services.vitals_record(
+                patient=patient, user=clinician, vitals=VitalsInput.parse({"systolic_bp": systolic, "diastolic_bp": diastolic})
+            )
         assert field in raised.value.message_dict
     with pytest.raises(ValidationError) as raised:
-        services.vitals_record(patient=patient, user=clinician, data={"systolic_bp": 120})
+        services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"systolic_bp": 120}))
     assert "Record both blood pressure values." in raised.value.message_dict["diastolic_bp"]
 
 
 @pytest.mark.parametrize("bad", ["abc", "nan", "Infinity", 72.5])
 def test_vitals_that_are_not_numbers_or_not_whole_are_refused(patient, clinician, bad):
     with pytest.raises(ValidationError) as raised:
-        services.vitals_record(patient=patient, user=clinician, data={"pulse_rate": bad})
+        services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"pulse_rate": bad}))
     assert raised.value.message_dict["pulse_rate"][0] in ("Enter a number.", "Enter a whole number.")
 
 
 def test_an_empty_set_of_vitals_is_refused(patient, clinician):
     with pytest.raises(ValidationError, match="at least one measurement"):
-        services.vitals_record(patient=patient, user=clinician, data={"notes": "patient refused"})
+        services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"notes": "patient refused"}))
 
 
 @pytest.mark.parametrize(
@@ -108,16 +111,16 @@ def test_an_empty_set_of_vitals_is_refused(patient, clinician):
 )
 def test_bmi_to_one_decimal_with_who_and_asian_categories(clinic, clinician, weight, height, bmi, who, asian):
     patient = PatientFactory(clinic=clinic)
-    vitals = services.vitals_record(patient=patient, user=clinician, data={"weight_kg": weight, "height_cm": height})
+    vitals = services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"weight_kg": weight, "height_cm": height}))
     assert vitals.bmi == Decimal(bmi) and vitals.bmi_category == who
     Clinic.objects.filter(pk=clinic.pk).update(bmi_asian_cutoffs=True)
     patient.clinic.refresh_from_db()
-    vitals = services.vitals_record(patient=patient, user=clinician, data={"weight_kg": weight, "height_cm": height})
+    vitals = services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"weight_kg": weight, "height_cm": height}))
     assert vitals.bmi == Decimal(bmi) and vitals.bmi_category == asian
 
 
 def test_no_bmi_without_both_weight_and_height(patient, clinician):
-    vitals = services.vitals_record(patient=patient, user=clinician, data={"weight_kg": "60"})
+    vitals = services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"weight_kg": "60"}))
     assert vitals.bmi is None and vitals.bmi_category == ""
 
 
@@ -174,11 +177,11 @@ def test_vitals_required_before_the_consultation(clinic, doctor, patient, clinic
     with pytest.raises(Conflict, match="vital signs"):
         services.visit_start(clinic=clinic, user=doctor.user, patient=patient)
     # Yesterday's vitals do not count.
-    old = services.vitals_record(patient=patient, user=clinician, data={"pulse_rate": 70})
+    old = services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"pulse_rate": 70}))
     VitalSigns.objects.filter(pk=old.pk).update(recorded_at=timezone.now() - datetime.timedelta(days=1))
     with pytest.raises(Conflict):
         services.visit_start(clinic=clinic, user=doctor.user, patient=patient)
-    services.vitals_record(patient=patient, user=clinician, data={"pulse_rate": 72})
+    services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"pulse_rate": 72}))
     assert services.visit_start(clinic=clinic, user=doctor.user, patient=patient).pk
 
 

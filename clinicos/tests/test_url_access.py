@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from clinical.inputs import LabResultInput
 from clinicos.models import Clinic, Department, DoctorProfile, Membership, Resource, User
 from clinicos.roles import ROLE_PERMISSIONS, Perm, Role
 from clinicos.tests.factories import (
@@ -574,7 +575,7 @@ def order_samples(clinic, visit, doctor_user) -> dict:
     clinical_services.lab_order_set_status(order=order, user=lab, to_status="sample_collected")
     potassium = order.tests.get(lab_test__code="K")
     (result,) = clinical_services.lab_results_enter(
-        order=order, user=lab, results=[{"test_id": potassium.pk, "value": "7", "final": False}]
+        order=order, user=lab, results=[LabResultInput.of(test_id=potassium.pk, value="7", final=False)]
     )
     report = SimpleUploadedFile("report.pdf", MINIMAL_PDF, content_type="application/pdf")
     clinical_services.lab_report_attach(order=order, user=lab, upload=report)

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from billing import services as billing_services
 from billing.models import Invoice, Payment
 from clinical import services as clinical_services
+from clinical.inputs import LabResultInput
 from clinical.models import LabOrder, LabOrderTest, Prescription
 from patients import services as patient_services
 from patients.models import Document, Patient
@@ -42,7 +43,9 @@ def make_records(patient: Patient, *, doctor, lab_user, desk_user, catalog) -> R
     order = clinical_services.lab_order_create(patient=patient, user=doctor.user, lab_tests=[catalog["TSH"]], visit=visit)
     clinical_services.lab_order_set_status(order=order, user=lab_user, to_status="sample_collected")
     order_test = LabOrderTest.objects.get(order=order)
-    clinical_services.lab_results_enter(order=order, user=lab_user, results=[{"test_id": order_test.pk, "value": "7.9", "final": True}])
+    clinical_services.lab_results_enter(
+        order=order, user=lab_user, results=[LabResultInput.of(test_id=order_test.pk, value="7.9", final=True)]
+    )
     open_order = clinical_services.lab_order_create(patient=patient, user=doctor.user, lab_tests=[catalog["PRL"]], visit=visit)
 
     line = {"description": "Consultation", "quantity": 1, "unit_price": "800.00"}

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinical import services as clinical
+from clinical.inputs import VitalsInput
 from clinicos.models import DoctorProfile, Membership, User
 from clinicos.roles import Role
 from clinicos.tests.factories import DoctorProfileFactory, UserFactory
@@ -103,7 +104,7 @@ def test_the_doctor_sees_the_next_patient_and_what_waits_on_them(login, clinicia
 def test_the_nurse_sees_who_waits_for_vitals(login, make_member, clinic, busy_day):
     nurse = make_member(Role.NURSE)
     taken = busy_day["first_in"].patient
-    clinical.vitals_record(patient=taken, user=nurse, data={"systolic_bp": 120, "diastolic_bp": 80})
+    clinical.vitals_record(patient=taken, user=nurse, vitals=VitalsInput.parse({"systolic_bp": 120, "diastolic_bp": 80}))
     body = login(nurse).get(f"/c/{clinic.code}/").content.decode()
     assert 'Waiting for vitals <span class="count">1</span>' in body
     assert taken.full_name not in body  # vitals taken since check-in

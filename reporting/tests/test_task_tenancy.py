@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from billing import services as billing_services
 from clinical import lab_catalog
 from clinical import services as clinical_services
+from clinical.inputs import LabResultInput
 from clinical.models import LabTest
 from clinicos.models import Membership, Notification
 from clinicos.roles import Role
@@ -62,7 +63,7 @@ def busy_clinic(clinic, name: str) -> dict:
     order = clinical_services.lab_order_create(patient=patient, user=doctor.user, lab_tests=[potassium], visit=visit)
     clinical_services.lab_order_set_status(order=order, user=lab, to_status="sample_collected")
     (result,) = clinical_services.lab_results_enter(
-        order=order, user=lab, results=[{"test_id": order.tests.get().pk, "value": "7", "final": True}]
+        order=order, user=lab, results=[LabResultInput.of(test_id=order.tests.get().pk, value="7", final=True)]
     )
     invoice.refresh_from_db()
     return {"doctor": doctor, "invoice_number": invoice.number, "result": result}

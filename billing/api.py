@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from ninja import Router, Schema, Status
 
 from billing import pdf, selectors, services
+from billing.inputs import InvoiceLineInput
 from billing.models import Invoice, Payment, Service
 from clinicos.api import Input, Problem, clinic_context, field_problem, optional_body
 from clinicos.audit import record_read
@@ -377,8 +378,17 @@ def payment_out(payment: Payment) -> dict:
     }
 
 
-def _lines(payload_lines) -> list[dict]:
-    return [line.dict(exclude_unset=True) for line in payload_lines]
+def _lines(payload_lines: list[LineIn]) -> list[InvoiceLineInput]:
+    return [
+        InvoiceLineInput(
+            service_id=line.service_id,
+            description=line.description.strip(),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+        )
+        for line in payload_lines
+    ]
 
 
 def _visit_of(ctx, visit_id: int | None):

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import services
+from billing.inputs import InvoiceLineInput
 from billing.models import Invoice, Method, Payment, Service, UsagePrice
 from clinical.models import LabTest, Visit
 from clinicos.models import Clinic, Membership, User
@@ -165,25 +166,29 @@ def _history(clinic: Clinic) -> None:
                     invoice=invoice,
                     user=desk,
                     lines=[
-                        {
-                            "service": line.service,
-                            "description": line.description,
-                            "quantity": line.quantity,
-                            "unit_price": line.unit_price or D("450"),
-                            "discount": line.discount,
-                        }
+                        InvoiceLineInput(
+                            service_id=line.service_id,
+                            description=line.description,
+                            quantity=line.quantity,
+                            unit_price=line.unit_price or D("450"),
+                            discount=line.discount,
+                        )
                         for line in invoice.lines.all()
                     ],
                 )
         elif kind == "package":
             invoice = services.invoice_create(
-                clinic=clinic, user=desk, patient=patient, lines=[{"service_id": package.pk}], notes="Deposit of the package applied."
+                clinic=clinic,
+                user=desk,
+                patient=patient,
+                lines=[InvoiceLineInput(service_id=package.pk)],
+                notes="Deposit of the package applied.",
             )
         else:
-            lines = [{"service_id": rng.choice(consultations).pk}]
+            lines = [InvoiceLineInput(service_id=rng.choice(consultations).pk)]
             for extra in rng.sample(extras, k=rng.choice([0, 1, 1, 2])):
-                lines.append({"service_id": extra.pk, "quantity": rng.choice([1, 1, 2])})
-            discount = rng.choice(["0", "0", "0", "100"]) if clinic.currency == "INR" else "0"
+                lines.append(InvoiceLineInput(service_id=extra.pk, quantity=rng.choice([1, 1, 2])))
+            discount = D(rng.choice(["0", "0", "0", "100"]) if clinic.currency == "INR" else "0")
             invoice = services.invoice_create(clinic=clinic, user=desk, patient=patient, lines=lines, discount_amount=discount)
         # History: the invoice was written when the visit was (auto_now_add says today).
         Invoice.objects.filter(pk=invoice.pk).update(created_at=at)

@@ -1,26 +1,22 @@
-"""Billing's forms. Amounts are typed as text and checked by ``billing.services``
+"""Billing's forms. Amounts are typed as text and parsed by ``billing.inputs.AmountField``
 (``parse_amount``), so the page and the API give the same messages."""
 
 from decimal import Decimal
 
 from django import forms
 
+from billing.inputs import AmountField, InvoiceLineInput
 from billing.models import Invoice, Method, Service
 from billing.services.catalog import SERVICE_FIELDS
 from clinical.models import LabTest
 from clinicos.dates import DayField
 from clinicos.models import Department
 
-AMOUNT_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "class": "input-amount"}
 QUICK_METHODS = [(Method.CASH, Method.CASH.label), (Method.UPI, Method.UPI.label)]
 
 
-def amount_field(label: str = "Amount", **kwargs) -> forms.CharField:
-    return forms.CharField(label=label, max_length=20, widget=forms.TextInput(attrs=AMOUNT_ATTRS), **kwargs)
-
-
 class ServiceForm(forms.ModelForm):
-    price = amount_field("Price")
+    price = AmountField(label="Price")
     tax_rate = forms.DecimalField(label="Tax rate (%)", required=False, min_value=0, max_value=100, decimal_places=2)
 
     class Meta:
@@ -45,19 +41,10 @@ class ServiceForm(forms.ModelForm):
             self.instance.tax_rate = Decimal("0")
         return cleaned
 
-    def clean_price(self):
-        from billing.services import parse_amount
-
-        errors: dict[str, str] = {}
-        price = parse_amount(self.cleaned_data["price"], "price", errors=errors)
-        if errors:
-            raise forms.ValidationError(errors["price"])
-        return price
-
 
 class InvoiceHeaderForm(forms.Form):
     due_date = DayField(required=False, help_text="Empty: the clinic's usual terms from the day it is issued.")
-    discount_amount = amount_field("Invoice discount", required=False, initial="0.00")
+    discount_amount = AmountField(label="Invoice discount", required=False, initial="0.00")
     notes = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -67,8 +54,8 @@ class InvoiceLineForm(forms.Form):
     quantity = forms.IntegerField(
         required=False, min_value=1, max_value=10000, initial=1, widget=forms.NumberInput(attrs={"class": "input-qty"})
     )
-    unit_price = amount_field("Unit price", required=False, help_text="")
-    discount = amount_field("Discount", required=False)
+    unit_price = AmountField(label="Unit price", required=False, help_text="")
+    discount = AmountField(label="Discount", required=False)
 
     def __init__(self, *args, services=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,7 +65,7 @@ class InvoiceLineForm(forms.Form):
     @property
     def is_blank(self) -> bool:
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
-        return not any(data.get(key) for key in ("service", "description", "unit_price"))
+        return not (data.get("service") or data.get("description") or data.get("unit_price") is not None)
 
 
 class BaseLineFormSet(forms.BaseFormSet):
@@ -101,19 +88,22 @@ class BaseLineFormSet(forms.BaseFormSet):
         self.add_fields(form, None)
         return form
 
-    def line_dicts(self) -> list[dict]:
+    def line_inputs(self) -> list[InvoiceLineInput]:
         """The lines filled in, as the service takes them (blank rows are skipped)."""
         lines = []
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or form.is_blank:
                 continue
             data = form.cleaned_data
-            line = {"service": data.get("service"), "description": data.get("description") or "", "quantity": data.get("quantity") or 1}
-            if data.get("unit_price"):
-                line["unit_price"] = data["unit_price"]
-            if data.get("discount"):
-                line["discount"] = data["discount"]
-            lines.append(line)
+            lines.append(
+                InvoiceLineInput(
+                    service_id=data["service"].pk if data.get("service") else None,
+                    description=(data.get("description") or "").strip(),
+                    quantity=data.get("quantity") or 1,
+                    unit_price=data.get("unit_price"),
+                    discount=data.get("discount") or Decimal("0.00"),
+                )
+            )
         return lines
 
 
@@ -121,17 +111,17 @@ InvoiceLineFormSet = forms.formset_factory(InvoiceLineForm, formset=BaseLineForm
 
 
 class PaymentForm(forms.Form):
-    amount = amount_field()
+    amount = AmountField(label="Amount")
     method = forms.ChoiceField(choices=Method.choices, initial=Method.CASH, widget=forms.RadioSelect(attrs={"class": "methods"}))
     reference = forms.CharField(required=False, max_length=100, help_text="UPI transaction id, card slip or cheque number.")
 
 
 class ApplyDepositForm(forms.Form):
-    amount = amount_field("Amount from deposits")
+    amount = AmountField(label="Amount from deposits")
 
 
 class RefundForm(forms.Form):
-    amount = amount_field("Amount to refund")
+    amount = AmountField(label="Amount to refund")
     method = forms.ChoiceField(choices=Method.choices)
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -4,6 +4,7 @@ day close, the service catalog, and the PDFs. Thin: rules in ``billing.services`
 in ``billing.selectors``."""
 
 import datetime
+from decimal import Decimal
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -23,6 +24,7 @@ from billing.forms import (
     RefundForm,
     ServiceForm,
 )
+from billing.inputs import InvoiceLineInput
 from billing.models import Invoice, Method
 from clinical.models import Visit
 from clinicos.audit import record_read
@@ -74,14 +76,14 @@ def _line_formset(request: ClinicRequest, data=None, initial=None):
     return formset
 
 
-def _lines_initial(lines: list[dict]) -> list[dict]:
+def _lines_initial(lines: list[InvoiceLineInput]) -> list[dict]:
     return [
         {
-            "service": line.get("service"),
-            "description": line.get("description", ""),
-            "quantity": line.get("quantity", 1),
-            "unit_price": f"{line['unit_price']:.2f}" if line.get("unit_price") is not None else "",
-            "discount": f"{line['discount']:.2f}" if line.get("discount") else "",
+            "service": line.service_id,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": f"{line.unit_price:.2f}" if line.unit_price is not None else "",
+            "discount": f"{line.discount:.2f}" if line.discount else "",
         }
         for line in lines
     ]
@@ -123,9 +125,9 @@ def _save_invoice(request: ClinicRequest, *, patient, invoice=None):
         return _invoice_form_page(request, patient=patient, invoice=invoice, header=header, lines=lines)
     if header.is_valid() and lines.is_valid():
         values = {
-            "lines": lines.line_dicts(),
+            "lines": lines.line_inputs(),
             "due_date": header.cleaned_data["due_date"],
-            "discount_amount": header.cleaned_data["discount_amount"] or "0",
+            "discount_amount": header.cleaned_data["discount_amount"] or Decimal("0.00"),
             "notes": header.cleaned_data["notes"],
         }
         try:
@@ -215,13 +217,13 @@ def invoice_edit(request: ClinicRequest, invoice_id: int) -> HttpResponse:
     )
     initial = _lines_initial(
         [
-            {
-                "service": line.service,
-                "description": line.description,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "discount": line.discount,
-            }
+            InvoiceLineInput(
+                service_id=line.service_id,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+            )
             for line in selectors.invoice_lines(invoice)
         ]
     )

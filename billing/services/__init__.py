@@ -4,17 +4,12 @@ numbers and platform usage. The money services take ``when`` only to import hist
 demo data, a migration from another system): pages and the API never pass it, so documents
 carry the moment they were made."""
 
-from billing.services.amounts import (
-    INVOICE_LIMIT,
-    MAX_AMOUNT,
-    parse_amount,
-)
+from billing.services.amounts import INVOICE_LIMIT
 from billing.services.catalog import (
     SERVICE_FIELDS,
     service_save,
 )
 from billing.services.invoices import (
-    LINE_FIELDS,
     invoice_cancel,
     invoice_create,
     invoice_delete,

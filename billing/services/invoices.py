@@ -2,7 +2,7 @@
 cancelling by a credit note."""
 
 import datetime
-from typing import Any
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing import arithmetic
 from billing.arithmetic import ZERO
+from billing.inputs import InvoiceLineInput, amount_problem
 from billing.models import (
     CreditNote,
     DepositApplication,
@@ -21,7 +22,7 @@ from billing.models import (
     Service,
     TaxClass,
 )
-from billing.services.amounts import INVOICE_LIMIT, parse_amount
+from billing.services.amounts import INVOICE_LIMIT
 from billing.services.numbers import next_document_number
 from clinical.models import LabOrder, LabOrderTest, Visit
 from clinicos.errors import Conflict, TransitionNotAllowed
@@ -32,84 +33,68 @@ from patients.models import Patient
 
 # --- Invoices: drafts ------------------------------------------------------------------------
 
-LINE_FIELDS = ("service", "description", "quantity", "unit_price", "discount")
 
-
-def _clean_lines(clinic: Clinic, raw_lines: list[dict]) -> list[dict]:
-    """Lines as typed or sent → checked values, or one ValidationError naming each problem
-    as ``lines.<index>.<field>``. A line of the catalog takes its description, price and
-    tax from the service unless they are given."""
+def _clean_lines(clinic: Clinic, lines: list[InvoiceLineInput]) -> list[dict]:
+    """Typed lines → the values a line row takes, or one ValidationError naming each
+    problem as ``lines.<index>.<field>``. A line of the catalog takes its description, price
+    and tax from the service unless they are given."""
     errors: dict[str, str] = {}
-    lines = []
-    if not raw_lines:
+    cleaned = []
+    if not lines:
         raise ValidationError({"lines": "Add at least one line."})
-    service_ids = {_service_id_of(line) for line in raw_lines} - {None}
+    service_ids = {line.service_id for line in lines} - {None}
     services = {service.pk: service for service in Service.objects.filter(clinic=clinic, pk__in=service_ids)}
-    for index, raw in enumerate(raw_lines):
+    for index, line in enumerate(lines):
         prefix = f"lines.{index}."
-        unknown = set(raw) - {*LINE_FIELDS, "service_id"}
-        if unknown:
-            raise ValueError(f"Not invoice line fields: {', '.join(sorted(unknown))}")
-        service_id = _service_id_of(raw)
-        service = services.get(service_id) if service_id else None
-        if service_id and service is None:
+        service = services.get(line.service_id) if line.service_id else None
+        if line.service_id and service is None:
             errors[prefix + "service_id"] = "No such service in this clinic's catalog."
             continue
-        lines.append(_clean_line(clinic, raw, service, prefix, errors))
+        cleaned.append(_clean_line(clinic, line, service, prefix, errors))
     if errors:
         raise ValidationError(errors)
-    return lines
+    return cleaned
 
 
-def _service_id_of(line: dict):
-    return line.get("service_id") or getattr(line.get("service"), "pk", None)
-
-
-def _clean_line(clinic: Clinic, raw: dict, service: Service | None, prefix: str, errors: dict[str, str]) -> dict:
+def _clean_line(clinic: Clinic, line: InvoiceLineInput, service: Service | None, prefix: str, errors: dict[str, str]) -> dict:
     """One line's values; its problems are added to ``errors``."""
-    description = _clean_description(raw, service, prefix, errors)
-    quantity = _clean_quantity(raw.get("quantity", 1), prefix, errors)
-    price_given = raw.get("unit_price")
-    if price_given is None or (isinstance(price_given, str) and not price_given.strip()):
-        price_given = service.price if service else None
-    unit_price = parse_amount(price_given, prefix + "unit_price", errors=errors)
-    discount = parse_amount(raw.get("discount") or "0", prefix + "discount", errors=errors)
-    if quantity and unit_price is not None and quantity * unit_price > INVOICE_LIMIT:
+    description = _clean_description(line, service, prefix, errors)
+    quantity = line.quantity
+    if quantity < 1:
+        errors[prefix + "quantity"] = "The quantity must be at least 1."
+    elif quantity > 10000:
+        errors[prefix + "quantity"] = "The quantity can be at most 10,000."
+    unit_price = line.unit_price if line.unit_price is not None else service.price if service else None
+    if unit_price is None:
+        errors[prefix + "unit_price"] = "Enter an amount."
+    for field, amount in (("unit_price", unit_price), ("discount", line.discount)):
+        problem = amount_problem(amount) if amount is not None else None
+        if problem:
+            errors[prefix + field] = problem
+    if unit_price is not None and quantity * unit_price > INVOICE_LIMIT:
         errors[prefix + "unit_price"] = "This line is too large for one invoice."
-    elif quantity and unit_price is not None and discount is not None and discount > quantity * unit_price:
+    elif unit_price is not None and line.discount > quantity * unit_price:
         errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
     return {
         "service": service,
         "description": description,
         "hsn_sac": service.hsn_sac if service else "9993" if clinic.country == "IN" else "",
         "quantity": quantity,
-        "unit_price": unit_price,
-        "discount": discount,
+        "unit_price": arithmetic.money(unit_price) if unit_price is not None else None,
+        "discount": arithmetic.money(line.discount),
         "tax_class": service.tax_class if service else TaxClass.EXEMPT,
         "tax_rate": service.tax_rate if service else ZERO,
     }
 
 
-def _clean_description(raw: dict, service: Service | None, prefix: str, errors: dict[str, str]) -> str:
-    description = str(raw.get("description") or (service.name if service else "")).strip()
+def _clean_description(line: InvoiceLineInput, service: Service | None, prefix: str, errors: dict[str, str]) -> str:
+    description = line.description or (service.name if service else "")
+    check_no_nul(description=description)
     if not description:
         errors[prefix + "description"] = "Describe the line or choose a service."
     elif len(description) > 200:
         errors[prefix + "description"] = "Use at most 200 characters."
     return description
-
-
-def _clean_quantity(quantity, prefix: str, errors: dict[str, str]) -> int | None:
-    """A whole number from 1 to 10,000 (never a boolean)."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int | str) or not str(quantity).strip().lstrip("-").isdigit():
-        errors[prefix + "quantity"] = "The quantity is a whole number, 1 or more."
-        return None
-    quantity = int(quantity)
-    if quantity < 1:
-        errors[prefix + "quantity"] = "The quantity must be at least 1."
-    elif quantity > 10000:
-        errors[prefix + "quantity"] = "The quantity can be at most 10,000."
-    return quantity
 
 
 def _tax_scheme(invoice: Invoice) -> str:
@@ -170,24 +155,28 @@ def _write_lines(invoice: Invoice, lines: list[dict]) -> None:
     invoice.document_type = Invoice.DocumentType.TAX_INVOICE if amounts.tax_invoice else Invoice.DocumentType.BILL_OF_SUPPLY
 
 
-def _line_dicts(invoice: Invoice) -> list[dict]:
+def _current_lines(invoice: Invoice) -> list[InvoiceLineInput]:
     return [
-        {
-            "service": line.service,
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "discount": line.discount,
-        }
-        for line in invoice.lines.select_related("service")
+        InvoiceLineInput(
+            service_id=line.service_id,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+        )
+        for line in invoice.lines.all()
     ]
 
 
-def _apply_header(invoice: Invoice, *, due_date=None, discount_amount=None, notes=None, errors: dict) -> None:
+def _apply_header(
+    invoice: Invoice, *, due_date=None, discount_amount: Decimal | None = None, notes: str | None = None, errors: dict
+) -> None:
     if discount_amount is not None:
-        parsed = parse_amount(discount_amount, "discount_amount", errors=errors)
-        if parsed is not None:
-            invoice.discount_amount = parsed
+        problem = amount_problem(discount_amount)
+        if problem:
+            errors["discount_amount"] = problem
+        else:
+            invoice.discount_amount = arithmetic.money(discount_amount)
     if notes is not None:
         check_no_nul(notes=notes)
         if len(notes) > 2000:
@@ -216,10 +205,10 @@ def invoice_create(
     clinic: Clinic,
     user: User,
     patient: Patient,
-    lines: list[dict],
+    lines: list[InvoiceLineInput],
     visit: Visit | None = None,
     due_date: datetime.date | None = None,
-    discount_amount: Any = None,
+    discount_amount: Decimal | None = None,
     notes: str = "",
 ) -> Invoice:
     if patient.clinic_id != clinic.pk or (visit is not None and visit.clinic_id != clinic.pk):
@@ -234,7 +223,9 @@ def invoice_create(
     return invoice
 
 
-def _clean_header_and_lines(invoice: Invoice, lines: list[dict], *, due_date, discount_amount, notes: str | None) -> list[dict]:
+def _clean_header_and_lines(
+    invoice: Invoice, lines: list[InvoiceLineInput], *, due_date, discount_amount: Decimal | None, notes: str | None
+) -> list[dict]:
     """The header set on ``invoice`` and the lines checked: every problem of both at once."""
     errors: dict[str, str] = {}
     _apply_header(invoice, due_date=due_date, discount_amount=discount_amount, notes=notes, errors=errors)
@@ -260,11 +251,17 @@ def _only_draft(invoice: Invoice, action: str) -> None:
 
 @transaction.atomic
 def invoice_update(
-    *, invoice: Invoice, user: User, lines: list[dict] | None = None, due_date=None, discount_amount=None, notes: str | None = None
+    *,
+    invoice: Invoice,
+    user: User,
+    lines: list[InvoiceLineInput] | None = None,
+    due_date: datetime.date | None = None,
+    discount_amount: Decimal | None = None,
+    notes: str | None = None,
 ) -> Invoice:
     invoice = _lock_invoice(invoice)
     _only_draft(invoice, "changed")
-    lines = lines if lines is not None else _line_dicts(invoice)
+    lines = lines if lines is not None else _current_lines(invoice)
     cleaned = _clean_header_and_lines(invoice, lines, due_date=due_date, discount_amount=discount_amount, notes=notes)
     _write_lines(invoice, cleaned)
     invoice.save()
@@ -279,7 +276,7 @@ def invoice_delete(*, invoice: Invoice, user: User) -> None:
     invoice.delete()
 
 
-def suggested_lines_for_visit(visit: Visit) -> list[dict]:
+def suggested_lines_for_visit(visit: Visit) -> list[InvoiceLineInput]:
     """The visit's consultation (the doctor's fee, with the catalog's consultation service
     of the doctor's department when there is one) and the lab tests ordered in it (priced
     from the catalog's service for each test)."""
@@ -287,14 +284,12 @@ def suggested_lines_for_visit(visit: Visit) -> list[dict]:
     consultations = Service.objects.filter(clinic=clinic, is_active=True, service_type=Service.Type.CONSULTATION)
     consultation = consultations.filter(department_id=visit.doctor.department_id).first() or consultations.first()
     fee = visit.doctor.consultation_fee
-    lines: list[dict] = [
-        {
-            "service": consultation,
-            "description": f"Consultation — {visit.doctor}",
-            "quantity": 1,
-            "unit_price": fee if fee > 0 or consultation is None else consultation.price,
-            "discount": ZERO,
-        }
+    lines = [
+        InvoiceLineInput(
+            service_id=consultation.pk if consultation else None,
+            description=f"Consultation — {visit.doctor}",
+            unit_price=fee if fee > 0 or consultation is None else consultation.price,
+        )
     ]
     tests = list(
         LabOrderTest.objects.filter(order__visit=visit).exclude(order__status=LabOrder.Status.CANCELLED).select_related("lab_test")
@@ -306,13 +301,11 @@ def suggested_lines_for_visit(visit: Visit) -> list[dict]:
     for order_test in tests:
         service = test_services.get(order_test.lab_test_id)
         lines.append(
-            {
-                "service": service,
-                "description": service.name if service else f"Lab test — {order_test.lab_test.name}",
-                "quantity": 1,
-                "unit_price": service.price if service else ZERO,
-                "discount": ZERO,
-            }
+            InvoiceLineInput(
+                service_id=service.pk if service else None,
+                description=service.name if service else f"Lab test — {order_test.lab_test.name}",
+                unit_price=service.price if service else ZERO,
+            )
         )
     return lines
 
@@ -348,7 +341,7 @@ def invoice_issue(*, invoice: Invoice, user: User, when: datetime.datetime | Non
             raise Conflict(
                 f"Visit {visit.reference} is still in progress: the clinic issues a visit's invoice once the visit is completed."
             )
-    lines = _line_dicts(invoice)
+    lines = _current_lines(invoice)
     if not lines:
         raise ValidationError({"lines": "Add at least one line before issuing."})
     _write_lines(invoice, _clean_lines(clinic, lines))

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing import arithmetic
 from billing.arithmetic import ZERO
+from billing.inputs import checked_amount
 from billing.models import (
     DepositApplication,
     DocumentSequence,
@@ -20,7 +21,6 @@ from billing.models import (
     Payment,
     Refund,
 )
-from billing.services.amounts import parse_amount
 from billing.services.invoices import _lock_invoice, _settle, invoice_issue
 from billing.services.numbers import next_document_number
 from clinicos.errors import TransitionNotAllowed
@@ -32,9 +32,9 @@ from patients.models import Patient
 # --- Money ------------------------------------------------------------------------------------
 
 
-def _clean_money_entry(*, amount, method, reference: str) -> tuple[Decimal, str]:
+def _clean_money_entry(*, amount: Decimal, method, reference: str) -> tuple[Decimal, str]:
     errors: dict[str, str] = {}
-    parsed = parse_amount(amount, "amount", allow_zero=False, errors=errors)
+    parsed = checked_amount(amount, "amount", allow_zero=False, errors=errors)
     if method not in Method.values:
         errors["method"] = f"Choose a method: {', '.join(Method.labels)}."
     reference = (reference or "").strip()
@@ -69,7 +69,7 @@ def invoice_issue_and_collect(*, invoice: Invoice, user: User, method: str) -> t
 
 @transaction.atomic
 def payment_record(
-    *, invoice: Invoice, user: User, amount, method: str, reference: str = "", when: datetime.datetime | None = None
+    *, invoice: Invoice, user: User, amount: Decimal, method: str, reference: str = "", when: datetime.datetime | None = None
 ) -> Payment:
     """Take a payment for an issued invoice, never above its balance: the invoice row is
     locked first, so of two payments recorded at the same moment the second sees the
@@ -104,7 +104,14 @@ def payment_record(
 
 @transaction.atomic
 def deposit_record(
-    *, clinic: Clinic, patient: Patient, user: User, amount, method: str, reference: str = "", when: datetime.datetime | None = None
+    *,
+    clinic: Clinic,
+    patient: Patient,
+    user: User,
+    amount: Decimal,
+    method: str,
+    reference: str = "",
+    when: datetime.datetime | None = None,
 ) -> Payment:
     """Money taken in advance (e.g. for a fertility package): held on the patient's
     account with a receipt, applied to later invoices."""
@@ -133,10 +140,9 @@ def deposit_available(*, patient: Patient) -> Decimal:
 
 
 @transaction.atomic
-def deposit_apply(*, invoice: Invoice, user: User, amount, when: datetime.datetime | None = None) -> list[DepositApplication]:
+def deposit_apply(*, invoice: Invoice, user: User, amount: Decimal, when: datetime.datetime | None = None) -> list[DepositApplication]:
     """Pay (part of) an invoice from the patient's deposits, oldest deposit first."""
-    amount = parse_amount(amount, "amount", allow_zero=False)
-    assert amount is not None
+    amount = checked_amount(amount, "amount", allow_zero=False)
     invoice = _lock_invoice(invoice)
     if invoice.status not in Invoice.OPEN_STATUSES:
         raise TransitionNotAllowed("Deposits are applied to issued invoices with a balance.")
@@ -174,7 +180,14 @@ def deposit_apply(*, invoice: Invoice, user: User, amount, when: datetime.dateti
 
 @transaction.atomic
 def refund_record(
-    *, payment: Payment, user: User, membership, amount, reason: str, method: str | None = None, when: datetime.datetime | None = None
+    *,
+    payment: Payment,
+    user: User,
+    membership,
+    amount: Decimal,
+    reason: str,
+    method: str | None = None,
+    when: datetime.datetime | None = None,
 ) -> Refund:
     """Give money back from a payment (re-opening its invoice's balance) or from what is
     left of a deposit: never more than was paid in and not already refunded or applied."""
@@ -183,7 +196,7 @@ def refund_record(
     reason = (reason or "").strip()
     check_no_nul(reason=reason)
     errors: dict[str, str] = {}
-    parsed = parse_amount(amount, "amount", allow_zero=False, errors=errors)
+    parsed = checked_amount(amount, "amount", allow_zero=False, errors=errors)
     if not reason:
         errors["reason"] = "Say why the money is refunded."
     method = method or payment.method

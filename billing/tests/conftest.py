@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from billing import services
+from billing.inputs import invoice_lines_parse
 from billing.models import Service
 from clinicos.roles import Role
 from clinicos.tests.factories import DoctorProfileFactory, UserFactory
@@ -69,12 +70,12 @@ def catalog(gst_clinic, clinic_admin):
 def issued(gst_clinic, front_desk, patient, catalog):
     """issued(amount) -> an issued invoice of one free-text line of ``amount``."""
 
-    def make(amount="100.00", **kwargs):
+    def make(amount=Decimal("100.00"), **kwargs):
         invoice = services.invoice_create(
             clinic=gst_clinic,
             user=front_desk,
             patient=kwargs.pop("patient", patient),
-            lines=[{"description": "Dressing", "unit_price": amount}],
+            lines=invoice_lines_parse([{"description": "Dressing", "unit_price": amount}]),
             **kwargs,
         )
         return services.invoice_issue(invoice=invoice, user=front_desk)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing import services
+from billing.inputs import invoice_lines_parse
 from billing.models import Invoice, Payment, Service
 from clinical import services as clinical_services
 from clinicos.roles import Role
@@ -48,7 +49,7 @@ def test_a_new_invoice_is_written_in_the_page_and_bad_lines_are_shown_on_their_f
             "patient": patient.pk,
             **lines_post(
                 [{"service": catalog["peel"].pk, "quantity": "1"}, {"description": "Dressing", "unit_price": "12.345", "quantity": "1"}],
-                discount_amount="0",
+                discount_amount=Decimal("0"),
             ),
         },
     )
@@ -56,7 +57,10 @@ def test_a_new_invoice_is_written_in_the_page_and_bad_lines_are_shown_on_their_f
     assert "Use at most 2 decimal places." in bad.content.decode() and not Invoice.objects.exists()
     too_much = client.post(
         page(gst_clinic, "billing/invoices/new/"),
-        {"patient": patient.pk, **lines_post([{"description": "Dressing", "unit_price": "100", "quantity": "1"}], discount_amount="150")},
+        {
+            "patient": patient.pk,
+            **lines_post([{"description": "Dressing", "unit_price": "100", "quantity": "1"}], discount_amount=Decimal("150")),
+        },
     )
     assert too_much.status_code == 422 and "cannot be more than the subtotal" in too_much.content.decode()
     saved = client.post(
@@ -65,7 +69,7 @@ def test_a_new_invoice_is_written_in_the_page_and_bad_lines_are_shown_on_their_f
             "patient": patient.pk,
             **lines_post(
                 [{"service": catalog["peel"].pk, "quantity": "1"}, {"description": "Dressing", "unit_price": "150", "quantity": "2"}, {}],
-                discount_amount="0",
+                discount_amount=Decimal("0"),
             ),
         },
     )
@@ -76,7 +80,7 @@ def test_a_new_invoice_is_written_in_the_page_and_bad_lines_are_shown_on_their_f
 
 def test_issue_then_take_a_payment_in_the_page(client, gst_clinic, front_desk, patient, catalog):
     invoice = services.invoice_create(
-        clinic=gst_clinic, user=front_desk, patient=patient, lines=[{"service_id": catalog["consultation"].pk}]
+        clinic=gst_clinic, user=front_desk, patient=patient, lines=invoice_lines_parse([{"service_id": catalog["consultation"].pk}])
     )
     client.force_login(front_desk)
     detail = client.get(page(gst_clinic, f"billing/invoices/{invoice.pk}/")).content.decode()
@@ -98,7 +102,7 @@ def test_issue_then_take_a_payment_in_the_page(client, gst_clinic, front_desk, p
 
 def test_billing_officers_refund_and_cancel_in_the_page(client, gst_clinic, front_desk, billing_officer, issued):
     invoice = issued("500.00")
-    payment = services.payment_record(invoice=invoice, user=front_desk, amount="500", method="cash")
+    payment = services.payment_record(invoice=invoice, user=front_desk, amount=Decimal("500"), method="cash")
     client.force_login(front_desk)
     assert client.get(page(gst_clinic, f"billing/payments/{payment.pk}/refund/")).status_code == 403
     client.force_login(billing_officer)
@@ -139,7 +143,7 @@ def test_todays_bill_button_opens_the_visits_draft(client, gst_clinic, front_des
 
 def test_the_billing_tab_shows_the_ledger_to_billing_roles_only(client, gst_clinic, front_desk, make_member, patient, issued):
     invoice = issued("1200.00")
-    services.payment_record(invoice=invoice, user=front_desk, amount="200", method="cash")
+    services.payment_record(invoice=invoice, user=front_desk, amount=Decimal("200"), method="cash")
     client.force_login(front_desk)
     tab = client.get(page(gst_clinic, f"patients/{patient.pk}/tabs/billing/")).content.decode()
     assert invoice.number in tab and "1000.00" in tab and "Owes" in tab
@@ -166,9 +170,9 @@ def test_deposits_are_taken_in_the_page_with_bad_amounts_refused(client, gst_cli
 
 def test_the_day_close_sums_each_users_collections_by_method(client, gst_clinic, front_desk, billing_officer, issued, make_member):
     other_desk = make_member(Role.FRONT_DESK)
-    services.payment_record(invoice=issued("300.00"), user=front_desk, amount="300", method="cash")
-    services.payment_record(invoice=issued("200.00"), user=front_desk, amount="200", method="upi")
-    services.payment_record(invoice=issued("150.00"), user=other_desk, amount="150", method="cash")
+    services.payment_record(invoice=issued("300.00"), user=front_desk, amount=Decimal("300"), method="cash")
+    services.payment_record(invoice=issued("200.00"), user=front_desk, amount=Decimal("200"), method="upi")
+    services.payment_record(invoice=issued("150.00"), user=other_desk, amount=Decimal("150"), method="cash")
     client.force_login(billing_officer)
     close = client.get(page(gst_clinic, "billing/day-close/")).context["close"]
     assert [(m["method"], m["net"]) for m in close["by_method"]] == [("Cash", D("450.00")), ("UPI", D("200.00"))]
@@ -216,7 +220,7 @@ def test_the_invoice_list_filters_and_its_query_count_is_bounded(client, gst_cli
 
 
 def test_the_dashboard_shows_the_snapshot_to_billing_officers_only(client, gst_clinic, front_desk, billing_officer, issued):
-    services.payment_record(invoice=issued("400.00"), user=front_desk, amount="150", method="cash")
+    services.payment_record(invoice=issued("400.00"), user=front_desk, amount=Decimal("150"), method="cash")
     client.force_login(billing_officer)
     body = client.get(page(gst_clinic)).content.decode()
     assert "Collected today" in body and "150.00" in body and "250.00" in body
@@ -226,7 +230,7 @@ def test_the_dashboard_shows_the_snapshot_to_billing_officers_only(client, gst_c
 
 def test_checkout_in_two_taps_issue_and_take_upi_for_the_balance(client, gst_clinic, front_desk, patient, catalog):
     invoice = services.invoice_create(
-        clinic=gst_clinic, user=front_desk, patient=patient, lines=[{"service_id": catalog["consultation"].pk}]
+        clinic=gst_clinic, user=front_desk, patient=patient, lines=invoice_lines_parse([{"service_id": catalog["consultation"].pk}])
     )
     client.force_login(front_desk)
     assert "Issue + UPI" in client.get(page(gst_clinic, f"billing/invoices/{invoice.pk}/")).content.decode()

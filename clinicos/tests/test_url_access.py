@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from billing.inputs import invoice_lines_parse
 from clinical.inputs import LabResultInput
 from clinicos.models import Clinic, Department, DoctorProfile, Membership, Resource, User
 from clinicos.roles import ROLE_PERMISSIONS, Perm, Role
@@ -521,10 +522,14 @@ def billing_samples(clinic, patient) -> dict:
 
     clerk = MembershipFactory(clinic=clinic, roles=[Role.BILLING.value]).user
     service = billing_services.service_save(clinic=clinic, user=clerk, name=f"Sample service {patient.pk}", price=Decimal("500.00"))
-    draft = billing_services.invoice_create(clinic=clinic, user=clerk, patient=patient, lines=[{"service_id": service.pk}])
-    issued = billing_services.invoice_create(clinic=clinic, user=clerk, patient=patient, lines=[{"service_id": service.pk}])
+    draft = billing_services.invoice_create(
+        clinic=clinic, user=clerk, patient=patient, lines=invoice_lines_parse([{"service_id": service.pk}])
+    )
+    issued = billing_services.invoice_create(
+        clinic=clinic, user=clerk, patient=patient, lines=invoice_lines_parse([{"service_id": service.pk}])
+    )
     billing_services.invoice_issue(invoice=issued, user=clerk)
-    payment = billing_services.payment_record(invoice=issued, user=clerk, amount="100.00", method="cash")
+    payment = billing_services.payment_record(invoice=issued, user=clerk, amount=Decimal("100.00"), method="cash")
     return {
         "service_id": service.pk,
         "invoice_id": draft.pk,
@@ -932,7 +937,7 @@ def _billing_admin_samples(clinic, patient):
     ids = billing_samples(clinic, patient)
     officer = MembershipFactory(clinic=clinic, roles=[Role.BILLING.value])
     payment = Payment.objects.get(pk=ids["payment_id"])
-    billing_services.refund_record(payment=payment, user=officer.user, membership=officer, amount="100.00", reason="Sample")
+    billing_services.refund_record(payment=payment, user=officer.user, membership=officer, amount=Decimal("100.00"), reason="Sample")
     billing_services.invoice_cancel(
         invoice=payment.invoice, user=officer.user, membership=Membership.objects.get(pk=officer.pk), reason="Sample"
     )

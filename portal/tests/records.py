@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing import services as billing_services
+from billing.inputs import invoice_lines_parse
 from billing.models import Invoice, Payment
 from clinical import services as clinical_services
 from clinical.inputs import LabResultInput
@@ -49,10 +50,10 @@ def make_records(patient: Patient, *, doctor, lab_user, desk_user, catalog) -> R
     open_order = clinical_services.lab_order_create(patient=patient, user=doctor.user, lab_tests=[catalog["PRL"]], visit=visit)
 
     line = {"description": "Consultation", "quantity": 1, "unit_price": "800.00"}
-    invoice = billing_services.invoice_create(clinic=clinic, user=desk_user, patient=patient, lines=[line])
+    invoice = billing_services.invoice_create(clinic=clinic, user=desk_user, patient=patient, lines=invoice_lines_parse([line]))
     invoice = billing_services.invoice_issue(invoice=invoice, user=desk_user)
     payment = billing_services.payment_record(invoice=invoice, user=desk_user, amount=Decimal("300.00"), method="cash")
-    draft_invoice = billing_services.invoice_create(clinic=clinic, user=desk_user, patient=patient, lines=[line])
+    draft_invoice = billing_services.invoice_create(clinic=clinic, user=desk_user, patient=patient, lines=invoice_lines_parse([line]))
 
     def upload(name):
         file = SimpleUploadedFile(f"{name}.pdf", MINIMAL_PDF, content_type="application/pdf")

@@ -8,6 +8,7 @@ import time_machine
 from django.core.management import call_command
 
 from billing import services as billing
+from billing.inputs import invoice_lines_parse
 from clinicos.models import Membership
 from clinicos.roles import Role
 from patients.tests.factories import PatientFactory
@@ -36,18 +37,23 @@ def money_day(clinic, front_desk, make_member):
             clinic=clinic, user=officer, name="Chemical peel", price=D("1000.00"), tax_class="taxable", tax_rate=D("18"), hsn_sac="999722"
         )
         first = billing.invoice_issue(
-            invoice=billing.invoice_create(clinic=clinic, user=front_desk, patient=patient, lines=[{"service_id": service.pk}]),
+            invoice=billing.invoice_create(
+                clinic=clinic, user=front_desk, patient=patient, lines=invoice_lines_parse([{"service_id": service.pk}])
+            ),
             user=front_desk,
         )
-        cash = billing.payment_record(invoice=first, user=front_desk, amount="600", method="cash")
+        cash = billing.payment_record(invoice=first, user=front_desk, amount=Decimal("600"), method="cash")
         billing.payment_record(invoice=first, user=front_desk, amount=first.total_amount - D("600"), method="upi")
-        billing.refund_record(payment=cash, user=officer, membership=officer_membership, amount="100", reason="Goodwill")
+        billing.refund_record(payment=cash, user=officer, membership=officer_membership, amount=Decimal("100"), reason="Goodwill")
         second = billing.invoice_issue(
             invoice=billing.invoice_create(
-                clinic=clinic, user=front_desk, patient=patient, lines=[{"description": "Dressing", "unit_price": "500"}]
+                clinic=clinic,
+                user=front_desk,
+                patient=patient,
+                lines=invoice_lines_parse([{"description": "Dressing", "unit_price": "500"}]),
             ),
             user=front_desk,
         )
         billing.invoice_cancel(invoice=second, user=officer, membership=officer_membership, reason="Not done")
-        billing.deposit_record(clinic=clinic, patient=patient, user=front_desk, amount="250", method="bank_transfer")
+        billing.deposit_record(clinic=clinic, patient=patient, user=front_desk, amount=Decimal("250"), method="bank_transfer")
     return {"first": first, "second": second, "officer": officer}

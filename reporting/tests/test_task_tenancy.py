@@ -15,6 +15,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from billing import services as billing_services
+from billing.inputs import invoice_lines_parse
 from clinical import lab_catalog
 from clinical import services as clinical_services
 from clinical.inputs import LabResultInput
@@ -52,9 +53,11 @@ def busy_clinic(clinic, name: str) -> dict:
     clerk = Membership.objects.create(clinic=clinic, user=_user(f"billing-{clinic.code}"), roles=[Role.BILLING.value]).user
     patient = PatientFactory(clinic=clinic, first_name=name, last_name="Marker")
     service = billing_services.service_save(clinic=clinic, user=clerk, name=f"{name} consultation", price=Decimal("700.00"))
-    invoice = billing_services.invoice_create(clinic=clinic, user=clerk, patient=patient, lines=[{"service_id": service.pk}])
+    invoice = billing_services.invoice_create(
+        clinic=clinic, user=clerk, patient=patient, lines=invoice_lines_parse([{"service_id": service.pk}])
+    )
     billing_services.invoice_issue(invoice=invoice, user=clerk)
-    billing_services.payment_record(invoice=invoice, user=clerk, amount="700.00", method="cash")
+    billing_services.payment_record(invoice=invoice, user=clerk, amount=Decimal("700.00"), method="cash")
     AppointmentFactory(clinic=clinic, patient=patient, doctor=doctor, starts_at=timezone.now() - datetime.timedelta(days=1))
     LeadFactory(clinic=clinic, name=f"{name} Lead")
     visit = clinical_services.visit_start(clinic=clinic, user=doctor.user, patient=patient)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from billing import services as billing
+from billing.inputs import invoice_lines_parse
 from clinicos.roles import Role
 from clinicos.tests.e2e.test_foundation import fits_the_width
 from clinicos.tests.factories import ClinicFactory, MembershipFactory, UserFactory
@@ -28,7 +29,7 @@ def reports_clinic():
     MembershipFactory(clinic=clinic, user=admin, roles=[Role.ADMIN.value])
     patient = PatientFactory(clinic=clinic)
     invoice = billing.invoice_create(
-        clinic=clinic, user=admin, patient=patient, lines=[{"description": "Consultation", "unit_price": "800"}]
+        clinic=clinic, user=admin, patient=patient, lines=invoice_lines_parse([{"description": "Consultation", "unit_price": "800"}])
     )
     billing.invoice_issue(invoice=invoice, user=admin)
     billing.payment_record(invoice=invoice, user=admin, amount=Decimal("800"), method="upi")

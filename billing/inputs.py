@@ -32,6 +32,13 @@ def amount_problem(amount: Decimal, *, allow_zero: bool = True) -> str | None:
     return None
 
 
+def _refuse(problem: str, field: str, errors: dict | None) -> None:
+    """A problem goes to ``errors[field]`` when the caller collects them, else it is raised."""
+    if errors is None:
+        raise ValidationError({field: problem})
+    errors[field] = problem
+
+
 def checked_amount(amount: Decimal, field: str, *, allow_zero: bool = True, errors: dict | None = None) -> Decimal:
     """For the services: an amount already parsed, checked by ``amount_problem`` (problems
     to ``errors[field]``, or raised) and rounded to cents."""
@@ -39,9 +46,7 @@ def checked_amount(amount: Decimal, field: str, *, allow_zero: bool = True, erro
         raise TypeError(f"{field} must be parsed at the edge into a Decimal (billing.inputs.parse_amount), not {type(amount).__name__}.")
     problem = amount_problem(amount, allow_zero=allow_zero)
     if problem:
-        if errors is None:
-            raise ValidationError({field: problem})
-        errors[field] = problem
+        _refuse(problem, field, errors)
         return amount
     return arithmetic.money(amount)
 
@@ -49,23 +54,18 @@ def checked_amount(amount: Decimal, field: str, *, allow_zero: bool = True, erro
 def parse_amount(value: Any, field: str, *, allow_zero: bool = True, errors: dict | None = None) -> Decimal | None:
     """A money amount as typed or sent: a number with at most 2 decimals, not negative
     (and above 0 unless ``allow_zero``). Problems go to ``errors[field]`` (or raise)."""
-    problem = None
-    amount = None
     if value is None or isinstance(value, bool) or (isinstance(value, str) and not value.strip()):
-        problem = "Enter an amount."
-    else:
-        try:
-            amount = Decimal(str(value).strip())
-        except InvalidOperation:
-            problem = NOT_AN_AMOUNT
-        else:
-            problem = amount_problem(amount, allow_zero=allow_zero)
-    if problem:
-        if errors is None:
-            raise ValidationError({field: problem})
-        errors[field] = problem
+        _refuse("Enter an amount.", field, errors)
         return None
-    assert amount is not None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        _refuse(NOT_AN_AMOUNT, field, errors)
+        return None
+    problem = amount_problem(amount, allow_zero=allow_zero)
+    if problem:
+        _refuse(problem, field, errors)
+        return None
     return arithmetic.money(amount)
 
 
@@ -108,6 +108,17 @@ class InvoiceLineInput:
     quantity: int = 1
     unit_price: Decimal | None = None
     discount: Decimal = Decimal("0.00")
+
+    @classmethod
+    def of_row(cls, line) -> "InvoiceLineInput":
+        """A saved ``InvoiceLine`` as input again (to re-check it, or to fill the form)."""
+        return cls(
+            service_id=line.service_id,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+        )
 
 
 def invoice_lines_parse(raw_lines: Sequence[Mapping[str, Any]]) -> list[InvoiceLineInput]:

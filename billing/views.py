@@ -215,18 +215,7 @@ def invoice_edit(request: ClinicRequest, invoice_id: int) -> HttpResponse:
     header = InvoiceHeaderForm(
         initial={"due_date": invoice.due_date, "discount_amount": f"{invoice.discount_amount:.2f}", "notes": invoice.notes}
     )
-    initial = _lines_initial(
-        [
-            InvoiceLineInput(
-                service_id=line.service_id,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount=line.discount,
-            )
-            for line in selectors.invoice_lines(invoice)
-        ]
-    )
+    initial = _lines_initial([InvoiceLineInput.of_row(line) for line in selectors.invoice_lines(invoice)])
     return _invoice_form_page(
         request, patient=invoice.patient, invoice=invoice, header=header, lines=_line_formset(request, initial=initial + [{}])
     )

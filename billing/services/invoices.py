@@ -156,16 +156,7 @@ def _write_lines(invoice: Invoice, lines: list[dict]) -> None:
 
 
 def _current_lines(invoice: Invoice) -> list[InvoiceLineInput]:
-    return [
-        InvoiceLineInput(
-            service_id=line.service_id,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount=line.discount,
-        )
-        for line in invoice.lines.all()
-    ]
+    return [InvoiceLineInput.of_row(line) for line in invoice.lines.all()]
 
 
 def _apply_header(

@@ -18,12 +18,13 @@ FIND_PYTHON := for py in $(PYTHON_CANDIDATES); do \
 	  if "$$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then echo "$$py"; exit 0; fi; \
 	done; exit 1
 
-.PHONY: help install run test test-quick e2e lint migrate seed check clean bench
+.PHONY: help install run test test-quick test-security e2e lint migrate seed check clean bench
 
 help:
 	@echo "make run   - set up (virtualenv, packages, database, demo data) and serve http://127.0.0.1:8000"
 	@echo "make test  - set up and run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)"
 	@echo "make test-quick - the edit loop: everything but the browser, the URL walk and schemathesis"
+	@echo "make test-security - the security suite alone (hostile input, formula injection, crashes, restore)"
 
 $(STAMP): requirements.txt
 	@py=$$($(FIND_PYTHON)) || { echo >&2 "ClinicOS needs Python 3.12 or newer (Django 6). None was found: install one, or run 'make PYTHON=/path/to/python3.13 ...'."; exit 1; }; \
@@ -83,6 +84,11 @@ test-quick: install
 
 e2e: install
 	$(PYTEST) -m e2e $(PYTEST_ARGS)
+
+# The standing security suite alone (make test runs it too): hostile input against every
+# operation and form, formula injection, crash safety and restore (the last two on PostgreSQL).
+test-security: install
+	$(PYTEST) -m security $(PYTEST_ARGS)
 
 check: install
 	DEBUG=1 $(VPY) manage.py check

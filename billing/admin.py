@@ -17,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from billing.arithmetic import money
 from billing.models import CreditNote, Invoice, Payment, Refund, Service, UsagePrice, UsageRecord
+from clinicos.spreadsheets import safe_row
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -110,15 +111,17 @@ def usage_workbook(rows: list[dict]) -> bytes:
     for row in rows:
         month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
         sheet.append(
-            [
-                month,
-                row["clinic__code"],
-                row["clinic__name"],
-                labels.get(row["usage_type"], row["usage_type"]),
-                row["total_units"],
-                row["currency"],
-                row["amount"],
-            ]
+            safe_row(
+                [
+                    month,
+                    row["clinic__code"],
+                    row["clinic__name"],
+                    labels.get(row["usage_type"], row["usage_type"]),
+                    row["total_units"],
+                    row["currency"],
+                    row["amount"],
+                ]
+            )
         )
         sheet.cell(row=sheet.max_row, column=1).number_format = "mmm yyyy"
         sheet.cell(row=sheet.max_row, column=7).number_format = "#,##0.00"

@@ -7,8 +7,12 @@ Every clinic endpoint takes the clinic code in its path and starts with
 ``{"detail": …}``.
 """
 
+import datetime
 import json
-from typing import Any
+import types
+import typing
+from decimal import Decimal
+from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,9 +20,10 @@ from django.http import Http404
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
+from pydantic import BeforeValidator, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic import field_validator
 
 from clinicos import enums, selectors, services
 from clinicos.dates import check_day, check_day_range
@@ -33,7 +38,7 @@ from clinicos.tenancy import (
     mfa_enrolment_message,
     needs_mfa_enrolment,
 )
-from clinicos.text import NUL_MESSAGE
+from clinicos.text import NUL_MESSAGE, SURROGATE_MESSAGE, first_surrogate_path, has_surrogate
 
 
 class BearerTokenAuth(HttpBearer):
@@ -82,16 +87,97 @@ class Problem(Schema):
     detail: str | list[FieldProblem]
 
 
+def _admits(annotation: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether a field's type (through ``X | None``, ``list[X]``, ``Annotated``) takes one of ``kinds``."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, kinds)
+    return any(_admits(arg, kinds) for arg in typing.get_args(annotation) if arg is not types.NoneType)
+
+
+def _is_numeric_text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+
+
 class Input(Schema):
-    """Base of every request body: text with NUL characters never reaches the database
-    (PostgreSQL refuses them)."""
+    """Base of every request body. Text with NUL characters or lone surrogates never reaches a
+    library or the database (PostgreSQL refuses both, argon2 and the cache keys choke on the
+    second); a number is not ``true`` or ``false``; a date is ``YYYY-MM-DD``, never a number of
+    seconds."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_kinds(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        annotation = field.annotation
+        if isinstance(value, bool) and not _admits(annotation, (bool,)) and _admits(annotation, (int, float, Decimal)):
+            raise ValueError("Send a number, not true or false.")
+        takes_time = _admits(annotation, (datetime.date, datetime.datetime))
+        if takes_time and (isinstance(value, int | float) or _is_numeric_text(value)):
+            raise ValueError("Send a date as YYYY-MM-DD (a time as YYYY-MM-DDTHH:MM with its offset).")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError(NUL_MESSAGE)
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str) and "\x00" in text:
+                raise ValueError(NUL_MESSAGE)
+            if isinstance(text, str) and has_surrogate(text):
+                raise ValueError(SURROGATE_MESSAGE)
         return value
+
+
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, bool | int | float) or _is_numeric_text(value):
+        raise ValueError("Send a date as YYYY-MM-DD.")
+    return value
+
+
+# A date in a query string: ``YYYY-MM-DD`` only (pydantic alone reads ``0`` as 1970-01-01).
+Day = Annotated[datetime.date, BeforeValidator(_iso_day)]
+
+
+# --- Request bodies ---------------------------------------------------------------------
+
+
+class BodyRefused(Exception):
+    """A request body refused before any schema or library sees it."""
+
+    def __init__(self, status: int, detail: Any):
+        super().__init__(detail if isinstance(detail, str) else "Invalid body.")
+        self.status = status
+        self.detail = detail
+
+
+def json_object_of(request) -> dict:
+    """The body of a JSON request as a dict: 415 for another content type, 400 for bytes that
+    are not UTF-8 or not JSON, 422 for JSON that is not an object or holds a lone surrogate
+    (naming where)."""
+    if request.content_type != "application/json":
+        raise BodyRefused(415, "Send the body as application/json.")
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BodyRefused(400, "The body is not UTF-8.") from None
+    except json.JSONDecodeError:
+        raise BodyRefused(400, "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BodyRefused(422, [{"loc": ["body"], "msg": "The body must be a JSON object.", "type": "type_error"}])
+    path = first_surrogate_path(data)
+    if path is not None:
+        raise BodyRefused(422, [{"loc": ["body", *path], "msg": SURROGATE_MESSAGE, "type": "value_error"}])
+    return data
+
+
+class StrictJsonParser(Parser):
+    """django-ninja's body parser, strict: see ``json_object_of``. (ninja wraps what it
+    raises in a 400; ``on_http_error`` answers with the refusal's own status.)"""
+
+    def parse_body(self, request):
+        return json_object_of(request)
 
 
 # What every operation may answer besides its own responses, added to the OpenAPI
@@ -133,6 +219,7 @@ api = ClinicOsApi(
     urls_namespace="api",
     auth=[BearerTokenAuth(), django_auth],
     docs_decorator=_docs_without_strict_csp,
+    parser=StrictJsonParser(),
 )
 
 
@@ -164,18 +251,16 @@ def check_query_days(**days) -> None:
 
 def optional_body[SchemaT: Schema](request, schema: type[SchemaT]) -> SchemaT | None:
     """The body parsed into ``schema``, or None when there is none (for operations whose
-    body is optional, which django-ninja cannot declare). Bytes that are not UTF-8 or not
-    JSON answer 400, a body of another type 415, fields that do not fit 422."""
+    body is optional, which django-ninja cannot declare); refused as ``json_object_of`` says,
+    and fields that do not fit answer 422."""
     if not request.body or not request.body.strip():
         return None
-    if request.content_type != "application/json":
-        if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded") and not request.POST:
-            return None  # an empty form post: no body
-        raise HttpError(415, "Send the body as application/json.")
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded") and not request.POST:
+        return None  # an empty form post: no body
     try:
-        return schema.model_validate(json.loads(request.body))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise HttpError(400, "The body is not valid JSON.")
+        return schema.model_validate(json_object_of(request))
+    except BodyRefused as refused:
+        raise HttpError(refused.status, "refused") from refused
     except PydanticValidationError as error:
         raise NinjaValidationError([dict(detail) for detail in error.errors(include_url=False, include_context=False)])
 
@@ -183,6 +268,14 @@ def optional_body[SchemaT: Schema](request, schema: type[SchemaT]) -> SchemaT | 
 def form_error_detail(form, rename: dict[str, str] | None = None) -> dict:
     """A bound form's errors as the API's 422 body."""
     return {"detail": form_problems(form, rename)}
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    refused = exc.__cause__
+    if isinstance(refused, BodyRefused):
+        return problem(request, refused.status, refused.detail)
+    return problem(request, exc.status_code, str(exc))
 
 
 @api.exception_handler(DjangoValidationError)

@@ -9,7 +9,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpResponse
 from ninja import Header, Router, Schema, Status
 
-from clinicos.api import Input, Problem, check_query_days, clinic_context, field_problem, form_error_detail, optional_body
+from clinicos.api import Day, Input, Problem, check_query_days, clinic_context, field_problem, form_error_detail, optional_body
 from clinicos.roles import Perm
 from clinicos.scoping import enter_clinic_scope
 from leads import selectors, services
@@ -198,7 +198,7 @@ def lead_convert(request, code: str, lead_id: int):
 
 
 @router.get("/{code}/dashboard/funnel", response={200: FunnelOut, 422: Problem})
-def dashboard_funnel(request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None):
+def dashboard_funnel(request, code: str, date_from: Day | None = None, date_to: Day | None = None):
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
     check_query_days(date_from=date_from, date_to=date_to)
     return Status(200, selectors.dashboard_funnel(clinic=ctx.clinic, date_from=date_from, date_to=date_to))

@@ -7,7 +7,6 @@ answers 404.
 """
 
 import datetime
-import json
 from typing import Any
 
 from django.http import Http404
@@ -15,7 +14,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from ninja.security import HttpBearer
 
-from clinicos.api import Input, Problem
+from clinicos.api import BodyRefused, Day, Input, Problem, json_object_of
 from clinicos.audit import client_ip
 from clinicos.dates import check_day
 from clinicos.scoping import scopes_disabled
@@ -63,11 +62,9 @@ def portal_auth_request_code(request):
     """Send a login code to a phone or email recorded on a chart. The answer is 202 whatever
     was sent, so it never tells whether the phone or email is known."""
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
+        body = json_object_of(request) if request.body else {}
+    except BodyRefused:
+        body = {}  # whatever was sent: the same 202
     phone, email = body.get("phone"), body.get("email")
     services.login_code_request(
         phone=phone if isinstance(phone, str) else None, email=email if isinstance(email, str) else None, ip=client_ip(request)
@@ -278,7 +275,7 @@ class SlotOut(Schema):
 
 
 @router.get("/clinics/{code}/free-slots", auth=portal_auth, response={200: list[SlotOut], 404: Problem, 409: Problem, 422: Problem})
-def portal_clinic_free_slots(request, code: str, doctor_id: int, date: datetime.date):
+def portal_clinic_free_slots(request, code: str, doctor_id: int, date: Day):
     """A bookable doctor's free slots on a day, in the clinic's time zone."""
     clinic = _clinic_of_own(request, code)
     check_day(date, "date")

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from ninja import Router, Schema, Status
 
-from clinicos.api import Input, Problem, check_query_days, clinic_context, field_problem
+from clinicos.api import Day, Input, Problem, check_query_days, clinic_context, field_problem
 from clinicos.roles import Perm
 from leads.selectors import dashboard_stats as lead_stats
 from reporting import selectors, services
@@ -121,7 +121,7 @@ class StatsOut(Schema):
 
 
 @router.get("/{code}/dashboard/stats", response={200: StatsOut, 422: Problem})
-def dashboard_stats(request, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None):
+def dashboard_stats(request, code: str, date_from: Day | None = None, date_to: Day | None = None):
     """The clinic's figures for the range (open ends are not bounded): leads added, converted
     and the conversion rate (converted ÷ added × 100), the current CRO queue; revenue
     (payments less refunds, two decimals; null for a role that may not see the clinic's

@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 
 from clinical.charts import STYLE, svg_data_uri
 from clinical.pdf import letterhead_context, render_pdf
+from clinicos.spreadsheets import safe_cell, safe_row
 from reporting.reports import ReportData
 
 NUMBER_FORMATS = {"money": "#,##0.00", "percent": "0.00", "number": "0.00", "int": "0", "date": "dd mmm yyyy"}
@@ -23,14 +24,14 @@ NUMERIC_KINDS = ("money", "int", "percent", "number", "mixed")
 def _cell_value(value):
     if isinstance(value, Decimal):
         return float(value)  # openpyxl writes numbers; the 2-decimal format shows the cents
-    return value
+    return safe_cell(value)
 
 
 def xlsx(report, data: ReportData) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = report.get_report_type_display()[:31]
-    sheet.append([column.label for column in data.columns])
+    sheet.append(safe_row(column.label for column in data.columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     rows = list(data.rows) + ([data.totals] if data.totals else [])

@@ -9,7 +9,7 @@ import datetime
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
-from clinicos.api import Input, Problem, check_query_days, clinic_context, field_problem
+from clinicos.api import Day, Input, Problem, check_query_days, clinic_context, field_problem
 from clinicos.models import DoctorProfile, Resource
 from clinicos.roles import Perm
 from leads.models import Lead
@@ -220,7 +220,7 @@ def appointment_status(request, code: str, appointment_id: int, payload: StatusI
 
 
 @router.get("/{code}/availability/free-slots", response={200: list[Slot], 422: Problem})
-def free_slots(request, code: str, date: datetime.date, doctor_id: int | None = None, duration_minutes: int | None = None):
+def free_slots(request, code: str, date: Day, doctor_id: int | None = None, duration_minutes: int | None = None):
     """Free slots of a doctor (or of any doctor) on a date, in the clinic's timezone."""
     ctx = clinic_context(request, code, Perm.SCHEDULE_VIEW)
     check_query_days(date=date)

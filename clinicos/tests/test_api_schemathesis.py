@@ -1,6 +1,7 @@
 """A standing guard: schemathesis drives every operation of /api/v1/openapi.json
-in-process, with a bearer token, and checks that nothing answers 500 and that every
-status code is one the schema documents.
+in-process, with a bearer token, and checks that nothing answers 500, that every
+status code is one the schema documents, and that every answer's body fits the schema
+documented for that status.
 
 One test per operation (so parallel workers share them out and a failure names its
 operation), each with a fixed budget of examples drawn from a fixed seed
@@ -16,7 +17,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from clinicos.roles import Role
 from clinicos.wsgi import application
@@ -88,6 +89,6 @@ def test_no_operation_answers_500_or_an_undocumented_status(label, clinic, make_
     def run(case):
         if case.path_parameters and "code" in case.path_parameters:
             case.path_parameters["code"] = clinic.code
-        case.call_and_validate(headers=headers, checks=[not_a_server_error, status_code_conformance])
+        case.call_and_validate(headers=headers, checks=[not_a_server_error, status_code_conformance, response_schema_conformance])
 
     _in_process(run)

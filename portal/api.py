@@ -225,7 +225,9 @@ class RescheduleIn(Input):
 
 
 @router.post(
-    "/appointments/{appointment_id}/reschedule", auth=portal_auth, response={200: PortalAppointmentOut, 404: Problem, 409: Problem, 422: Problem}
+    "/appointments/{appointment_id}/reschedule",
+    auth=portal_auth,
+    response={200: PortalAppointmentOut, 404: Problem, 409: Problem, 422: Problem},
 )
 def portal_appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
     """Move to another free slot of the same doctor, under the same notice period."""

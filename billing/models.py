@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 
 from clinical.models import LabTest, Visit
+from clinicos.fields import BoundedTextField
 from clinicos.models import ClinicOwnedModel, Department, DoctorProfile, audited_history
 from clinicos.scoping import ClinicScopedManager
 from patients.models import Patient
@@ -170,7 +171,7 @@ class Invoice(ClinicOwnedModel):
     tax_amount = money_field(default=ZERO)
     total_amount = money_field(default=ZERO)
     amount_paid = money_field(default=ZERO, help_text="Payments less refunds, plus deposits applied.")
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(max_length=2000, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -266,7 +267,7 @@ class CreditNote(ClinicOwnedModel):
     invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="credit_note")
     number = models.CharField(max_length=16)
     issue_date = models.DateField()
-    reason = models.TextField()
+    reason = BoundedTextField(max_length=2000)
     taxable_value = money_field()
     tax_amount = money_field()
     total_amount = money_field()
@@ -354,7 +355,7 @@ class Refund(ClinicOwnedModel):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = money_field()
     method = models.CharField(max_length=16, choices=Method)
-    reason = models.TextField()
+    reason = BoundedTextField(max_length=2000)
     refunded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     refunded_at = models.DateTimeField()
 

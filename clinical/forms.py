@@ -10,10 +10,12 @@ from clinicos.dates import DayField
 
 class NoteForm(forms.Form):
     chief_complaint = forms.CharField(required=False, max_length=250, label="Chief complaint")
-    subjective = forms.CharField(required=False, label="History of present illness", widget=forms.Textarea(attrs={"rows": 4}))
-    objective = forms.CharField(required=False, label="Examination findings", widget=forms.Textarea(attrs={"rows": 4}))
-    assessment = forms.CharField(required=False, label="Diagnosis", widget=forms.Textarea(attrs={"rows": 3}))
-    plan = forms.CharField(required=False, label="Treatment plan", widget=forms.Textarea(attrs={"rows": 4}))
+    subjective = forms.CharField(
+        required=False, max_length=10000, label="History of present illness", widget=forms.Textarea(attrs={"rows": 4})
+    )
+    objective = forms.CharField(required=False, max_length=10000, label="Examination findings", widget=forms.Textarea(attrs={"rows": 4}))
+    assessment = forms.CharField(required=False, max_length=10000, label="Diagnosis", widget=forms.Textarea(attrs={"rows": 3}))
+    plan = forms.CharField(required=False, max_length=10000, label="Treatment plan", widget=forms.Textarea(attrs={"rows": 4}))
     follow_up_required = forms.BooleanField(required=False, label="Follow-up needed")
     follow_up_date = DayField(required=False, label="Follow-up on")
 
@@ -32,7 +34,7 @@ class VitalsForm(forms.Form):
     oxygen_saturation = forms.CharField(required=False, label="SpO₂ (%)")
     weight_kg = forms.CharField(required=False, label="Weight (kg)")
     height_cm = forms.CharField(required=False, label="Height (cm)")
-    notes = forms.CharField(required=False, label="Notes", widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(required=False, max_length=2000, label="Notes", widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,6 +106,7 @@ class PrescriptionItemForm(forms.Form):
 class PrescriptionFinalizeForm(forms.Form):
     notes = forms.CharField(
         required=False,
+        max_length=2000,
         label="Advice (printed)",
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="e.g. plenty of fluids; review in a week",
@@ -129,7 +132,9 @@ class LabCancelForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What was done", help_text="e.g. patient called, admitted")
+    comment = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="What was done", help_text="e.g. patient called, admitted"
+    )
 
 
 class LabReportForm(forms.Form):

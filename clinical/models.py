@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from clinicos.fields import BoundedTextField
 from clinicos.models import ClinicOwnedModel, DoctorProfile, audited_history
 from clinicos.scoping import ClinicScopedManager
 from patients.models import Patient
@@ -62,11 +63,11 @@ class ClinicalNote(ClinicOwnedModel):
 
     visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="note")
     chief_complaint = models.CharField(max_length=250, blank=True)
-    subjective = models.TextField(blank=True, help_text="History of present illness, what the patient reports.")
-    objective = models.TextField(blank=True, help_text="Examination findings.")
-    assessment = models.TextField(blank=True, help_text="Diagnosis.")
+    subjective = BoundedTextField(max_length=10000, blank=True, help_text="History of present illness, what the patient reports.")
+    objective = BoundedTextField(max_length=10000, blank=True, help_text="Examination findings.")
+    assessment = BoundedTextField(max_length=10000, blank=True, help_text="Diagnosis.")
     diagnosis_codes = models.JSONField(default=list, blank=True, help_text="ICD-10 codes, e.g. N97.9")
-    plan = models.TextField(blank=True, help_text="Treatment plan.")
+    plan = BoundedTextField(max_length=10000, blank=True, help_text="Treatment plan.")
     follow_up_required = models.BooleanField(default=False)
     follow_up_date = models.DateField(null=True, blank=True)
     follow_up_appointment = models.OneToOneField(
@@ -86,7 +87,7 @@ class Addendum(ClinicOwnedModel):
     """Text added to a note after it is locked: who, when, never changed."""
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="addenda")
-    text = models.TextField()
+    text = BoundedTextField(max_length=5000)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -124,7 +125,7 @@ class VitalSigns(ClinicOwnedModel):
     oxygen_saturation = models.PositiveSmallIntegerField("SpO₂ (%)", null=True, blank=True)
     bmi = models.DecimalField("BMI", max_digits=4, decimal_places=1, null=True, blank=True, editable=False)
     bmi_category = models.CharField(max_length=12, choices=BmiCategory, blank=True, editable=False)
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(max_length=2000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -215,7 +216,7 @@ class Condition(HistoryItem):
     icd10_code = models.CharField("ICD-10 code", max_length=10, blank=True)
     onset_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status, default=Status.ACTIVE)
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(max_length=2000, blank=True)
 
     history = audited_history()
 
@@ -238,7 +239,7 @@ class Medication(HistoryItem):
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(max_length=2000, blank=True)
 
     history = audited_history()
 
@@ -261,7 +262,7 @@ class Immunization(HistoryItem):
     given_on = models.DateField(null=True, blank=True)
     next_due = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(max_length=2000, blank=True)
 
     history = audited_history()
 
@@ -283,7 +284,7 @@ class Procedure(HistoryItem):
     name = models.CharField(max_length=200)
     performed_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.PLANNED)
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(max_length=2000, blank=True)
 
     history = audited_history()
 
@@ -378,7 +379,7 @@ class Prescription(ClinicOwnedModel):
         related_name="superseded_by",
         help_text="The prescription this one corrects.",
     )
-    notes = models.TextField(blank=True, help_text="Advice printed under the items.")
+    notes = BoundedTextField(max_length=2000, blank=True, help_text="Advice printed under the items.")
     allergy_list_unknown = models.BooleanField(
         default=False, editable=False, help_text="Finalized while the patient's allergy list was unknown (confirmed by the doctor)."
     )
@@ -445,7 +446,7 @@ class AllergyWarning(ClinicOwnedModel):
     match = models.CharField(max_length=10, choices=Match)
     drug_class = models.CharField(max_length=80, blank=True)
     message = models.CharField(max_length=300)
-    override_reason = models.TextField(blank=True)
+    override_reason = BoundedTextField(max_length=2000, blank=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
@@ -675,7 +676,7 @@ class LabResult(ClinicOwnedModel):
     entered_at = models.DateTimeField()
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledgement_comment = models.TextField(blank=True)
+    acknowledgement_comment = BoundedTextField(max_length=2000, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     history = audited_history()

@@ -87,6 +87,11 @@ class Problem(Schema):
     detail: str | list[FieldProblem]
 
 
+# No text field of the API takes more (a SOAP section is the longest); a field whose column
+# holds less says so with its own limit, checked by the service's model validation.
+MAX_TEXT_LENGTH = 10_000
+
+
 def _admits(annotation: Any, kinds: tuple[type, ...]) -> bool:
     """Whether a field's type (through ``X | None``, ``list[X]``, ``Annotated``) takes one of ``kinds``."""
     if isinstance(annotation, type):
@@ -127,6 +132,8 @@ class Input(Schema):
                 raise ValueError(NUL_MESSAGE)
             if isinstance(text, str) and has_surrogate(text):
                 raise ValueError(SURROGATE_MESSAGE)
+            if isinstance(text, str) and len(text) > MAX_TEXT_LENGTH:
+                raise ValueError(f"At most {MAX_TEXT_LENGTH:,} characters.")
         return value
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 
+from clinicos.fields import BoundedTextField
 from clinicos.roles import Role, permissions_for_roles, roles_have_permission
 from clinicos.scoping import ClinicScopedManager
 
@@ -160,7 +161,7 @@ class Clinic(models.Model):
     country = models.CharField(max_length=2, default="IN", help_text="ISO 3166 country code, e.g. IN, GB.")
     state = models.CharField(max_length=100, blank=True)
     city = models.CharField(max_length=100, blank=True)
-    address = models.TextField(blank=True)
+    address = BoundedTextField(max_length=500, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     timezone = models.CharField("time zone", max_length=64, default="UTC", validators=[validate_timezone])
@@ -179,7 +180,8 @@ class Clinic(models.Model):
     # Letterhead: printed at the top of prescriptions, receipts and reports.
     logo = models.FileField(upload_to=clinic_logo_path, max_length=255, blank=True)
     logo_content_type = models.CharField(max_length=60, blank=True, editable=False)
-    registration_details = models.TextField(
+    registration_details = BoundedTextField(
+        max_length=2000,
         blank=True,
         help_text="Clinical establishment registration and licences, as printed on the letterhead.",
     )
@@ -351,7 +353,7 @@ class Department(ClinicOwnedModel):
     belong to one. A department in use is deactivated, never deleted."""
 
     name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
+    description = BoundedTextField(max_length=2000, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -78,7 +78,7 @@ class MoveForm(forms.Form):
     to_status = forms.ChoiceField(choices=LeadStatus.choices, label="Move to")
     lost_reason = forms.CharField(required=False, max_length=250, label="Reason (for Lost)")
     cro = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Next CRO in turn", label="CRO")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,7 +88,7 @@ class MoveForm(forms.Form):
 class ActivityForm(forms.Form):
     kind = forms.ChoiceField(choices=[(LeadActivity.Kind.CALL, "Call"), (LeadActivity.Kind.NOTE, "Note")])
     outcome = forms.ChoiceField(required=False, choices=[("", "—")] + LeadActivity.Outcome.choices)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
     next_follow_up = DayField(required=False, label="Next follow-up")
 
 
@@ -96,6 +96,7 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Where it is used, e.g. “Main website”.")
     allowed_origins = forms.CharField(
         required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Browser origins allowed to send leads, one per line, e.g. https://sunrise-fertility.example",
     )

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from clinicos.choices import MAX_AGE_YEARS, Gender
+from clinicos.fields import BoundedTextField
 from clinicos.models import Clinic, ClinicOwnedModel, audited_history
 from clinicos.scoping import ClinicScopedManager
 from patients.models import Patient
@@ -55,7 +56,7 @@ class Lead(ClinicOwnedModel):
     gender = models.CharField(max_length=10, choices=Gender, blank=True)
     source = models.CharField(max_length=60)
     inquiry = models.CharField(max_length=60)
-    problem = models.TextField(blank=True)
+    problem = BoundedTextField(max_length=5000, blank=True)
     treatment_doctor = models.CharField(max_length=150, blank=True, help_text="For camp leads.")
     treatment_suggested = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=LeadStatus, default=LeadStatus.NEW)
@@ -120,7 +121,7 @@ class LeadActivity(ClinicOwnedModel):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=12, choices=Kind)
     outcome = models.CharField(max_length=16, choices=Outcome, blank=True)
-    note = models.TextField(blank=True)
+    note = BoundedTextField(max_length=5000, blank=True)
     from_status = models.CharField(max_length=10, choices=LeadStatus, blank=True)
     to_status = models.CharField(max_length=10, choices=LeadStatus, blank=True)
     next_follow_up = models.DateField(null=True, blank=True)
@@ -151,8 +152,8 @@ class LeadApiKey(ClinicOwnedModel):
     name = models.CharField(max_length=100, help_text="Where it is used, e.g. “Main website”.")
     prefix = models.CharField(max_length=12, editable=False, help_text="The first characters, to recognise it.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    allowed_origins = models.TextField(
-        blank=True, help_text="Browser origins allowed to post with this key, one per line (e.g. https://clinic.example)."
+    allowed_origins = BoundedTextField(
+        max_length=2000, blank=True, help_text="Browser origins allowed to post with this key, one per line (e.g. https://clinic.example)."
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
 from clinicos.choices import Gender
+from clinicos.fields import BoundedTextField
 from clinicos.models import Clinic, ClinicOwnedModel, DoctorProfile, audited_history
 from clinicos.scoping import ClinicScopedManager
 
@@ -21,8 +22,8 @@ class InsuranceProvider(ClinicOwnedModel):
     contact_person = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
-    address = models.TextField(blank=True)
-    coverage_policy = models.TextField(blank=True, help_text="What the clinic's agreement with this insurer covers.")
+    address = BoundedTextField(max_length=500, blank=True)
+    coverage_policy = BoundedTextField(max_length=5000, blank=True, help_text="What the clinic's agreement with this insurer covers.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -147,7 +148,7 @@ class Patient(ClinicOwnedModel):
     emergency_contact_relation = models.CharField(max_length=60, blank=True)
     assigned_doctor = models.ForeignKey(DoctorProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_patients")
     referring_doctor = models.CharField(max_length=150, blank=True)
-    hospital_address = models.TextField(blank=True)
+    hospital_address = BoundedTextField(max_length=500, blank=True)
     insurance_provider = models.ForeignKey(InsuranceProvider, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients")
     insurance_policy_number = models.CharField(max_length=60, blank=True)
     external_reference = models.CharField(max_length=100, blank=True, help_text="ID of this patient in another system.")
@@ -297,7 +298,7 @@ class BreakGlassAccess(ClinicOwnedModel):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="break_glass_accesses")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField()
+    reason = BoundedTextField(max_length=2000)
     granted_at = models.DateTimeField()
     expires_at = models.DateTimeField()
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from clinicos.choices import Gender
+from clinicos.fields import BoundedTextField
 from clinicos.models import Clinic, ClinicOwnedModel, Department, DoctorProfile, Resource, audited_history
 from clinicos.scoping import ClinicScopedManager
 from leads.models import Lead
@@ -119,7 +120,7 @@ class Appointment(ClinicOwnedModel):
     duration_minutes = models.PositiveSmallIntegerField(default=30)
     type = models.CharField(max_length=20, choices=AppointmentType, default=AppointmentType.CONSULTATION)
     reason = models.CharField(max_length=250, blank=True)
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(max_length=5000, blank=True)
     status = models.CharField(max_length=12, choices=AppointmentStatus, default=AppointmentStatus.SCHEDULED)
     booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     booked_via = models.CharField(max_length=15, choices=BookedVia, default=BookedVia.DESK)

@@ -36,7 +36,7 @@ from patients.models import Patient
 PRESCRIPTION_VALIDITY = datetime.timedelta(days=30)
 PRESCRIPTION_ITEM_FIELDS = ("medicine", "dosage", "frequency", "duration", "quantity", "route", "instructions")
 PRESCRIPTION_ITEM_REQUIRED = ("medicine", "dosage", "frequency", "duration")
-MAX_ITEMS = 30
+MAX_ITEMS = 50  # a prescription at this limit still prints in a few seconds (tested)
 MAX_QUANTITY = 10_000
 
 

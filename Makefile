@@ -52,7 +52,7 @@ seed: migrate
 run: seed
 	@echo "ClinicOS at http://127.0.0.1:8000 — log in as frontdesk@abc01.example / Demo-Clinic-2025!"
 	@# The background worker (critical-result escalation, reports) runs beside the server and stops with it.
-	DEBUG=1 $(VPY) manage.py db_worker --no-reload & worker=$$!; \
+	DEBUG=1 $(VPY) manage.py worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(VPY) manage.py runserver 127.0.0.1:8000
 

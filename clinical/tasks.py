@@ -1,5 +1,5 @@
 """Background work of the clinical record, on Django's tasks framework (the database
-worker, ``manage.py db_worker``)."""
+worker, ``manage.py worker``)."""
 
 from django.tasks import task
 

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
 # Background work (critical-result escalation, reports) on Django's tasks framework, stored
 # in the database and run by `manage.py db_worker` (started by `make run`).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A task still running this long after it started is taken for dead (its worker was killed)
+# and its work is given to a worker again (clinicos.worker). Reports take seconds.
+TASK_LEASE_SECONDS = env.int("TASK_LEASE_SECONDS", default=30 * 60)
 
 MIDDLEWARE = [
     "clinicos.scoping.ClinicScopeMiddleware",

@@ -7,8 +7,11 @@ class ReportingConfig(AppConfig):
     def ready(self):
         from clinicos import enums, navigation
         from clinicos.roles import Perm
+        from clinicos.worker import register_recovery
         from reporting.models import Report, ReportType
+        from reporting.services import reports_recover_stuck
 
+        register_recovery(reports_recover_stuck)  # a killed worker's report is queued again
         enums.register("report_types", ReportType)
         enums.register("report_statuses", Report.Status)
         navigation.register(navigation.NavItem("Reports", "report_list", Perm.REPORTS_VIEW, order=70))

@@ -48,6 +48,7 @@ class Report(ClinicOwnedModel):
     # The parameters in one canonical form, so the same request can be recognised.
     parameters_key = models.CharField(max_length=500, blank=True, editable=False)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done while generating.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started it (a killed worker's report is retried).")
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,6 +1,8 @@
 """Reporting's rules: who may ask for which report, one job per identical request, and the
 generation itself (run by the worker: ``reporting.tasks.generate_report``)."""
 
+import datetime
+import functools
 import json
 import logging
 
@@ -12,7 +14,9 @@ from django.utils import timezone
 
 from clinicos.models import DoctorProfile, Membership, Notification, User
 from clinicos.roles import DOCTOR_PERFORMANCE_ANY_DOCTOR_ROLES
+from clinicos.scoping import scope_of_row, scopes_disabled
 from clinicos.services import notify
+from clinicos.worker import MAX_ATTEMPTS, lease_cutoff
 from reporting import files
 from reporting.models import Report, ReportType
 from reporting.reports import REPORTS
@@ -93,6 +97,10 @@ def report_request(
     key = parameters_key(cleaned)
     same = {"clinic": clinic, "report_type": report_type, "start_date": start_date, "end_date": end_date, "parameters_key": key}
     existing = Report.objects.filter(**same, status__in=Report.PENDING).first()
+    if existing is not None and existing.status == Report.Status.GENERATING and existing.started_at < lease_cutoff():
+        reports_recover_stuck(lease_cutoff())  # its worker died: queue it again now, not at the next sweep
+        existing.refresh_from_db()
+        existing = existing if existing.status in Report.PENDING else None  # failed for good: a new one
     if existing is not None:
         return existing, False
     try:
@@ -119,7 +127,8 @@ def report_generate(*, report_id: int) -> Report:
     report.status = Report.Status.GENERATING
     report.started_at = timezone.now()
     report.progress = 10
-    report.save(update_fields=["status", "started_at", "progress"])
+    report.attempts += 1
+    report.save(update_fields=["status", "started_at", "progress", "attempts"])
     try:
         data = REPORTS[report.report_type].build(report.clinic, report.start_date, report.end_date, report.parameters)
         report.progress = 50
@@ -143,6 +152,31 @@ def report_generate(*, report_id: int) -> Report:
     report.save(update_fields=["status", "progress", "completed_at", "pdf_file"])
     _tell(report, f"{report} is ready")
     return report
+
+
+def reports_recover_stuck(cutoff: datetime.datetime) -> int:
+    """Reports a killed worker left "generating" (started before ``cutoff``): queued again
+    for a worker, or failed (and their requester told) after ``MAX_ATTEMPTS``; either way
+    the same report can be asked for again. Runs across clinics, each report in its own."""
+    with scopes_disabled():
+        stuck = list(Report.objects.filter(status=Report.Status.GENERATING, started_at__lt=cutoff).values_list("pk", flat=True))
+    for report_id in stuck:
+        with scope_of_row(Report, report_id), transaction.atomic():
+            report = Report.objects.select_for_update().select_related("clinic").get(pk=report_id)
+            if report.status != Report.Status.GENERATING:
+                continue  # finished meanwhile
+            if report.attempts >= MAX_ATTEMPTS:
+                report.status = Report.Status.FAILED
+                report.error = f"The worker stopped while generating it, {report.attempts} times. Ask for it again, or for a shorter range."
+                report.completed_at = timezone.now()
+                report.save(update_fields=["status", "error", "completed_at"])
+                _tell(report, f"{report} could not be generated")
+                continue
+            report.status = Report.Status.QUEUED
+            report.progress = 0
+            report.save(update_fields=["status", "progress"])
+            transaction.on_commit(functools.partial(_enqueue, report_id))
+    return len(stuck)
 
 
 def _tell(report: Report, title: str) -> None:

@@ -1,4 +1,4 @@
-"""Reports are generated off the request, by the database worker (``manage.py db_worker``)."""
+"""Reports are generated off the request, by the database worker (``manage.py worker``)."""
 
 from django.tasks import task
 

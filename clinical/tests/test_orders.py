@@ -419,7 +419,7 @@ def run_worker(monkeypatch):
     monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
 
     def run():
-        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+        call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
     return run
 

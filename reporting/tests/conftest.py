@@ -20,7 +20,7 @@ AT = datetime.datetime(2026, 11, 10, 6, 0, tzinfo=datetime.UTC)  # 11:30 in Kolk
 @pytest.fixture
 def run_worker(monkeypatch):
     monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
-    return lambda: call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    return lambda: call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
 @pytest.fixture

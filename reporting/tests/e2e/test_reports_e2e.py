@@ -50,7 +50,7 @@ def test_the_admin_asks_for_the_revenue_report_and_downloads_it(open_page, scree
     expect(row).to_contain_text("Queued")
     screenshot(page, "reports-queued-desktop")
     monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     expect(row).to_contain_text("Completed", timeout=10_000)  # the list refreshes itself
     screenshot(page, "reports-completed-desktop")
     with page.expect_download() as download:

@@ -1,0 +1,39 @@
+"""``manage.py worker``: django-tasks' database worker (``db_worker``, same options) that
+first recovers the work a killed worker left behind, and keeps doing so every minute while it
+runs (``clinicos.worker``)."""
+
+import threading
+
+from django.db import close_old_connections, connection
+from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
+
+from clinicos.worker import recover_stuck_work
+
+RECOVERY_INTERVAL_SECONDS = 60
+
+
+class Command(DatabaseWorkerCommand):
+    help = "Run the background worker, recovering tasks whose worker died (their lease expired)."
+
+    def handle(self, *args, **options):
+        recover_stuck_work()
+        stop = threading.Event()
+        if not options.get("batch"):
+            threading.Thread(target=self._recover_every_minute, args=(stop,), name="task-lease-recovery", daemon=True).start()
+        try:
+            super().handle(*args, **options)
+        finally:
+            stop.set()
+
+    @staticmethod
+    def _recover_every_minute(stop: threading.Event) -> None:
+        while not stop.wait(RECOVERY_INTERVAL_SECONDS):
+            try:
+                close_old_connections()
+                recover_stuck_work()
+            except Exception:  # the next minute tries again; the worker itself carries on
+                import logging
+
+                logging.getLogger(__name__).exception("Recovering stuck work failed")
+            finally:
+                connection.close()

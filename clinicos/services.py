@@ -110,7 +110,7 @@ def _store_image(instance, field: str, upload: UploadedFile | None) -> None:
         setattr(instance, f"{field}_content_type", "")
     else:
         checked = check_upload(upload, allowed=IMAGE_TYPES, max_bytes=IMAGE_MAX_UPLOAD_BYTES, field=field)
-        getattr(instance, field).save(upload.name or field, upload, save=False)
+        getattr(instance, field).save(upload.name or field, checked.file, save=False)
         setattr(instance, f"{field}_content_type", checked.content_type)
     if old_name:
         storage = old_file.storage

@@ -1,16 +1,23 @@
 """Checking uploaded files: the type is read from the content, never trusted from the
 file name or the browser; sizes are bounded; names are made safe to show and send back.
+Images are decoded (Pillow) and re-encoded before they are kept, so only real pictures are
+stored: a PNG header followed by SVG or a script is refused, and camera metadata (EXIF, with
+its GPS position) is dropped.
 
 Used for patients' documents, the clinic's logo and doctors' signatures.
 """
 
 import hashlib
+import io
 import os
 import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # The first bytes of each accepted format.
 FILE_SIGNATURES = {
@@ -37,11 +44,39 @@ def safe_file_name(raw: str, content_type: str, fallback: str = "document") -> s
     return stem[:100] + EXTENSIONS[content_type]
 
 
+PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+# A picture larger than this (a phone's photo is ~12 million) is a decompression bomb.
+MAX_IMAGE_PIXELS = 50_000_000
+
+
 @dataclass(frozen=True)
 class UploadCheck:
+    """What to store: ``file`` (the upload, or an image re-encoded), its type, size and SHA-256."""
+
     content_type: str
     size: int
     checksum: str
+    file: File
+
+
+def reencode_image(upload: UploadedFile, content_type: str, field: str) -> bytes:
+    """The picture decoded in full and written again in its own format, or a
+    ValidationError when it is not one."""
+    refused = ValidationError({field: f"The {TYPE_NAMES[content_type]} image could not be read: it is damaged or not really an image."})
+    try:
+        upload.seek(0)
+        with Image.open(upload, formats=[PILLOW_FORMATS[content_type]]) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise ValidationError({field: "The image is too large (more than 50 megapixels)."})
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            if content_type == "image/jpeg" and upright.mode not in ("RGB", "L"):
+                upright = upright.convert("RGB")
+            out = io.BytesIO()
+            upright.save(out, format=PILLOW_FORMATS[content_type], **({"quality": 90} if content_type != "image/png" else {}))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise refused from None
+    return out.getvalue()
 
 
 def _accepted_list(types) -> str:
@@ -62,12 +97,15 @@ def check_upload(upload: UploadedFile, *, allowed=DOCUMENT_TYPES, max_bytes: int
     content_type = sniff_content_type(upload.read(16))
     if content_type is None or content_type not in allowed:
         raise ValidationError({field: f"Only {_accepted_list(allowed)} files can be uploaded; this file is none of them."})
+    if content_type in IMAGE_TYPES:
+        data = reencode_image(upload, content_type, field)
+        return UploadCheck(content_type, len(data), hashlib.sha256(data).hexdigest(), ContentFile(data, name=upload.name))
     upload.seek(0)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    return UploadCheck(content_type=content_type, size=size, checksum=digest.hexdigest())
+    return UploadCheck(content_type=content_type, size=size, checksum=digest.hexdigest(), file=upload)
 
 
 def image_data_uri(field_file, content_type: str) -> str:

@@ -220,7 +220,7 @@ def document_upload(*, patient: Patient, user: User, upload: UploadedFile, name:
         checksum_sha256=checked.checksum,
         uploaded_by=user,
     )
-    document.file.save(original_name, upload, save=False)
+    document.file.save(original_name, checked.file, save=False)
     try:
         document.save()
     except Exception:

@@ -485,8 +485,8 @@ def lab_report_attach(*, order: LabOrder, user: User, upload) -> LabOrder:
         raise Conflict(f"Order {order.reference} is “{order.get_status_display()}”: attach the report once the sample is collected.")
     checked = check_upload(upload, max_bytes=LAB_REPORT_MAX_BYTES, field="report")
     name = safe_file_name(upload.name or "", checked.content_type, fallback="lab-report")
-    order.report_file.save(f"{secrets.token_hex(16)}{os.path.splitext(name)[1]}", upload, save=False)
-    order.report_file_name, order.report_content_type, order.report_size = name, checked.content_type, upload.size
+    order.report_file.save(f"{secrets.token_hex(16)}{os.path.splitext(name)[1]}", checked.file, save=False)
+    order.report_file_name, order.report_content_type, order.report_size = name, checked.content_type, checked.size
     order.report_uploaded_by, order.report_uploaded_at, order.report_removed_at = user, timezone.now(), None
     order.save()
     return order

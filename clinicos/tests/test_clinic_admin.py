@@ -21,10 +21,11 @@ from clinicos.tests.factories import (
     ResourceFactory,
     UserFactory,
 )
+from patients.tests.factories import image_bytes
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+PNG = image_bytes("PNG")
 NEW_PASSWORD = "Nurse-Shift-2026!"
 
 

@@ -7,6 +7,19 @@ from clinicos.tests.factories import ClinicFactory, UserFactory
 from patients import identity
 from patients.models import Document, InsuranceProvider, Patient, Person, UhidSequence
 
+
+def image_bytes(image_format: str = "PNG", size: tuple[int, int] = (6, 4), exif: bytes | None = None) -> bytes:
+    """A real (tiny) picture in ``image_format``, as a camera or a scanner would send it."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    extra = {"exif": exif} if exif else {}
+    Image.new("RGB", size, (200, 40, 90)).save(out, format=image_format, **extra)
+    return out.getvalue()
+
+
 MINIMAL_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 1/Kids[3 0 R]>>endobj\n"
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"

@@ -1,21 +1,24 @@
 import datetime
+import hashlib
+import io
 import threading
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from PIL import Image
 
 from clinicos.models import AuditLog
 from conftest import in_clinic_scope
 from patients import identity, services
 from patients.models import Document, Patient, Person, UhidSequence
-from patients.tests.factories import MINIMAL_PDF, PatientFactory
+from patients.tests.factories import MINIMAL_PDF, PatientFactory, image_bytes
 
 pytestmark = pytest.mark.django_db
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
+PNG = image_bytes("PNG")
+JPEG = image_bytes("JPEG")
+WEBP = image_bytes("WEBP")
 
 
 def register(clinic, user, **overrides):
@@ -121,9 +124,41 @@ def test_accepted_files_are_typed_from_their_content(clinic, front_desk, content
     patient = PatientFactory(clinic=clinic)
     document = upload(patient, front_desk, content, name="whatever.bin")
     assert document.content_type == content_type
-    assert document.size == len(content)
-    assert len(document.checksum_sha256) == 64
-    assert document.file.read() == content
+    stored = document.file.read()
+    assert document.size == len(stored)
+    assert document.checksum_sha256 == hashlib.sha256(stored).hexdigest()
+    if content_type == "application/pdf":
+        assert stored == content
+    else:  # a picture is decoded and written again: the same picture, its own bytes
+        with Image.open(io.BytesIO(stored)) as image:
+            assert image.size == (6, 4) and image.format == content_type.split("/")[1].upper()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+        b"\x89PNG\r\n\x1a\n<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+        image_bytes("PNG")[:40],  # cut short
+        b"\xff\xd8\xff\xe0<script>alert(1)</script>",
+        b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64,
+    ],
+)
+def test_a_file_that_only_starts_like_an_image_is_refused_and_nothing_is_stored(clinic, front_desk, content):
+    patient = PatientFactory(clinic=clinic)
+    with pytest.raises(ValidationError, match="could not be read"):
+        upload(patient, front_desk, content, name="photo.png")
+    assert not Document.objects.filter(patient=patient).exists()
+
+
+def test_a_photos_camera_metadata_is_not_kept(clinic, front_desk):
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {2: (12.0, 58.0, 0.0)}  # GPS latitude
+    photo = image_bytes("JPEG", exif=exif.tobytes())
+    assert b"PhoneMaker" in photo
+    document = upload(PatientFactory(clinic=clinic), front_desk, photo, name="wound.jpg")
+    assert b"PhoneMaker" not in document.file.read()
 
 
 def test_an_executable_renamed_pdf_is_refused_and_nothing_is_stored(clinic, front_desk):

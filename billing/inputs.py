@@ -21,14 +21,14 @@ def amount_problem(amount: Decimal, *, allow_zero: bool = True) -> str | None:
     """What is wrong with an amount, if anything (the rule the services apply too)."""
     if not amount.is_finite():
         return NOT_AN_AMOUNT
+    if amount > MAX_AMOUNT:  # first: 1E+308 has no "places" to count
+        return "This amount is too large."
     if arithmetic.has_more_than_two_places(amount):
         return "Use at most 2 decimal places."
     if amount < 0:
         return "The amount cannot be negative."
     if amount == 0 and not allow_zero:
         return "The amount must be more than 0."
-    if amount > MAX_AMOUNT:
-        return "This amount is too large."
     return None
 
 

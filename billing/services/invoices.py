@@ -76,16 +76,19 @@ def _clean_line(clinic: Clinic, line: InvoiceLineInput, service: Service | None,
         problem = amount_problem(amount) if amount is not None else None
         if problem:
             errors[prefix + field] = problem
-    if unit_price is not None and quantity * unit_price > INVOICE_LIMIT:
+    if any(key.startswith(prefix) for key in errors):
+        return {}  # not a line to compute with (NaN does not compare); the caller raises
+    assert unit_price is not None
+    if quantity * unit_price > INVOICE_LIMIT:
         errors[prefix + "unit_price"] = "This line is too large for one invoice."
-    elif unit_price is not None and line.discount > quantity * unit_price:
+    elif line.discount > quantity * unit_price:
         errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
     return {
         "service": service,
         "description": description,
         "hsn_sac": service.hsn_sac if service else "9993" if clinic.country == "IN" else "",
         "quantity": quantity,
-        "unit_price": arithmetic.money(unit_price) if unit_price is not None else None,
+        "unit_price": arithmetic.money(unit_price),
         "discount": arithmetic.money(line.discount),
         "tax_class": service.tax_class if service else TaxClass.EXEMPT,
         "tax_rate": service.tax_rate if service else ZERO,

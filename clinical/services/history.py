@@ -74,6 +74,8 @@ def history_item_save(*, kind: str, patient: Patient, user: User, data: dict, it
     else:
         item = model.objects.select_for_update().get(pk=item.pk, patient=patient)
     for field, value in data.items():
+        if value is None and not model._meta.get_field(field).null:
+            value = ""  # "null" for a text field clears it (full_clean says if it may not be blank)
         setattr(item, field, value.strip() if isinstance(value, str) else value)
     _check_history_item(kind, item)
     item.full_clean(exclude=["clinic", "patient", "recorded_by"])

@@ -312,6 +312,7 @@ def test_the_page_and_the_pdf_show_the_first_rows_and_the_xlsx_all(clinic, monke
     assert "The first 5 of 7 rows are printed here" in text
 
 
+@pytest.mark.security
 def test_a_patient_named_like_a_formula_stays_text_in_the_sales_register(clinic, money_day):
     """Formula injection: what a patient typed as their name never runs in the clinic's Excel."""
     from reporting import files
@@ -327,6 +328,7 @@ def test_a_patient_named_like_a_formula_stays_text_in_the_sales_register(clinic,
     assert all(cell.value.startswith("'=") and cell.data_type == "s" for cell in cells)
 
 
+@pytest.mark.security
 @pytest.mark.parametrize(
     ("value", "cell"),
     [

@@ -204,7 +204,8 @@ class ClinicOsApi(NinjaAPI):
         problem_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for path, operations in schema["paths"].items():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
+                # django-ninja keys an operation's own answers by int: one key per status.
+                responses = operation["responses"] = {str(code): answer for code, answer in operation.get("responses", {}).items()}
                 for code, description in STANDARD_PROBLEMS.items():
                     if code in ("401", "403") and not operation.get("security"):
                         continue

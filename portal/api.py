@@ -173,7 +173,7 @@ def appointment_out(appointment, changeable: set[int] | None = None) -> dict:
     }
 
 
-@router.get("/appointments", auth=portal_auth, response=list[PortalAppointmentOut])
+@router.get("/appointments", auth=portal_auth, response={200: list[PortalAppointmentOut], 404: Problem})
 def portal_appointment_list(request, patient_id: int | None = None):
     """Every appointment of the login's charts (or of one), latest first."""
     appointments = services.appointments_of(request.portal_identity)
@@ -310,7 +310,7 @@ class PortalPrescriptionOut(Schema):
     pdf_url: str
 
 
-@router.get("/prescriptions", auth=portal_auth, response=list[PortalPrescriptionOut])
+@router.get("/prescriptions", auth=portal_auth, response={200: list[PortalPrescriptionOut], 404: Problem})
 def portal_prescription_list(request, patient_id: int | None = None):
     """Finalized prescriptions (never a draft), newest first, each with its PDF."""
     return [
@@ -372,7 +372,7 @@ def _number(value) -> float | None:
     return float(value) if value is not None else None
 
 
-@router.get("/lab-results", auth=portal_auth, response=list[PortalLabOrderOut])
+@router.get("/lab-results", auth=portal_auth, response={200: list[PortalLabOrderOut], 404: Problem})
 def portal_lab_result_list(request, patient_id: int | None = None):
     """Completed lab orders and their final results, each with the range that applied and
     its flag; the lab's report file when there is one."""
@@ -435,7 +435,7 @@ class PortalInvoiceOut(Schema):
     receipts: list[ReceiptOut]
 
 
-@router.get("/invoices", auth=portal_auth, response=list[PortalInvoiceOut])
+@router.get("/invoices", auth=portal_auth, response={200: list[PortalInvoiceOut], 404: Problem})
 def portal_invoice_list(request, patient_id: int | None = None):
     """Issued invoices (never a draft) with what was paid, the balance, and the receipts.
     Amounts are decimal strings in the clinic's currency."""
@@ -490,7 +490,7 @@ class PortalDocumentOut(Schema):
     download_url: str
 
 
-@router.get("/documents", auth=portal_auth, response=list[PortalDocumentOut])
+@router.get("/documents", auth=portal_auth, response={200: list[PortalDocumentOut], 404: Problem})
 def portal_document_list(request, patient_id: int | None = None):
     """Documents the clinic shared with the patient."""
     return [

@@ -59,3 +59,29 @@ def test_the_document_holds_the_staff_and_the_portal_invoice_apart():
     components = schema["components"]["schemas"]
     assert "InvoiceOut" in components and "PortalInvoiceOut" in components
     assert set(components["InvoiceOut"]["properties"]) != set(components["PortalInvoiceOut"]["properties"])
+
+
+def test_every_operation_that_takes_an_id_documents_its_404():
+    """An id of someone else's row answers 404; the document says so for path ids and for a
+    ``patient_id`` query (the portal's lists), so clients and schemathesis expect it."""
+    import clinicos.urls  # noqa: F401
+    from clinicos.api import api
+
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if any(parameter["name"].endswith("_id") for parameter in operation.get("parameters", [])) and "404" not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_each_status_is_documented_once_per_operation():
+    import clinicos.urls  # noqa: F401
+    from clinicos.api import api
+
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            assert all(isinstance(code, str) for code in operation["responses"]), operation["operationId"]

@@ -105,3 +105,39 @@ def test_prescribe_order_critical_result_and_acknowledge(open_page, screenshot, 
     screenshot(pharmacist, "prescription-dispense-desktop")
     pharmacist.get_by_role("button", name="Mark dispensed").click()
     expect(pharmacist.get_by_role("region", name="Dispensed")).to_contain_text("AMOXICILLIN")
+
+
+def test_the_doctor_acknowledges_a_critical_result_from_the_page_its_notification_opens(open_page, screenshot, orders_clinic):
+    """The alert opens the lab order page; its Acknowledge must post the acknowledgement (it
+    once posted the results form around it and answered 403)."""
+    from clinical.inputs import LabResultInput
+    from clinical.models import LabResult
+    from clinicos.models import Membership
+
+    clinic, doctor, patient, visit = orders_clinic
+    lab_user = next(m.user for m in Membership.objects.filter(clinic=clinic).select_related("user") if Role.LAB.value in m.roles)
+    order = services.lab_order_create(
+        patient=patient, user=doctor.user, lab_tests=[clinic_test(clinic, "K")], visit=visit, urgency="urgent"
+    )
+    services.lab_order_set_status(order=order, user=lab_user, to_status="sample_collected")
+    services.lab_results_enter(
+        order=order, user=lab_user, results=[LabResultInput.of(test_id=order.tests.get().pk, value="7.2", final=True)]
+    )
+
+    page = open_page("tablet")
+    browser_login(page, "doc@e2e.example", PASSWORD)
+    page.goto(f"/c/{clinic.code}/notifications/")
+    page.get_by_role("button", name=re.compile("Critical")).first.click()
+    expect(page).to_have_url(re.compile(rf"/c/{clinic.code}/lab/orders/{order.pk}/"))
+    page.get_by_label(re.compile("Acknowledge the critical")).fill("Called the patient: to emergency now")
+    screenshot(page, "lab-order-acknowledge-tablet")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_text("Acknowledged by Kavya Rao: “Called the patient: to emergency now”")).to_be_visible()
+    result = LabResult.objects.get(order_test__order=order, is_current=True)
+    assert result.acknowledged_by == doctor.user and result.acknowledgement_comment == "Called the patient: to emergency now"
+
+
+def clinic_test(clinic, code):
+    from clinical.models import LabTest
+
+    return LabTest.objects.get(clinic=clinic, code=code)

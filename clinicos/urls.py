@@ -72,6 +72,8 @@ clinic_patterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask for /favicon.ico whatever the page says (a PDF, the API's docs).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("clinics/", views.clinic_picker, name="clinic_picker"),
     path("c/<str:clinic_code>/", include(clinic_patterns)),
     path("accounts/", include("allauth.urls")),

@@ -175,3 +175,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return JsonResponse({"detail": "Something went wrong on our side. The error was logged."}, status=500)
     return render(request, "500.html", status=500)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The icon's real address (resolved per request: in production the name carries the
+    file's hash, known once collectstatic has run)."""
+    from django.templatetags.static import static
+
+    return redirect(static("img/favicon.svg"), permanent=True)

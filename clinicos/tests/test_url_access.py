@@ -325,6 +325,7 @@ LOGGED_IN_PAGES = {"clinic_picker"}
 # Open to everybody.
 PUBLIC_PAGES = {
     "home",
+    "favicon",
     "api_not_found",
     # A doctor's iCal feed: its secret token is the credential (tested in scheduling).
     "calendar_feed",

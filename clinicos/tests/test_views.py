@@ -240,3 +240,19 @@ def test_guardian_grants_object_permissions(clinic, front_desk):
     assert front_desk.has_perm("clinicos.view_department", department)
     assert not front_desk.has_perm("clinicos.view_department", other)
     assert Department.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_every_page_names_its_icon_and_favicon_ico_finds_it(client, clinic_admin, clinic):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("img/favicon.svg")
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 301 and answer.url.endswith("img/favicon.svg")
+    client.force_login(clinic_admin)
+    page = client.get(f"/c/{clinic.code}/").content.decode()
+    assert '<link rel="icon" href="/static/img/favicon.svg"' in page
+    client.logout()
+    from django.urls import reverse
+
+    assert '<link rel="icon" href="/static/img/favicon.svg"' in client.get(reverse("portal_login")).content.decode()

@@ -188,3 +188,25 @@ def test_only_admins_and_cros_are_offered_to_reopen_lost_leads(login, front_desk
     assert login(front_desk).get(f"/c/{clinic.code}/leads/{lost.pk}/").context["moves"] == []
     cro_board = login(make_member(Role.CRO)).get(f"/c/{clinic.code}/leads/")
     assert f'id="move-{lost.pk}"' in cro_board.content.decode()
+
+
+def test_a_cro_who_converts_a_lead_lands_on_the_lead_naming_the_patient_not_on_a_403(login, make_member, clinic):
+    cro = make_member(Role.CRO)
+    lead = LeadFactory(clinic=clinic, name="Sangeetha Pillai", phone="+919845011111", status="contacted")
+    client = login(cro)
+    data = {"first_name": "Sangeetha", "last_name": "Pillai", "mobile": "+919845011111", "gender": "female", "date_of_birth": "1994-01-01"}
+    response = client.post(f"/c/{clinic.code}/leads/{lead.pk}/convert/", data, follow=True)
+    patient = Patient.objects.get()
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == f"/c/{clinic.code}/leads/{lead.pk}/"
+    page = response.content.decode()
+    assert f"is now a patient: {patient.uhid}" in page and patient.uhid in page
+    assert f"/patients/{patient.pk}/" not in page  # no link to a chart the CRO may not open
+    again = client.get(f"/c/{clinic.code}/leads/{lead.pk}/convert/", follow=True)
+    assert again.status_code == 200 and again.redirect_chain[-1][0] == f"/c/{clinic.code}/leads/{lead.pk}/"
+
+
+def test_the_move_select_starts_on_no_stage(login, front_desk, clinic):
+    lead = LeadFactory(clinic=clinic, status="contacted")
+    page = login(front_desk).get(f"/c/{clinic.code}/leads/{lead.pk}/").content.decode()
+    select = page[page.index('name="to_status"') :]
+    assert select.index('<option value="" selected disabled>Choose a stage…</option>') < select.index('value="lost"')

@@ -130,14 +130,26 @@ def _code_hash(address: str, code: str) -> str:
     return hmac.new(key, f"{address}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def sender_name(identity: PortalIdentity) -> str:
+    """Who the code comes from, as the patient knows it: their clinic's name (or two), not
+    the software's."""
+    names = list(dict.fromkeys(patient.clinic.name for patient in patients_of(identity)))
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return f"{names[0]} and {names[1]}"
+    return "your clinic"
+
+
 def _deliver(identity: PortalIdentity, code: str) -> None:
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    text = f"Your ClinicOS login code is {code}. It works for {minutes} minutes. Never share it: the clinic will not ask for it."
+    clinic = sender_name(identity)
+    text = f"Your {clinic} login code is {code}. It works for {minutes} minutes. Never share it: the clinic will not ask for it."
     try:
         if identity.is_phone:
             sms.send_sms(to=identity.address, body=text)
         else:
-            send_mail("Your ClinicOS login code", text, None, [identity.address])
+            send_mail(f"Your {clinic} login code", text, None, [identity.address])
     except Exception:  # a provider failure must not tell the caller the address is known
         logger.exception("Could not send a portal login code to a %s", identity.channel)
 

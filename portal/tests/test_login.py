@@ -214,3 +214,14 @@ def test_in_production_the_code_leaves_after_the_answer(client, mother, settings
         if thread.name == "portal-code":
             thread.join(5)
     assert len(sms.outbox) == 1
+
+
+def test_the_code_comes_from_the_patients_clinic_by_name(client, mother, mother_elsewhere, clinic, other_clinic, daughter):
+    request_code(client, email=MOTHER_EMAIL)
+    both = f"{other_clinic.name} and {clinic.name}" if other_clinic.name < clinic.name else f"{clinic.name} and {other_clinic.name}"
+    assert mail.outbox[-1].subject == f"Your {both} login code" and "ClinicOS" not in mail.outbox[-1].body
+
+
+def test_a_patient_of_one_clinic_gets_that_clinics_name(client, clinic, mother):
+    request_code(client, phone=MOTHER_PHONE)
+    assert sms.outbox[-1].body.startswith(f"Your {clinic.name} login code is ")

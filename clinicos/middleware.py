@@ -63,3 +63,27 @@ class SessionTouchMiddleware:
             if now - session.get("_touched", 0) >= SESSION_TOUCH_SECONDS:
                 session["_touched"] = now
         return response
+
+
+class NulInQueryMiddleware:
+    """A NUL character in the query string (``?q=%00``) reaches no view: PostgreSQL refuses
+    it in any text comparison (a 500 before). The API answers 422 naming the parameter, a
+    page 400. Bodies are checked by the forms and the API's schemas."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        bad = next((key for key, values in request.GET.lists() if "\x00" in key or any("\x00" in value for value in values)), None)
+        if bad is None:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            from django.http import JsonResponse
+
+            from clinicos.text import NUL_MESSAGE
+
+            problem = {"loc": ["query", bad.replace("\x00", "")], "msg": NUL_MESSAGE, "type": "value_error"}
+            return JsonResponse({"detail": [problem]}, status=422)
+        from django.http import HttpResponseBadRequest
+
+        return HttpResponseBadRequest("A search or filter may not contain a NUL (\\x00) character.")

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "clinicos.scoping.ClinicScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "clinicos.middleware.NulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "clinicos.middleware.SessionTouchMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -17,7 +17,7 @@ from clinicos.errors import REFUSALS, add_error_to_form, error_message
 from patients.models import Patient
 from portal import documents, selectors, services
 from portal.forms import NewPhoneForm, ProfileForm, RequestCodeForm, VerifyCodeForm
-from scheduling.models import AppointmentType
+from scheduling.models import RELEASED_STATUSES, AppointmentType
 from scheduling.services import SlotTaken
 
 SESSION_KEY = "portal"
@@ -140,9 +140,12 @@ def profile_use(request: PortalRequest, patient_id: int) -> HttpResponse:
 def home(request: PortalRequest) -> HttpResponse:
     now = timezone.now()
     patient = request.portal_patient
-    upcoming = [
-        a for a in services.appointments_of(request.portal_identity).filter(patient=patient, starts_at__gte=now).order_by("starts_at")[:5]
-    ]
+    upcoming = list(
+        services.appointments_of(request.portal_identity)
+        .filter(patient=patient, starts_at__gte=now)
+        .exclude(status__in=RELEASED_STATUSES)
+        .order_by("starts_at")[:5]
+    )
     return render(
         request,
         "portal/home.html",
@@ -164,11 +167,12 @@ def home(request: PortalRequest) -> HttpResponse:
 def appointments(request: PortalRequest) -> HttpResponse:
     now = timezone.now()
     mine = list(services.appointments_of(request.portal_identity).filter(patient=request.portal_patient)[:200])
-    upcoming = sorted((a for a in mine if a.starts_at >= now), key=lambda a: a.starts_at)
+    # A cancelled (or missed) appointment is history, however far ahead it was booked.
+    upcoming = sorted((a for a in mine if a.starts_at >= now and a.status not in RELEASED_STATUSES), key=lambda a: a.starts_at)
     can_change = services.appointments_changeable(upcoming)
     for appointment in upcoming:
         appointment.changeable = appointment.pk in can_change
-    past = [a for a in mine if a.starts_at < now]
+    past = [a for a in mine if a not in upcoming]
     return render(request, "portal/appointments.html", _context(request, upcoming=upcoming, past=past))
 
 

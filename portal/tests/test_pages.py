@@ -84,6 +84,10 @@ def test_booking_and_cancelling_from_the_pages(client, clinic, online, doctor, m
     client.post(f"/portal/appointments/{appointment.pk}/cancel/")
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
+    # No longer "coming up", here or on the home page: it is history now.
+    after = client.get("/portal/appointments/")
+    assert appointment not in after.context["upcoming"] and appointment in after.context["past"]
+    assert appointment not in client.get("/portal/").context["upcoming"]
 
 
 def test_moving_from_the_page(client, clinic, online, doctor, mother):

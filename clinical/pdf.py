@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from weasyprint import HTML
 
-from clinical.models import LabOrder, Prescription
+from clinical.models import Allergy, ClinicalNote, LabOrder, Prescription
 from clinicos.audit import record_read
 from clinicos.errors import Conflict
 from clinicos.models import User
@@ -68,12 +68,32 @@ def prescription_pdf(*, prescription: Prescription, items, verify_url: str, prin
         "signature_uri": image_data_uri(prescription.doctor.signature, prescription.doctor.signature_content_type),
         "issued_at": timezone.localtime(issued, clinic.tzinfo),
         "uk": clinic.country == "GB",
+        **_prescription_safety(prescription),
         "qr_uri": _qr_data_uri(verify_url),
         "verify_url": verify_url,
         "printed_at": timezone.localtime(timezone.now(), clinic.tzinfo),
         "printed_by": printed_by,
     }
     return render_pdf("clinical/prescription_pdf.html", context)
+
+
+def _prescription_safety(prescription: Prescription) -> dict:
+    """What the pharmacist checks the medicines against: the visit's diagnosis (with its
+    ICD-10 codes) and the patient's known allergies, or that none are known, or not asked."""
+    from clinical.services import allergy_state
+
+    note = ClinicalNote.objects.filter(visit_id=prescription.visit_id).first()
+    allergies = list(
+        Allergy.objects.filter(clinic_id=prescription.clinic_id, patient_id=prescription.patient_id, status=Allergy.Status.ACTIVE).order_by(
+            "substance"
+        )
+    )
+    return {
+        "diagnosis": note.assessment if note else "",
+        "diagnosis_codes": note.diagnosis_codes if note else [],
+        "allergies": allergies,
+        "allergy_state": "has_allergies" if allergies else allergy_state(patient=prescription.patient),
+    }
 
 
 def prescription_pdf_for_request(request, *, prescription: Prescription) -> bytes:

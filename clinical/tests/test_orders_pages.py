@@ -51,6 +51,7 @@ def test_the_doctor_prescribes_in_the_visit_and_must_give_a_reason_for_the_warni
     text = "".join(p.extract_text() for p in reader.pages)
     assert "KMC-48213" in text and "AMOXICILLIN" in text and order_patient.uhid in text and "Karnataka Medical Council" in text
     assert f"/rx/{prescription.verification_token}/" in "".join(text.split())  # the QR code's target (may wrap)
+    assert "Allergies: Penicillin (severe)" in text and "Diagnosis: not recorded" in text
     width_mm = float(reader.pages[0].mediabox.width) / 72 * 25.4
     assert round(width_mm) == 148  # A5
     assert ReadAccessLog.objects.filter(action="print", entity_id=str(prescription.pk)).count() == 1
@@ -222,3 +223,22 @@ def test_a_valid_prescription_feeds_the_current_medications(client, clinic, pres
     prescription.refresh_from_db()
     assert prescribed["medicine"].upper() == "FOLIC ACID" and prescribed["prescription_reference"] == prescription.reference
     assert prescribed["valid_until"] == prescription.valid_until.isoformat()
+
+
+def test_the_prescription_prints_the_diagnosis_and_that_no_allergies_are_known(clinic, prescriber, order_visit):
+    from clinical import pdf, selectors
+
+    services.note_save(
+        visit=order_visit, user=prescriber.user, data={"assessment": "Iron deficiency anaemia", "diagnosis_codes": ["D50.9"]}
+    )
+    services.no_known_allergies_record(patient=order_visit.patient, user=prescriber.user)
+    prescription = services.prescription_create(visit=order_visit, user=prescriber.user, items=[FOLIC_ACID])
+    services.prescription_finalize(prescription=prescription, user=prescriber.user)
+    content = pdf.prescription_pdf(
+        prescription=prescription,
+        items=selectors.prescription_items(prescription),
+        verify_url="https://x.example/v",
+        printed_by=prescriber.user,
+    )
+    text = " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).split())
+    assert "Diagnosis: Iron deficiency anaemia (D50.9)" in text and "Allergies: No known allergies" in text

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from billing.models import Invoice, Payment
+from billing.models import DepositApplication, Invoice, Payment
 from clinical.models import LabOrder, LabResult, Prescription, PrescriptionItem
 from clinicos.scoping import scopes_disabled
 from patients.models import Document, Patient
@@ -75,7 +75,14 @@ def invoices(identity: PortalIdentity, patient: Patient | None = None):
             Invoice.objects.filter(patient_id__in=_chart_ids(identity, patient), status__in=VISIBLE_INVOICE_STATUSES)
             .select_related("clinic", "patient")
             .prefetch_related(
-                Prefetch("payments", queryset=Payment.objects.filter(kind=Payment.Kind.PAYMENT).order_by("received_at", "id"))
+                Prefetch("payments", queryset=Payment.objects.filter(kind=Payment.Kind.PAYMENT).order_by("received_at", "id")),
+                # What was paid from a deposit counts in "paid": the bill lists it too.
+                Prefetch(
+                    "deposit_applications",
+                    queryset=DepositApplication.objects.filter(released_at__isnull=True)
+                    .select_related("deposit")
+                    .order_by("applied_at", "id"),
+                ),
             )
             .order_by("-issue_date", "-id")
         )
@@ -94,7 +101,7 @@ def invoice(identity: PortalIdentity, invoice_id: int) -> Invoice:
 def receipt(identity: PortalIdentity, payment_id: int) -> Payment:
     with scopes_disabled():
         return (
-            Payment.objects.filter(patient_id__in=_chart_ids(identity), kind=Payment.Kind.PAYMENT)
+            Payment.objects.filter(patient_id__in=_chart_ids(identity), kind__in=(Payment.Kind.PAYMENT, Payment.Kind.DEPOSIT))
             .select_related("clinic", "patient", "invoice")
             .get(pk=payment_id)
         )

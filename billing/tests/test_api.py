@@ -247,6 +247,8 @@ def test_pdfs_open_and_show_the_number_the_tax_split_and_the_words(gst_clinic, p
     receipt = desk_api.get(url(gst_clinic, f"payments/{payment['id']}/receipt"))
     receipt_text = " ".join(PdfReader(io.BytesIO(receipt.content)).pages[0].extract_text().split())
     assert payment["receipt_number"] in receipt_text and "One hundred and sixty rupees only" in receipt_text
+    receipt_page = PdfReader(io.BytesIO(receipt.content)).pages[0]
+    assert round(float(receipt_page.mediabox.width) / 72 * 25.4) == 148  # A5: a receipt is a few lines
 
 
 def test_clinical_roles_are_refused_and_another_clinics_invoice_is_404(

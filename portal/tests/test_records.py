@@ -200,3 +200,27 @@ def test_a_portal_request_keeps_clinic_scopes_on_and_opens_them_per_block(portal
     portal = portal_api(phone=MOTHER_PHONE)
     assert portal.get("invoices").status_code == 200
     assert seen == [True]
+
+
+def test_the_bill_lists_what_was_paid_from_a_deposit_too(client, mother, stranger, clinic, make_member):
+    from decimal import Decimal
+
+    from billing import services as billing
+    from billing.inputs import InvoiceLineInput
+
+    desk = make_member(Role.FRONT_DESK)
+    deposit = billing.deposit_record(clinic=clinic, patient=mother, user=desk, amount=Decimal("500.00"), method="upi")
+    invoice = billing.invoice_issue(
+        invoice=billing.invoice_create(
+            clinic=clinic, user=desk, patient=mother, lines=[InvoiceLineInput(description="Scan", unit_price=Decimal("800.00"))]
+        ),
+        user=desk,
+    )
+    billing.deposit_apply(invoice=invoice, user=desk, amount=Decimal("500.00"))
+    billing.payment_record(invoice=invoice, user=desk, amount=Decimal("300.00"), method="cash")
+    client.post("/portal/login/", {"login": MOTHER_PHONE})
+    client.post("/portal/login/code/", {"code": last_code(MOTHER_PHONE)})
+    page = client.get("/portal/invoices/").content.decode()
+    assert "paid 800.00" in page and "300.00 (Cash)" in page
+    assert f"Deposit {deposit.receipt_number}" in page and "500.00 (paid from your deposit)" in page
+    assert client.get(f"/portal/receipts/{deposit.pk}/pdf/").status_code == 200

@@ -65,6 +65,7 @@ PYTEST := $(VPY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=25
 test: install lint
 	$(VPY) manage.py makemigrations --check --dry-run --settings=clinicos.settings_test
 	$(PYTEST) $(PYTEST_ARGS)
+	$(VPY) -m pytest -n 0 $(PYTEST_ARGS) -m timing
 
 # ruff (lint and format) and mypy with django-stubs, configured in pyproject.toml.
 # Business rules stay readable: no block of a services module rated worse than C by radon

@@ -1,6 +1,8 @@
 """Shared personas: a clinic with a member for every role, and a user of another clinic;
 API clients that log in as integrations do; the browser for end-to-end tests."""
 
+import os
+
 import pytest
 from django_scopes import scopes_disabled
 
@@ -21,6 +23,16 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that measures time runs alone (``make test`` runs them after the parallel
+    suite, ``-n 0 -m timing``): beside other workers it would measure them."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        alone = pytest.mark.skip(reason="measures time: run alone after the parallel suite (make test does)")
+        for item in items:
+            if item.get_closest_marker("timing"):
+                item.add_marker(alone)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -172,7 +184,6 @@ def api_client(client):
 
 # --- End-to-end: Playwright driving Debian's Chromium ---------------------------------
 
-import os  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 

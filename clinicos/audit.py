@@ -10,13 +10,14 @@ Reads: history records nothing for reads, so features that show a patient's reco
 ``record_read``.
 """
 
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models import Model
 from django.dispatch import receiver
 from django.http import HttpRequest
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-from clinicos.models import AuditLog, Clinic, ReadAccessLog
+from clinicos.models import AuditLog, Clinic, Membership, ReadAccessLog, User
 
 HISTORY_ACTIONS = {"+": AuditLog.Action.CREATE, "~": AuditLog.Action.UPDATE, "-": AuditLog.Action.DELETE}
 MAX_VALUE_LENGTH = 500
@@ -42,6 +43,13 @@ def add_request_origin(sender, history_instance, **kwargs):
     if request is not None:
         history_instance.ip_address = client_ip(request)
         history_instance.user_agent = client_user_agent(request)
+
+
+def _patient_id_of(instance: Model) -> int | None:
+    """The chart a row belongs to: the patient itself, or the row's patient."""
+    if instance._meta.label_lower == "patients.patient":
+        return instance.pk
+    return getattr(instance, "patient_id", None)
 
 
 def _clinic_id_of(instance: Model) -> int | None:
@@ -116,6 +124,7 @@ def write_audit_log(sender, instance, history_instance, history_user, **kwargs):
         entity_name=str(instance._meta.verbose_name).capitalize(),
         entity_id=str(instance.pk),
         entity_repr=str(instance)[:250],
+        patient_id=_patient_id_of(instance),
         changes=changes,
         ip_address=history_instance.ip_address,
         user_agent=history_instance.user_agent,
@@ -148,3 +157,46 @@ def record_read(
         ip_address=client_ip(request),
         user_agent=client_user_agent(request),
     )
+
+
+# --- Sign-ins ------------------------------------------------------------------------------
+
+
+def record_sign_in_event(*, action: str, request: HttpRequest | None, user: User | None = None, email: str = "") -> list[AuditLog]:
+    """A sign-in, sign-out, failed sign-in or token issue on the trail of every clinic the
+    person works in (with the IP address; never a password). An address nobody has is kept
+    without a clinic: the platform's administrators see it."""
+    clinic_ids: list[int | None] = list(Membership._base_manager.filter(user=user).values_list("clinic_id", flat=True)) if user else []
+    entries = [
+        AuditLog(
+            clinic_id=clinic_id,
+            user=user,
+            action=action,
+            entity_type="clinicos.user",
+            entity_name="User",
+            entity_id=str(user.pk) if user else "",
+            entity_repr=(user.email if user else email)[:250],
+            ip_address=client_ip(request) if request is not None else None,
+            user_agent=client_user_agent(request) if request is not None else "",
+        )
+        for clinic_id in clinic_ids or [None]
+    ]
+    return AuditLog._base_manager.bulk_create(entries)
+
+
+@receiver(user_logged_in)
+def _signed_in(sender, request, user, **kwargs):
+    record_sign_in_event(action=AuditLog.Action.LOGIN, request=request, user=user)
+
+
+@receiver(user_logged_out)
+def _signed_out(sender, request, user, **kwargs):
+    if user is not None:
+        record_sign_in_event(action=AuditLog.Action.LOGOUT, request=request, user=user)
+
+
+@receiver(user_login_failed)
+def _sign_in_failed(sender, credentials, request=None, **kwargs):
+    email = str(credentials.get("email") or credentials.get("username") or "").strip().lower()[:250]
+    user = User.objects.filter(email__iexact=email).first() if email else None
+    record_sign_in_event(action=AuditLog.Action.LOGIN_FAILED, request=request, user=user, email=email)

@@ -160,6 +160,12 @@ class ResourceForm(forms.ModelForm):
 
 
 class AuditFilterForm(forms.Form):
+    patient = forms.CharField(
+        required=False,
+        max_length=30,
+        label="Patient (UHID)",
+        help_text="One patient's trail: every change to their records and every read.",
+    )
     user = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Anyone")
     entity_type = forms.ChoiceField(required=False, label="Record type")
     date_from = DayField(required=False, label="From")
@@ -167,8 +173,27 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, clinic, entity_types, **kwargs):
         super().__init__(*args, **kwargs)
+        self.clinic = clinic
         self.fields["user"].queryset = User.objects.filter(memberships__clinic=clinic).order_by("full_name")
         self.fields["entity_type"].choices = [("", "Any")] + list(entity_types)
+
+    def clean_patient(self):
+        """The UHID typed → the patient's id in this clinic (None when blank)."""
+        from django.apps import apps
+
+        uhid = self.cleaned_data["patient"].strip()
+        if not uhid:
+            return None
+        patient_id = (
+            apps.get_model("patients", "Patient")
+            .objects.for_clinic(self.clinic)
+            .filter(uhid__iexact=uhid)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if patient_id is None:
+            raise forms.ValidationError(f"No patient of this clinic has the UHID {uhid}.")
+        return patient_id
 
     def clean(self):
         cleaned = super().clean()

@@ -66,24 +66,18 @@ class SessionTouchMiddleware:
 
 
 class NulInQueryMiddleware:
-    """A NUL character in the query string (``?q=%00``) reaches no view: PostgreSQL refuses
-    it in any text comparison (a 500 before). The API answers 422 naming the parameter, a
-    page 400. Bodies are checked by the forms and the API's schemas."""
+    """A NUL character in an API query string (``?service_type=%00``) is dropped before any
+    view reads it: PostgreSQL refuses it in any text comparison (a 500 before), and a
+    search box that strips it answers as if it were not typed. (The pages' search forms
+    refuse it with a message of their own.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        bad = next((key for key, values in request.GET.lists() if "\x00" in key or any("\x00" in value for value in values)), None)
-        if bad is None:
-            return self.get_response(request)
-        if request.path.startswith("/api/"):
-            from django.http import JsonResponse
-
-            from clinicos.text import NUL_MESSAGE
-
-            problem = {"loc": ["query", bad.replace("\x00", "")], "msg": NUL_MESSAGE, "type": "value_error"}
-            return JsonResponse({"detail": [problem]}, status=422)
-        from django.http import HttpResponseBadRequest
-
-        return HttpResponseBadRequest("A search or filter may not contain a NUL (\\x00) character.")
+        if request.path.startswith("/api/") and any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            cleaned = request.GET.copy()
+            for key in list(cleaned):
+                cleaned.setlist(key, [value.replace("\x00", "") for value in cleaned.getlist(key)])
+            request.GET = cleaned  # type: ignore[assignment]
+        return self.get_response(request)

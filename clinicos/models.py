@@ -466,10 +466,16 @@ class AuditLog(AppendOnlyModel):
         CREATE = "create", "Created"
         UPDATE = "update", "Changed"
         DELETE = "delete", "Deleted"
+        LOGIN = "login", "Signed in"
+        LOGOUT = "logout", "Signed out"
+        LOGIN_FAILED = "login_failed", "Failed sign-in"
+        TOKEN = "token", "API token issued"
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    action = models.CharField(max_length=10, choices=Action)
+    action = models.CharField(max_length=20, choices=Action)
+    # The chart a change belongs to (the patient, or the row's patient), for one patient's trail.
+    patient_id = models.BigIntegerField(null=True, blank=True)
     entity_type = models.CharField(max_length=100, help_text="app_label.model")
     entity_name = models.CharField(max_length=100, help_text="Human name of the model")
     entity_id = models.CharField(max_length=64)
@@ -487,6 +493,7 @@ class AuditLog(AppendOnlyModel):
             models.Index(fields=["clinic", "-created_at"], name="auditlog_clinic_time"),
             models.Index(fields=["clinic", "user", "-created_at"], name="auditlog_clinic_user_time"),
             models.Index(fields=["clinic", "entity_type", "-created_at"], name="auditlog_clinic_entity_time"),
+            models.Index(fields=["clinic", "patient_id", "-created_at"], name="auditlog_clinic_patient_time"),
         ]
 
     def __str__(self):

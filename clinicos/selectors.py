@@ -53,15 +53,27 @@ def audit_log_search(
     entity_type: str | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
+    patient_id: int | None = None,
 ) -> QuerySet[AuditLog]:
-    """Changes made in this clinic, newest first. Dates are the clinic's calendar days."""
+    """Changes (and sign-ins) in this clinic, newest first; one patient's trail with
+    ``patient_id``. Dates are the clinic's calendar days."""
     entries = AuditLog.objects.for_clinic(clinic).select_related("user")
     if user_id:
         entries = entries.filter(user_id=user_id)
+    if patient_id:
+        entries = entries.filter(patient_id=patient_id)
     if entity_type:
         entries = entries.filter(entity_type=entity_type)
     entries = _in_clinic_days(entries, clinic, date_from, date_to)
     return entries.order_by("-created_at", "-id")
+
+
+def clinic_has_patient(*, clinic: Clinic, patient_id: int) -> bool:
+    """Whether the id is a chart of this clinic (the core names no app above it: the model
+    is looked up by name)."""
+    from django.apps import apps
+
+    return apps.get_model("patients", "Patient").objects.for_clinic(clinic).filter(pk=patient_id).exists()
 
 
 def read_access_search(
@@ -70,10 +82,13 @@ def read_access_search(
     user_id: int | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
+    patient_id: int | None = None,
 ) -> QuerySet[ReadAccessLog]:
     entries = ReadAccessLog.objects.for_clinic(clinic).select_related("user")
     if user_id:
         entries = entries.filter(user_id=user_id)
+    if patient_id:
+        entries = entries.filter(patient_id=patient_id)
     entries = _in_clinic_days(entries, clinic, date_from, date_to)
     return entries.order_by("-created_at", "-id")
 

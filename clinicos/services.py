@@ -29,8 +29,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from clinicos import selectors
+from clinicos.audit import record_sign_in_event
 from clinicos.errors import Conflict, DomainError
-from clinicos.models import ApiToken, Clinic, Department, DoctorProfile, Membership, Notification, Resource, User
+from clinicos.models import ApiToken, AuditLog, Clinic, Department, DoctorProfile, Membership, Notification, Resource, User
 from clinicos.roles import Role
 from clinicos.tax import clean_tax_registration
 from clinicos.text import check_no_nul
@@ -515,6 +516,7 @@ def api_login(*, request, email: str, password: str, otp_code: str | None) -> tu
         if not _second_factor_ok(user, otp_code):
             raise LoginFailed(MFA_FAILED_MESSAGE)
     raw_token, api_token = api_token_issue(user=user)
+    record_sign_in_event(action=AuditLog.Action.TOKEN, request=request, user=user)
     # A token login is a login: the staff list's "last login" shows it.
     user.last_login = timezone.now()
     User.objects.filter(pk=user.pk).update(last_login=user.last_login)

@@ -4,10 +4,11 @@ rules are the services' (``clinicos.services``), as on the Settings pages."""
 
 import datetime
 
+from django.http import Http404
 from ninja import Router, Schema, Status
 
 from clinicos import selectors, services
-from clinicos.api import Input, Problem, clinic_context, field_problem
+from clinicos.api import Day, Input, Problem, check_query_days, clinic_context, field_problem
 from clinicos.models import Department, Membership, Resource
 from clinicos.roles import Perm
 
@@ -221,3 +222,81 @@ def resource_patch(request, code: str, resource_id: int, payload: ResourcePatch)
         return data
     resource = services.resource_save(clinic=ctx.clinic, resource=resource, data=data)
     return resource_out(resource)
+
+
+# --- The audit trail -------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 100
+
+
+class AuditUserOut(Schema):
+    id: int
+    full_name: str
+    email: str
+
+
+class AuditEntryOut(Schema):
+    id: int
+    at: datetime.datetime
+    user: AuditUserOut | None
+    action: str
+    entity_type: str
+    entity_name: str
+    entity_id: str
+    entity_repr: str
+    patient_id: int | None
+    changes: dict
+    ip_address: str | None
+
+
+class AuditPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[AuditEntryOut]
+
+
+@router.get("/{code}/audit", response={200: AuditPage, 404: Problem, 422: Problem})
+def audit_list(
+    request,
+    code: str,
+    patient_id: int | None = None,
+    user_id: int | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
+    page: int = 1,
+):
+    """The clinic's audit trail, newest first (administrators): every change, field by field,
+    and every sign-in, sign-out, failed sign-in and token issued. ``patient_id`` gives one
+    patient's trail (404 for a patient of another clinic); ``since`` and ``until`` are the
+    clinic's calendar days, inclusive; times are in the clinic's zone."""
+    from django.core.paginator import Paginator
+
+    ctx = clinic_context(request, code, Perm.AUDIT_VIEW)
+    check_query_days(since=since, until=until)
+    if patient_id is not None and not selectors.clinic_has_patient(clinic=ctx.clinic, patient_id=patient_id):
+        raise Http404
+    entries = selectors.audit_log_search(clinic=ctx.clinic, user_id=user_id, patient_id=patient_id, date_from=since, date_to=until)
+    current = Paginator(entries, AUDIT_PAGE_SIZE).get_page(page)
+    zone = ctx.clinic.tzinfo
+    return {
+        "count": current.paginator.count,
+        "page": current.number,
+        "page_size": AUDIT_PAGE_SIZE,
+        "results": [
+            {
+                "id": entry.pk,
+                "at": entry.created_at.astimezone(zone),
+                "user": entry.user,
+                "action": entry.action,
+                "entity_type": entry.entity_type,
+                "entity_name": entry.entity_name,
+                "entity_id": entry.entity_id,
+                "entity_repr": entry.entity_repr,
+                "patient_id": entry.patient_id,
+                "changes": entry.changes,
+                "ip_address": entry.ip_address,
+            }
+            for entry in current
+        ],
+    }

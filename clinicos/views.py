@@ -115,7 +115,11 @@ def audit_log(request: ClinicRequest) -> HttpResponse:
     entries: QuerySet[Any]
     if show_reads:
         entries = selectors.read_access_search(
-            clinic=clinic, user_id=user_id, date_from=filters.get("date_from"), date_to=filters.get("date_to")
+            clinic=clinic,
+            user_id=user_id,
+            date_from=filters.get("date_from"),
+            date_to=filters.get("date_to"),
+            patient_id=filters.get("patient"),
         )
     else:
         entries = selectors.audit_log_search(
@@ -124,6 +128,7 @@ def audit_log(request: ClinicRequest) -> HttpResponse:
             entity_type=filters.get("entity_type") or None,
             date_from=filters.get("date_from"),
             date_to=filters.get("date_to"),
+            patient_id=filters.get("patient"),
         )
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -28,6 +28,7 @@ def test_an_invoice_holds_at_most_its_limit(gst_clinic, front_desk, patient):
     assert not Invoice.objects.filter(clinic=gst_clinic).exists()
 
 
+@pytest.mark.timing
 def test_an_invoice_at_its_limit_prints_in_a_few_seconds(gst_clinic, front_desk, patient):
     invoice = services.invoice_create(
         clinic=gst_clinic, user=front_desk, patient=patient, lines=_lines(MAX_LINES_PER_INVOICE), notes="Note " * 400

@@ -34,6 +34,7 @@ def test_a_prescription_holds_at_most_its_limit(order_visit, prescriber):
     assert not Prescription.objects.exists()
 
 
+@pytest.mark.timing
 def test_a_prescription_at_its_limit_prints_in_a_few_seconds(order_visit, prescriber):
     services.no_known_allergies_record(patient=order_visit.patient, user=prescriber.user)
     prescription = services.prescription_create(
@@ -58,6 +59,7 @@ def many_tests(clinic):
     ]
 
 
+@pytest.mark.timing
 def test_a_lab_order_holds_at_most_its_limit_and_prints_at_it(order_visit, prescriber, many_tests):
     with pytest.raises(ValidationError, match=f"At most {MAX_TESTS_PER_ORDER}"):
         services.lab_order_create(patient=order_visit.patient, user=prescriber.user, lab_tests=many_tests)

@@ -112,10 +112,8 @@ def test_well_formed_input_still_passes(desk, clinic):
     assert desk.get(url(clinic, "/availability/free-slots?date=2030-01-07")).status_code == 200
 
 
-def test_a_nul_in_a_query_string_is_a_422_on_the_api_and_a_400_on_a_page(desk, clinic, client, front_desk):
-    response = desk.get(url(clinic, "/services?service_type=%00"))
-    assert response.status_code == 422 and field_of(response) == ["service_type"]
-    assert desk.get(url(clinic, "/patients?q=a%00b")).status_code == 422
+def test_a_nul_in_an_api_query_string_is_dropped_before_the_database_sees_it(desk, clinic, client, front_desk):
+    assert desk.get(url(clinic, "/services?service_type=%00")).status_code == 200  # a 500 on PostgreSQL before
+    assert desk.get(url(clinic, "/invoices?status=%00")).status_code in (200, 422)
     client.force_login(front_desk)
-    assert client.get(f"/c/{clinic.code}/patients/?q=a%00b").status_code == 400
-    assert client.get(f"/c/{clinic.code}/patients/?q=asha").status_code == 200
+    assert client.get(f"/c/{clinic.code}/patients/?q=a%00b").status_code == 400  # the page's form says why

@@ -267,6 +267,7 @@ CLINIC_API: dict[str, tuple] = {
     "financial_snapshot": ("get", Perm.FINANCIALS_VIEW),
     # The sample request is a revenue report: billing officers and administrators may ask.
     "report_generate": ("post", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
+    "audit_list": ("get", Perm.AUDIT_VIEW),
     "report_list": ("get", Perm.REPORTS_VIEW),
     "report_detail": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
     "report_download": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),

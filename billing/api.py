@@ -200,36 +200,6 @@ class CreditNoteOut(Schema):
     total_amount: str
 
 
-class InvoiceOut(Schema):
-    id: int
-    number: str | None
-    status: str
-    overdue: bool
-    document_type: str
-    patient_id: int
-    patient_name: str
-    visit_id: int | None
-    issue_date: datetime.date | None
-    due_date: datetime.date | None
-    place_of_supply: str
-    interstate: bool
-    lines: list[LineOut]
-    subtotal: str
-    discount_amount: str
-    tax_amount: str
-    cgst: str
-    sgst: str
-    igst: str
-    vat: str
-    total_amount: str
-    amount_paid: str
-    balance_due: str
-    notes: str
-    credit_note: CreditNoteOut | None
-    credit_note_number: str | None
-    created_at: datetime.datetime
-
-
 class InvoiceSummaryOut(Schema):
     id: int
     number: str | None
@@ -245,6 +215,24 @@ class InvoiceSummaryOut(Schema):
     amount_paid: str
     balance_due: str
     created_at: datetime.datetime
+
+
+class InvoiceOut(InvoiceSummaryOut):
+    """An invoice whole: the summary's fields and its lines, taxes and credit note."""
+
+    place_of_supply: str
+    interstate: bool
+    lines: list[LineOut]
+    subtotal: str
+    discount_amount: str
+    tax_amount: str
+    cgst: str
+    sgst: str
+    igst: str
+    vat: str
+    notes: str
+    credit_note: CreditNoteOut | None
+    credit_note_number: str | None
 
 
 class InvoicePage(Schema):

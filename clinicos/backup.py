@@ -54,6 +54,13 @@ def _postgres_environment() -> tuple[list[str], dict]:
     return arguments, env
 
 
+def _run_tool(command: list[str], env: dict) -> None:
+    """pg_dump or pg_restore; its own message when it fails."""
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BackupError(f"{command[0]} failed: {result.stderr.strip()}")
+
+
 def row_counts() -> dict[str, int]:
     """Rows of every table the project's models (and Django's own) keep."""
     tables = sorted({model._meta.db_table for model in apps.get_models(include_auto_created=True) if model._meta.managed})
@@ -85,14 +92,7 @@ def backup(archive: Path) -> dict:
             snapshot = cursor.fetchone()[0]
         rows = row_counts()
         dump = Path(work) / DUMP_NAME
-        result = subprocess.run(
-            ["pg_dump", "-Fc", "--no-owner", f"--snapshot={snapshot}", "--file", str(dump), *arguments],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+        _run_tool(["pg_dump", "-Fc", "--no-owner", f"--snapshot={snapshot}", "--file", str(dump), *arguments], env)
         media = _media_root()
         files = {}
         if media is not None and media.exists():
@@ -187,14 +187,7 @@ def restore(archive: Path) -> dict:
         raise BackupError("The database is not empty: restore into a new, empty database (createdb), never over live data.")
     with tempfile.TemporaryDirectory(prefix="clinicos-restore-") as work:
         manifest = _extract_checked(archive, Path(work))
-        result = subprocess.run(
-            ["pg_restore", "--no-owner", "--exit-on-error", *arguments, str(Path(work) / DUMP_NAME)],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+        _run_tool(["pg_restore", "--no-owner", "--exit-on-error", *arguments, str(Path(work) / DUMP_NAME)], env)
         media = _media_root()
         if media is not None:
             for name in manifest["media"]["files"]:

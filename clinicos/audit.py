@@ -10,6 +10,11 @@ Reads: history records nothing for reads, so features that show a patient's reco
 ``record_read``.
 """
 
+import datetime
+import functools
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models import Model
 from django.dispatch import receiver
@@ -62,10 +67,27 @@ def _clinic_id_of(instance: Model) -> int | None:
 UNSHOWN_FIELDS = frozenset({"id", "clinic", "created_at", "updated_at", "password", "last_login"})
 
 
-def _shown(field, value, instance: Model | None = None) -> str | None:
-    """A value as a person reads it: choice labels, Yes/No, related rows by name."""
+def _zone_of(instance: Model | None) -> datetime.tzinfo:
+    """The clinic's zone, for the times a change shows (the page is read in that zone): the
+    clinic the instance holds, else one query (only for a change that shows a time)."""
+    if instance is None:
+        return datetime.UTC
+    if isinstance(instance, Clinic):
+        return instance.tzinfo
+    clinic: Any = instance._state.fields_cache.get("clinic")
+    clinic_id = _clinic_id_of(instance)
+    if clinic is None and clinic_id:
+        clinic = Clinic._base_manager.filter(pk=clinic_id).first()
+    return clinic.tzinfo if clinic is not None else datetime.UTC
+
+
+def _shown(field, value, instance: Model | None = None, zone: Callable[[], Any] | None = None) -> str | None:
+    """A value as a person reads it: choice labels, Yes/No, related rows by name, moments in
+    the clinic's zone."""
     if value is None or value == "":
         return None
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(zone() if zone else datetime.UTC).strftime("%d %b %Y %H:%M %Z")
     if field.is_relation:
         # The row the saved instance already holds (a service set it), else one query with
         # the base manager: the audit trail names related rows whatever scope is active.
@@ -90,10 +112,15 @@ def _field_changes(history_instance, instance: Model | None = None) -> dict:
     model = history_instance.instance_type
     tracked = {field.name for field in history_instance.tracked_fields}
     fields = {field.name: field for field in model._meta.concrete_fields if field.name in tracked and field.name not in UNSHOWN_FIELDS}
+    zone = functools.cache(lambda: _zone_of(instance))
 
     def change(name, old, new):
         field = fields[name]
-        return {"label": str(field.verbose_name).capitalize(), "old": _shown(field, old), "new": _shown(field, new, instance)}
+        return {
+            "label": str(field.verbose_name).capitalize(),
+            "old": _shown(field, old, zone=zone),
+            "new": _shown(field, new, instance, zone=zone),
+        }
 
     if history_instance.history_type == "~":
         previous = history_instance.prev_record

@@ -72,3 +72,18 @@ def test_the_page_shows_one_patients_trail_by_uhid(client, clinic, clinic_admin,
     assert "Latex" in text and "Iodine" not in text
     bad = client.get(f"/c/{clinic.code}/audit/", {"patient": "NOPE-1"})
     assert bad.status_code == 400 and "No patient of this clinic has the UHID NOPE-1." in bad.content.decode()
+
+
+def test_a_changed_time_reads_in_the_clinics_zone(clinic):
+    from scheduling.tests.factories import AppointmentFactory
+
+    clinic.timezone = "Asia/Kolkata"
+    clinic.save()
+    start = datetime.datetime(2026, 12, 7, 4, 30, tzinfo=datetime.UTC)  # 10:00 in Kolkata
+    appointment = AppointmentFactory(clinic=clinic, starts_at=start, ends_at=start + datetime.timedelta(minutes=30))
+    appointment.starts_at = start + datetime.timedelta(hours=1)
+    appointment.ends_at = appointment.starts_at + datetime.timedelta(minutes=30)
+    appointment.save()
+    change = AuditLog.objects.filter(entity_type="scheduling.appointment", action=AuditLog.Action.UPDATE).latest("created_at")
+    assert change.changes["starts_at"]["old"] == "07 Dec 2026 10:00 IST"
+    assert change.changes["starts_at"]["new"] == "07 Dec 2026 11:00 IST"

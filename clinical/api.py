@@ -7,7 +7,7 @@ import datetime
 from decimal import Decimal
 
 from django.http import Http404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from clinical import selectors, services
 from clinical.inputs import VitalsInput
@@ -474,6 +474,7 @@ class SummaryPrescribedOut(Schema):
     prescription_id: int
     prescription_reference: str
     valid_until: datetime.date | None
+    until: datetime.date = Field(description='The course\'s last day (5 days from the prescription for "5 days"), at most valid_until.')
     medicine: str
     dosage: str
     frequency: str
@@ -513,6 +514,7 @@ def patient_summary(request, code: str, patient_id: int):
                 "prescription_id": item.prescription_id,
                 "prescription_reference": item.prescription.reference,
                 "valid_until": item.prescription.valid_until,
+                "until": item.until,
                 "medicine": item.medicine,
                 "dosage": item.dosage,
                 "frequency": item.frequency,

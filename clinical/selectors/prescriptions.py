@@ -1,6 +1,8 @@
 """Reads of prescriptions: the patient's, the visit's, the pharmacy's worklist and the
 current medications they make."""
 
+import datetime
+import re
 from typing import Any
 
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
@@ -94,11 +96,27 @@ def pharmacy_worklist(*, clinic: Clinic, search: str = "") -> QuerySet[Prescript
     return rows
 
 
+_COURSE = re.compile(r"(\d{1,3})\s*(day|d|week|wk|w|month|mo)s?\b", re.IGNORECASE)
+_DAYS_PER = {"day": 1, "d": 1, "week": 7, "wk": 7, "w": 7, "month": 30, "mo": 30}
+
+
+def course_end(duration: str, started: datetime.date) -> datetime.date | None:
+    """The last day of a course written as "5 days", "2 weeks", "1 month" (None for "as
+    needed", "ongoing" and anything else: then the prescription's validity is the end)."""
+    match = _COURSE.search(duration or "")
+    if match is None or int(match.group(1)) == 0:
+        return None
+    return started + datetime.timedelta(days=int(match.group(1)) * _DAYS_PER[match.group(2).lower()] - 1)
+
+
 def current_prescribed_medicines(*, patient: Patient) -> list[PrescriptionItem]:
-    """The items of the patient's valid finalized prescriptions: the current medications
-    prescribed here (beside those recorded in the history list)."""
-    today = timezone.localdate(timezone=patient.clinic.tzinfo)
-    return list(
+    """The items of the patient's valid finalized prescriptions whose course is still running
+    (a 5-day course ends after 5 days, not when the prescription stops being valid): the
+    current medications prescribed here, beside those in the history list. Each carries
+    ``until``, the day it ends."""
+    zone = patient.clinic.tzinfo
+    today = timezone.localdate(timezone=zone)
+    items = (
         PrescriptionItem.objects.filter(
             clinic_id=patient.clinic_id,
             prescription__patient=patient,
@@ -108,3 +126,11 @@ def current_prescribed_medicines(*, patient: Patient) -> list[PrescriptionItem]:
         .select_related("prescription")
         .order_by("medicine")
     )
+    running = []
+    for item in items:
+        issued = item.prescription.finalized_at or item.prescription.created_at
+        end = course_end(item.duration, timezone.localdate(issued, timezone=zone))
+        item.until = min(end, item.prescription.valid_until) if end else item.prescription.valid_until
+        if item.until >= today:
+            running.append(item)
+    return running

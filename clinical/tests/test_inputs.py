@@ -55,3 +55,25 @@ def test_vitals_are_numbers_or_blank_and_every_bad_field_is_named():
 def test_a_field_vitals_do_not_have_is_a_programming_error():
     with pytest.raises(ValueError, match="mood"):
         VitalsInput.parse({"mood": "good"})
+
+
+@pytest.mark.parametrize(
+    ("duration", "last_day"),
+    [
+        ("5 days", "2026-12-09"),
+        ("1 day", "2026-12-05"),
+        ("2 weeks", "2026-12-18"),
+        ("1 month", "2027-01-03"),
+        ("10d", "2026-12-14"),
+        ("as needed", None),
+        ("ongoing", None),
+        ("0 days", None),
+    ],
+)
+def test_a_course_ends_after_its_duration(duration, last_day):
+    import datetime
+
+    from clinical.selectors.prescriptions import course_end
+
+    expected = datetime.date.fromisoformat(last_day) if last_day else None
+    assert course_end(duration, datetime.date(2026, 12, 5)) == expected

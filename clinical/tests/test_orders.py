@@ -461,3 +461,23 @@ def test_an_acknowledged_result_does_not_escalate(order_visit, prescriber, catal
     with time_machine.travel(now + datetime.timedelta(hours=1), tick=False):
         run_worker()
     assert not Notification.objects.filter(kind="critical_result_escalated").exists()
+
+
+def test_a_short_course_leaves_current_medications_when_it_ends_not_when_the_prescription_does(order_visit, prescriber):
+    import time_machine
+
+    from clinical.selectors.prescriptions import current_prescribed_medicines
+
+    services.no_known_allergies_record(patient=order_visit.patient, user=prescriber.user)
+    prescription = services.prescription_create(
+        visit=order_visit, user=prescriber.user, items=[AMOXICILLIN, {**FOLIC_ACID, "duration": "30 days"}]
+    )
+    services.prescription_finalize(prescription=prescription, user=prescriber.user)
+    prescription.refresh_from_db()
+    zone = order_visit.clinic.tzinfo
+    first_day = timezone.localdate(prescription.finalized_at, timezone=zone)
+    assert {item.medicine for item in current_prescribed_medicines(patient=order_visit.patient)} == {"Amoxicillin", "Folic acid"}
+    with time_machine.travel(prescription.finalized_at + datetime.timedelta(days=6)):
+        running = current_prescribed_medicines(patient=order_visit.patient)
+        assert [item.medicine for item in running] == ["Folic acid"]  # the 5-day course is over
+        assert running[0].until == min(first_day + datetime.timedelta(days=29), prescription.valid_until)

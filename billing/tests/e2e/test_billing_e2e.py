@@ -83,7 +83,9 @@ def test_front_desk_checks_out_and_billing_cancels_with_a_credit_note(open_page,
     expect(desk.get_by_role("heading", level=1)).to_contain_text("Bill of supply (draft)")
     expect(desk.locator(".line-table")).to_contain_text("Consultation — Dr. Kavya Rao")
     screenshot(desk, "invoice-draft-desktop")
-    # Two more taps: issue and take the balance by UPI.
+    # Two more taps: issue and take the balance by UPI (issuing asks first: it cannot be undone).
+    questions = []
+    desk.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     desk.get_by_role("button", name="Issue + UPI").click()
     expect(desk.get_by_role("heading", level=1)).to_contain_text("E2E05/")
     expect(desk.locator(".message-success")).to_contain_text("INR 800.00 received (UPI), receipt E2E05/R")
@@ -101,6 +103,7 @@ def test_front_desk_checks_out_and_billing_cancels_with_a_credit_note(open_page,
     expect(desk.locator("dl.totals")).to_contain_text("CGST")
     desk.get_by_role("button", name="Issue tax invoice").click()
     expect(desk.locator("h1 .badge")).to_have_text("Issued")
+    assert questions[0].startswith("Issue bill of supply for INR 800.00?") and "can no longer be changed" in questions[0]
     # A part payment by card in the payment form.
     desk.get_by_label("Amount").fill("1000")
     desk.get_by_text("Credit card", exact=True).click()

@@ -112,6 +112,10 @@ def test_front_desk_checks_out_and_billing_cancels_with_a_credit_note(open_page,
     desk.get_by_role("button", name="Record payment").click()
     expect(desk.locator("h1 .badge")).to_have_text("Partially paid")
 
+    desk.goto(f"/c/{clinic.code}/billing/")
+    screenshot(desk, "invoice-list-desktop")
+    assert fits_the_width(desk), "the invoice list scrolls sideways at 1280 px"
+
     officer_page = open_page("tablet")
     browser_login(officer_page, "billing@e2e.example", PASSWORD)
     officer_page.goto(f"/c/{clinic.code}/billing/")

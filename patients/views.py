@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from clinicos import selectors as core_selectors
 from clinicos.audit import record_read
 from clinicos.errors import REFUSALS, add_error_to_form
 from clinicos.models import AuditLog
@@ -110,12 +111,21 @@ def patient_tab_documents(request: ClinicRequest, patient_id: int) -> HttpRespon
 def patient_tab_history(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = selectors.patient_get_for_user(user=request.user, clinic=request.clinic, pk=patient_id)
     record_read(request, clinic=request.clinic, obj=patient, action="view_history", patient_id=patient.pk)
-    changes = (
-        AuditLog.objects.for_clinic(request.clinic)
-        .filter(entity_type="patients.patient", entity_id=str(patient.pk))
-        .select_related("user")[:100]
-    )
-    return render(request, "patients/tabs/history.html", {"patient": patient, "changes": changes})
+    # Everyone who may open the chart sees its own changes; those who read the audit trail
+    # see the patient's whole trail (every record of theirs) and who opened it.
+    auditor = request.membership.has_perm_in_clinic(Perm.AUDIT_VIEW)
+    reads: list = []
+    if auditor:
+        changes = core_selectors.audit_log_search(clinic=request.clinic, patient_id=patient.pk)[:100]
+        reads = list(core_selectors.read_access_search(clinic=request.clinic, patient_id=patient.pk)[:50])
+    else:
+        changes = (
+            AuditLog.objects.for_clinic(request.clinic)
+            .filter(entity_type="patients.patient", entity_id=str(patient.pk))
+            .select_related("user")[:100]
+        )
+    context = {"patient": patient, "changes": changes, "reads": reads, "auditor": auditor}
+    return render(request, "patients/tabs/history.html", context)
 
 
 @require_http_methods(["GET", "POST"])

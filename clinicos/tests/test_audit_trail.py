@@ -87,3 +87,16 @@ def test_a_changed_time_reads_in_the_clinics_zone(clinic):
     change = AuditLog.objects.filter(entity_type="scheduling.appointment", action=AuditLog.Action.UPDATE).latest("created_at")
     assert change.changes["starts_at"]["old"] == "07 Dec 2026 10:00 IST"
     assert change.changes["starts_at"]["new"] == "07 Dec 2026 11:00 IST"
+
+
+def test_the_charts_history_tab_shows_an_administrator_the_whole_trail_and_who_opened_it(client, clinic, clinic_admin, front_desk, trail):
+    patient, other = trail
+    client.force_login(front_desk)
+    client.get(f"/c/{clinic.code}/patients/{patient.pk}/")  # the front desk opens the chart
+    desk_view = client.get(f"/c/{clinic.code}/patients/{patient.pk}/tabs/history/").content.decode()
+    assert "Registered" in desk_view and "Latex" not in desk_view and "Who opened this chart" not in desk_view
+    client.force_login(clinic_admin)
+    admin_view = client.get(f"/c/{clinic.code}/patients/{patient.pk}/tabs/history/").content.decode()
+    assert "Allergy · Latex" in admin_view and "Iodine" not in admin_view
+    assert "Who opened this chart" in admin_view and front_desk.full_name in admin_view
+    assert f"?patient={patient.uhid}" in admin_view

@@ -217,6 +217,8 @@ class Condition(HistoryItem):
     onset_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status, default=Status.ACTIVE)
     notes = BoundedTextField(max_length=2000, blank=True)
+    # The visit whose diagnosis put it on the problem list (none when recorded by hand).
+    source_visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     history = audited_history()
 

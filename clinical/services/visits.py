@@ -12,6 +12,7 @@ from clinical.hooks import VISIT_COMPLETION_STEPS
 from clinical.models import (
     Addendum,
     ClinicalNote,
+    Condition,
     Visit,
     VisitSequence,
     VitalSigns,
@@ -188,8 +189,38 @@ def visit_complete(*, visit: Visit, user: User) -> Visit:
         appointment = Appointment.objects.get(pk=visit.appointment_id)
         if appointment.status == AppointmentStatus.IN_PROGRESS:
             scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.COMPLETED, user=user)
+    _problems_from_diagnoses(visit, user)
     VISIT_COMPLETION_STEPS.run(visit=visit, user=user)
     return visit
+
+
+def _problems_from_diagnoses(visit: Visit, user: User) -> list[Condition]:
+    """The completed visit's ICD-10 diagnoses join the patient's problem list (its source:
+    this visit), each once: a code already on the list as active is left as it is."""
+    note = ClinicalNote.objects.filter(visit=visit).first()
+    codes = list(dict.fromkeys(icd10.normalize(code) for code in (note.diagnosis_codes if note else []) if code))
+    listed = set(
+        Condition.objects.filter(clinic_id=visit.clinic_id, patient_id=visit.patient_id, status=Condition.Status.ACTIVE).values_list(
+            "icd10_code", flat=True
+        )
+    )
+    added = []
+    for code in codes:
+        if code in listed or not icd10.is_valid(code):
+            continue
+        condition = Condition(
+            clinic_id=visit.clinic_id,
+            patient_id=visit.patient_id,
+            recorded_by=user,
+            name=(icd10.description(code) or code)[:200],
+            icd10_code=code,
+            onset_date=timezone.localdate(visit.started_at, timezone=visit.clinic.tzinfo),
+            source_visit=visit,
+            notes=f"Diagnosed at visit {visit.reference}.",
+        )
+        condition.save()
+        added.append(condition)
+    return added
 
 
 @transaction.atomic

@@ -315,3 +315,24 @@ def test_icd10_search_is_offline_and_finds_by_code_and_words():
     assert ("N97.9", "Female infertility, unspecified") in results
     assert icd10.search("E28")[0][0].startswith("E28")
     assert icd10.search("x") == []
+
+
+def test_completing_a_visit_adds_its_diagnoses_to_the_problem_list_once(clinic, doctor, patient):
+    from clinical.models import Condition
+
+    services.history_item_save(kind="conditions", patient=patient, user=doctor.user, data={"name": "Infertility", "icd10_code": "N97.9"})
+    visit = services.visit_start(clinic=clinic, user=doctor.user, patient=patient)
+    services.note_save(
+        visit=visit, user=doctor.user, data={"assessment": "Anaemia; infertility", "diagnosis_codes": ["d50.9", "N97.9", "D50.9"]}
+    )
+    services.visit_complete(visit=visit, user=doctor.user)
+    problems = {c.icd10_code: c for c in Condition.objects.filter(patient=patient)}
+    assert set(problems) == {"N97.9", "D50.9"}  # infertility was listed already: not twice
+    anaemia = problems["D50.9"]
+    assert anaemia.source_visit == visit and anaemia.status == "active" and anaemia.name and visit.reference in anaemia.notes
+    assert problems["N97.9"].source_visit is None
+    # A later visit with the same diagnosis adds nothing.
+    again = services.visit_start(clinic=clinic, user=doctor.user, patient=patient)
+    services.note_save(visit=again, user=doctor.user, data={"diagnosis_codes": ["D50.9"]})
+    services.visit_complete(visit=again, user=doctor.user)
+    assert Condition.objects.filter(patient=patient, icd10_code="D50.9").count() == 1

@@ -341,6 +341,7 @@ def _order_page(
         "order": order,
         "patient": order.patient,
         "tests": tests,
+        "has_final_results": any(selectors.result_is_reported(test) for test in tests),
         "next_steps": [(s, LabOrder.Status(s).label) for s in next_steps],
         "may_work": request.membership.has_perm_in_clinic(Perm.LAB_WORK),
         "may_review": request.membership.has_perm_in_clinic(Perm.LAB_RESULTS_REVIEW),
@@ -460,6 +461,18 @@ def lab_requisition_pdf(request: ClinicRequest, order_id: int) -> HttpResponse:
     record_read(request, clinic=request.clinic, obj=order, action="print requisition", patient_id=order.patient_id)
     content = pdf.lab_requisition_pdf(order=order, tests=selectors.lab_order_tests(order), printed_by=request.user)
     return pdf_response(content, f"requisition-{order.reference}.pdf")
+
+
+@require_GET
+@clinic_view(Perm.LAB_ORDERS_VIEW)
+def lab_results_report_pdf(request: ClinicRequest, order_id: int) -> HttpResponse:
+    """The results report (final results only; a 409 page until there is one)."""
+    order = selectors.lab_order_get_for_user(user=request.user, clinic=request.clinic, pk=order_id)
+    try:
+        content = pdf.lab_results_report_pdf(request, order=order)
+    except REFUSALS as error:
+        return _order_page(request, order, error=error_message(error), status=409)
+    return pdf_response(content, f"results-{order.reference}.pdf")
 
 
 @require_POST

@@ -523,6 +523,16 @@ def lab_order_results(request, code: str, order_id: int, payload: LabResultsIn):
     return order_out(order)
 
 
+@router.get("/{code}/lab-orders/{order_id}/report.pdf", response={200: None, 409: Problem})
+def lab_results_report(request, code: str, order_id: int):
+    """The results report as a PDF: letterhead, patient, each test's final (or amended)
+    value, unit, the range that applied, the flag, who entered it and who verified the
+    order. 409 until a result is final; every print is logged."""
+    ctx = clinic_context(request, code, Perm.LAB_ORDERS_VIEW)
+    order = selectors.lab_order_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=order_id)
+    return pdf_response(pdf.lab_results_report_pdf(request, order=order), f"results-{order.reference}.pdf")
+
+
 @router.post("/{code}/lab-orders/{order_id}/review", response={200: LabOrderOut, 409: Problem})
 def lab_order_review(request, code: str, order_id: int):
     """The doctor signs off the completed order's results."""

@@ -126,3 +126,32 @@ def lab_requisition_pdf(*, order: LabOrder, tests, printed_by: User) -> bytes:
         "printed_by": printed_by,
     }
     return render_pdf("clinical/lab_requisition_pdf.html", context)
+
+
+def lab_results_report_pdf(request, *, order: LabOrder) -> bytes:
+    """The results report from results entered here (pages and API): letterhead, patient,
+    each test's final (or amended) value, unit, the range that applied and the flag, who
+    entered it and who signed the order off. Preliminary results are not reported: 409
+    until at least one result is final. Every print is logged."""
+    from clinical import selectors
+
+    every_test = selectors.lab_order_tests(order)
+    tests = [test for test in every_test if selectors.result_is_reported(test)]
+    if not tests:
+        raise Conflict(f"Order {order.reference} has no final result yet: the report prints final results only.")
+    record_read(request, clinic=order.clinic, obj=order, action="print results", patient_id=order.patient_id)
+    clinic = order.clinic
+    context = {
+        **letterhead_context(clinic),
+        "order": order,
+        "tests": tests,
+        "pending": len(every_test) - len(tests),
+        "patient": order.patient,
+        "age": order.patient.age_on(timezone.localdate(order.ordered_at, timezone=clinic.tzinfo)),
+        "ordered_at": timezone.localtime(order.ordered_at, clinic.tzinfo),
+        "reviewed_at": timezone.localtime(order.reviewed_at, clinic.tzinfo) if order.reviewed_at else None,
+        "printed_at": timezone.localtime(timezone.now(), clinic.tzinfo),
+        "printed_by": request.user,
+        "zone": clinic.tzinfo,
+    }
+    return render_pdf("clinical/lab_results_pdf.html", context)

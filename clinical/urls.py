@@ -52,6 +52,7 @@ urlpatterns = [
     path("lab/orders/<int:order_id>/report/", order_views.lab_order_report, name="lab_order_report"),
     path("lab/orders/<int:order_id>/report/file", order_views.lab_order_report_download, name="lab_order_report_download"),
     path("lab/orders/<int:order_id>/requisition.pdf", order_views.lab_requisition_pdf, name="lab_requisition_pdf"),
+    path("lab/orders/<int:order_id>/results.pdf", order_views.lab_results_report_pdf, name="lab_results_report_pdf"),
     path("lab/orders/<int:order_id>/review/", order_views.lab_order_review, name="lab_order_review"),
     path("lab/results/<int:result_id>/acknowledge/", order_views.lab_result_acknowledge, name="lab_result_acknowledge"),
     path("patients/<int:patient_id>/tabs/prescriptions/", order_views.patient_tab_prescriptions, name="patient_tab_prescriptions"),

@@ -24,6 +24,7 @@ from clinical.selectors.labs import (
     lab_orders_of_patient,
     lab_result_get_for_user,
     register_order_timeline_sources,
+    result_is_reported,
     result_trends,
     results_to_review,
 )

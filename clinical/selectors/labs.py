@@ -67,6 +67,12 @@ def lab_order_tests(order: LabOrder) -> list[LabOrderTest]:
     return tests
 
 
+def result_is_reported(test: LabOrderTest) -> bool:
+    """Whether a test (from ``lab_order_tests``) has a final or amended result to report."""
+    current = getattr(test, "current", None)
+    return current is not None and current.status != LabResult.Status.PRELIMINARY
+
+
 def lab_orders_for_worklist(*, clinic: Clinic, status: str | None = None) -> QuerySet[LabOrder]:
     rows = (
         LabOrder.objects.for_clinic(clinic)

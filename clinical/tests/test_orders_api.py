@@ -216,3 +216,46 @@ def test_another_clinics_orders_are_404_even_under_the_users_own_clinic(api_clie
         assert api.get(url(clinic, target)).status_code == 404
     assert api.post(url(other_clinic, "lab-results/{result}/acknowledge".format(**order_records)), {"comment": "x"}).status_code == 404
     assert LabOrder.objects.get(pk=order_records["order"]).status == "in_progress"
+
+
+def test_the_results_report_prints_final_results_with_ranges_flags_and_who(
+    api_client, clinic, prescriber, order_visit, catalog, lab_tech, make_member
+):
+    order = services.lab_order_create(
+        patient=order_visit.patient, user=prescriber.user, lab_tests=[catalog["TSH"], catalog["K"]], visit=order_visit
+    )
+    api = api_client(prescriber.user)
+    assert api.get(url(clinic, f"lab-orders/{order.pk}/report.pdf")).status_code == 409  # nothing final yet
+    services.lab_order_set_status(order=order, user=lab_tech, to_status="sample_collected")
+    tsh, potassium = order.tests.get(lab_test__code="TSH"), order.tests.get(lab_test__code="K")
+    services.lab_results_enter(
+        order=order,
+        user=lab_tech,
+        results=[LabResultInput.of(test_id=tsh.pk, value="5.2", final=True), LabResultInput.of(test_id=potassium.pk, value="4.0")],
+    )
+    services.lab_results_enter(order=order, user=lab_tech, results=[LabResultInput.of(test_id=tsh.pk, value="5.6", final=True)])  # amended
+    answer = api.get(url(clinic, f"lab-orders/{order.pk}/report.pdf"))
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
+    text = " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages).split())
+    assert "Laboratory results" in text and order_visit.patient.uhid in text
+    assert "5.6" in text and "Amended (v2)" in text and "mIU/L" in text and "High" in text and lab_tech.full_name in text
+    assert "Potassium" not in text and "1 test of this order has no final result yet" in text  # preliminary: not reported
+    assert "Not yet verified" in text
+    from clinicos.models import ReadAccessLog
+
+    assert ReadAccessLog.objects.filter(action="print results", entity_id=str(order.pk)).exists()
+    assert api_client(make_member(Role.FRONT_DESK)).get(url(clinic, f"lab-orders/{order.pk}/report.pdf")).status_code == 403
+
+
+def test_the_order_page_offers_the_results_report_once_a_result_is_final(client, clinic, prescriber, order_visit, catalog, lab_tech):
+    order = services.lab_order_create(patient=order_visit.patient, user=prescriber.user, lab_tests=[catalog["TSH"]], visit=order_visit)
+    client.force_login(prescriber.user)
+    page = f"/c/{clinic.code}/lab/orders/{order.pk}/"
+    assert "Results report (PDF)" not in client.get(page).content.decode()
+    assert client.get(page + "results.pdf").status_code == 409
+    services.lab_order_set_status(order=order, user=lab_tech, to_status="sample_collected")
+    services.lab_results_enter(
+        order=order, user=lab_tech, results=[LabResultInput.of(test_id=order.tests.get().pk, value="2.0", final=True)]
+    )
+    assert "Results report (PDF)" in client.get(page).content.decode()
+    assert client.get(page + "results.pdf")["Content-Type"] == "application/pdf"

@@ -134,6 +134,7 @@ CLINIC_PAGES: dict[str, tuple] = {
     "lab_order_report": ("post", Perm.LAB_WORK),
     "lab_order_report_download": ("get", Perm.LAB_ORDERS_VIEW),
     "lab_requisition_pdf": ("get", Perm.LAB_ORDERS_VIEW),
+    "lab_results_report_pdf": ("get", Perm.LAB_ORDERS_VIEW),
     "lab_order_review": ("post", Perm.LAB_RESULTS_REVIEW),
     "lab_result_acknowledge": ("post", Perm.LAB_RESULTS_REVIEW),
     "patient_tab_prescriptions": ("get", Perm.PRESCRIPTIONS_VIEW),
@@ -243,6 +244,7 @@ CLINIC_API: dict[str, tuple] = {
     "lab_order_detail": ("get", Perm.LAB_ORDERS_VIEW),
     "lab_order_status": ("post", Perm.LAB_WORK),
     "lab_order_results": ("post", Perm.LAB_WORK),
+    "lab_results_report": ("get", Perm.LAB_ORDERS_VIEW),
     "lab_order_review": ("post", Perm.LAB_RESULTS_REVIEW),
     "critical_result_list": ("get", Perm.LAB_ORDERS_VIEW),
     "lab_result_acknowledge": ("post", Perm.LAB_RESULTS_REVIEW),
@@ -582,7 +584,7 @@ def order_samples(clinic, visit, doctor_user) -> dict:
     clinical_services.lab_order_set_status(order=order, user=lab, to_status="sample_collected")
     potassium = order.tests.get(lab_test__code="K")
     (result,) = clinical_services.lab_results_enter(
-        order=order, user=lab, results=[LabResultInput.of(test_id=potassium.pk, value="7", final=False)]
+        order=order, user=lab, results=[LabResultInput.of(test_id=potassium.pk, value="7", final=True)]
     )
     report = SimpleUploadedFile("report.pdf", MINIMAL_PDF, content_type="application/pdf")
     clinical_services.lab_report_attach(order=order, user=lab, upload=report)
@@ -716,7 +718,7 @@ def test_clinic_page_answers_each_role_as_the_matrix_says(name, walk, client):
             assert status == 403, f"{role} {method} {url}: {status}"
 
 
-NON_JSON_OPERATIONS = {"document_download", "prescription_pdf", "invoice_pdf", "payment_receipt", "report_download"}
+NON_JSON_OPERATIONS = {"document_download", "prescription_pdf", "invoice_pdf", "payment_receipt", "report_download", "lab_results_report"}
 
 
 @pytest.mark.url_walk

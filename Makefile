@@ -65,8 +65,8 @@ PYTEST := $(VPY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=25
 test: install lint
 	$(VPY) manage.py makemigrations --check --dry-run --settings=clinicos.settings_test
 	$(PYTEST) $(PYTEST_ARGS)
-	@# Tests that measure time run alone, on tables made from the models (the suite above ran the migrations).
-	$(VPY) -m pytest -n 0 $(PYTEST_ARGS) --nomigrations -m timing
+	@# Tests that measure time run alone, after the parallel suite.
+	$(VPY) -m pytest -n 0 $(PYTEST_ARGS) -m timing
 
 # ruff (lint and format) and mypy with django-stubs, configured in pyproject.toml.
 # Business rules stay readable: no block of a services module rated worse than C by radon

@@ -83,6 +83,9 @@ def _status_for(start: datetime.datetime, now: datetime.datetime, rng: random.Ra
 
 
 def _one(clinic, doctor, start, now, rng, desk, patients, leads, room):
+    end = start + datetime.timedelta(minutes=30)
+    if services.busy_elsewhere(clinic=clinic, doctors=[doctor], start=start, end=end):
+        return  # the doctor who works in both clinics is one person: never in two places at once
     for_lead = bool(leads) and rng.random() < 0.08 and start > now
     status = _status_for(start, now, rng, for_lead)
     appointment = Appointment(

@@ -1,9 +1,12 @@
 """Every write of scheduling data, and the availability rules the writes obey.
 
 Double booking of a doctor or a resource is impossible: the service checks for overlap
-with the doctor's row locked (so bookings for one doctor queue), and on PostgreSQL an
-exclusion constraint refuses any overlapping pair that would still slip through. On
-SQLite every write transaction is IMMEDIATE, so the check and the insert are serialized.
+with the doctor's *user* row locked (so bookings for one doctor queue, whichever clinic
+they are made in: a doctor working in two clinics is one person), and on PostgreSQL an
+exclusion constraint refuses any overlapping pair within a clinic that would still slip
+through. On SQLite every write transaction is IMMEDIATE, so the check and the insert are
+serialized. Another clinic's appointments are read only as busy intervals (start, end):
+one clinic never learns who the doctor sees elsewhere.
 """
 
 import datetime
@@ -194,6 +197,25 @@ def _clashing(queryset, start, end, exclude_pk=None):
     return clashes.exclude(pk=exclude_pk) if exclude_pk else clashes
 
 
+def busy_elsewhere(
+    *, clinic: Clinic, doctors, start: datetime.datetime, end: datetime.datetime
+) -> list[tuple[int, datetime.datetime, datetime.datetime]]:
+    """(doctor profile id *in this clinic*, start, end) of the times these doctors are booked
+    in their other clinics between ``start`` and ``end``. Crosses clinics on purpose and
+    reads only the intervals: no patient, no reference, no clinic leaves the query."""
+    profile_of_user = {doctor.user_id: doctor.pk for doctor in doctors}
+    if not profile_of_user:
+        return []
+    with scopes_disabled():
+        rows = (
+            Appointment.objects.filter(doctor__user_id__in=profile_of_user, **_overlapping(start, end))
+            .exclude(clinic=clinic)
+            .exclude(status__in=RELEASED_STATUSES)
+            .values_list("doctor__user_id", "starts_at", "ends_at")
+        )
+        return [(profile_of_user[user_id], starts_at, ends_at) for user_id, starts_at, ends_at in rows]
+
+
 def free_slots(
     *,
     clinic: Clinic,
@@ -218,6 +240,12 @@ def free_slots(
         .exclude(status__in=RELEASED_STATUSES)
         .exclude(pk=exclude_appointment_pk)
         .values_list("doctor_id", "starts_at", "ends_at")
+    )
+    booked += busy_elsewhere(
+        clinic=clinic,
+        doctors=doctors,
+        start=clinic_datetime(clinic, day, datetime.time.min),
+        end=clinic_datetime(clinic, day + datetime.timedelta(days=1), datetime.time.min),
     )
     exceptions = list(AvailabilityException.objects.for_clinic(clinic).filter(date=day))
     hours = list(WorkingHours.objects.for_clinic(clinic).filter(doctor__in=doctors, weekday=day.weekday()))
@@ -254,6 +282,13 @@ def next_free_slots(
 
 
 # --- Booking --------------------------------------------------------------------------------
+
+
+def lock_doctor(doctor: DoctorProfile) -> None:
+    """Bookings for one doctor queue here, in every clinic they work in: the lock is on
+    the person (their user row), not on one clinic's profile. NO KEY UPDATE: rows that
+    merely point at the user (audit entries, notes they sign) are not held up."""
+    User.objects.select_for_update(no_key=True).only("pk").get(pk=doctor.user_id)
 
 
 def _next_reference(clinic: Clinic) -> str:
@@ -293,7 +328,9 @@ def _validate_slot(*, clinic, doctor, start, duration_minutes, membership, overr
 
 
 def _raise_if_taken(*, clinic, doctor, resource, start, end, duration_minutes, exclude_pk=None):
-    doctor_clash = _clashing(Appointment.objects.for_clinic(clinic).filter(doctor=doctor), start, end, exclude_pk).exists()
+    doctor_clash = _clashing(Appointment.objects.for_clinic(clinic).filter(doctor=doctor), start, end, exclude_pk).exists() or bool(
+        busy_elsewhere(clinic=clinic, doctors=[doctor], start=start, end=end)
+    )
     resource_clash = (
         resource is not None
         and _clashing(Appointment.objects.for_clinic(clinic).filter(resource=resource), start, end, exclude_pk).exists()
@@ -419,7 +456,7 @@ def appointment_book(
     check_no_nul(reason=reason, notes=notes, override_reason=override_reason)
     if walk_in is not None:
         walk_in = walk_in_clean(clinic=clinic, walk_in=walk_in)
-    DoctorProfile.objects.select_for_update().get(pk=doctor.pk)  # bookings for one doctor queue here
+    lock_doctor(doctor)
     start, end = _validate_slot(
         clinic=clinic,
         doctor=doctor,
@@ -486,7 +523,7 @@ def appointment_reschedule(
     doctor = doctor or appointment.doctor
     resource = appointment.resource if resource is ... else resource
     duration_minutes = duration_minutes or appointment.duration_minutes
-    DoctorProfile.objects.select_for_update().get(pk=doctor.pk)
+    lock_doctor(doctor)
     start, end = _validate_slot(
         clinic=clinic,
         doctor=doctor,

@@ -170,6 +170,11 @@ def test_seed_demo_is_idempotent_and_creates_every_persona(demo_data):
     assert (abc.name, abc.timezone, abc.currency, abc.uhid_prefix) == ("Sunrise Fertility Centre", "Asia/Kolkata", "INR", "JAN")
     xyz = Clinic.objects.get(code="XYZ02")
     assert (xyz.name, xyz.timezone, xyz.currency, xyz.uhid_prefix) == ("Lakeside Family Clinic", "Europe/London", "GBP", "LFC")
+    # the doctor of both clinics is never booked in both at once
+    from scheduling.models import RELEASED_STATUSES, Appointment
+
+    held = list(Appointment.objects.filter(doctor__user=shared).exclude(status__in=RELEASED_STATUSES).values_list("starts_at", "ends_at"))
+    assert held and not any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(held) for b in held[i + 1 :])
 
 
 def test_another_clinic_factory_gets_its_own_code():

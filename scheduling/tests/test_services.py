@@ -11,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from clinicos.models import Clinic
+from clinicos.roles import Role
 from clinicos.tests.factories import ClinicFactory, DoctorProfileFactory, MembershipFactory, ResourceFactory, UserFactory
 from conftest import in_clinic_scope
 from leads.tests.factories import LeadFactory
@@ -321,3 +322,96 @@ def test_twenty_concurrent_bookings_of_one_slot_one_wins(clinic, doctor, desk, a
         thread.join()
     assert sorted(results) == ["booked"] + ["taken"] * 19, results
     assert Appointment.objects.filter(doctor=doctor).count() == 1
+
+
+# --- One doctor, two clinics ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def second_clinic_of_the_doctor(doctor):
+    """The same doctor (one user) also works in another clinic, same hours, same time zone."""
+    other = ClinicFactory(code="XYZ02", name="Lakeside Clinic", uhid_prefix="LAK", timezone="Asia/Kolkata")
+    profile = DoctorProfileFactory(clinic=other, user=doctor.user)
+    for weekday in range(7):
+        services.working_hours_add(doctor=profile, weekday=weekday, start_time=datetime.time(9), end_time=datetime.time(13))
+    front_desk = MembershipFactory(clinic=other, roles=[Role.FRONT_DESK.value])
+    return other, profile, (front_desk.user, front_desk)
+
+
+def test_a_doctor_booked_in_one_clinic_is_busy_in_the_other(clinic, desk, doctor, at, second_clinic_of_the_doctor):
+    other, profile_there, desk_there = second_clinic_of_the_doctor
+    book(clinic, desk, doctor, at(10), patient=PatientFactory(clinic=clinic, first_name="Asha"))
+    with pytest.raises(services.SlotTaken) as refused:
+        book(other, desk_there, profile_there, at(10, 15), patient=PatientFactory(clinic=other))
+    assert "Asha" not in str(refused.value) and clinic.name not in str(refused.value)  # busy, never with whom
+    assert refused.value.next_free and refused.value.next_free[0]["start"] == at(10, 30)
+    assert not Appointment.objects.filter(clinic=other).exists()
+    # back to back is fine, and so is the slot once the first clinic cancels
+    assert book(other, desk_there, profile_there, at(10, 30), patient=PatientFactory(clinic=other))
+    first = Appointment.objects.get(clinic=clinic)
+    services.appointment_set_status(appointment=first, to_status=A.CANCELLED, user=desk[0], reason="Patient called")
+    assert book(other, desk_there, profile_there, at(10), patient=PatientFactory(clinic=other))
+
+
+def test_free_slots_leave_out_the_times_booked_in_another_clinic(clinic, desk, doctor, at, second_clinic_of_the_doctor):
+    other, profile_there, desk_there = second_clinic_of_the_doctor
+    book(other, desk_there, profile_there, at(11), minutes=60, patient=PatientFactory(clinic=other))
+    starts = [slot["start"] for slot in services.free_slots(clinic=clinic, day=at(9).date(), doctor=doctor)]
+    assert at(10, 30) in starts and at(12) in starts
+    assert at(11) not in starts and at(11, 30) not in starts
+    # another doctor of the first clinic is not affected
+    colleague = DoctorProfileFactory(clinic=clinic)
+    services.working_hours_add(doctor=colleague, weekday=at(9).weekday(), start_time=datetime.time(9), end_time=datetime.time(13))
+    assert at(11) in [slot["start"] for slot in services.free_slots(clinic=clinic, day=at(9).date(), doctor=colleague)]
+
+
+def test_moving_an_appointment_onto_the_doctors_time_elsewhere_is_refused(clinic, desk, doctor, at, second_clinic_of_the_doctor):
+    other, profile_there, desk_there = second_clinic_of_the_doctor
+    book(other, desk_there, profile_there, at(12), patient=PatientFactory(clinic=other))
+    mine = book(clinic, desk, doctor, at(10))
+    with pytest.raises(services.SlotTaken):
+        services.appointment_reschedule(appointment=mine, user=desk[0], membership=desk[1], start=at(12))
+    mine.refresh_from_db()
+    assert mine.starts_at == at(10)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the race is settled by PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_racing_bookings_of_one_doctor_in_two_clinics_one_wins(clinic, desk, doctor, at, second_clinic_of_the_doctor, monkeypatch):
+    import time
+
+    from django.db import close_old_connections
+
+    other, profile_there, desk_there = second_clinic_of_the_doctor
+    checked = services.within_availability
+
+    def slow_check(**kwargs):  # widen the window between the lock and the overlap check
+        time.sleep(0.2)
+        return checked(**kwargs)
+
+    monkeypatch.setattr(services, "within_availability", slow_check)
+    attempts = [(clinic, desk, doctor, PatientFactory(clinic=clinic)) for _ in range(5)]
+    attempts += [(other, desk_there, profile_there, PatientFactory(clinic=other)) for _ in range(5)]
+    results, barrier = [], threading.Barrier(len(attempts))
+
+    def attempt(where, who, profile, patient):
+        try:
+            barrier.wait()
+            services.appointment_book(
+                clinic=Clinic.objects.get(pk=where.pk), user=who[0], membership=who[1], doctor=profile, start=at(10), patient=patient
+            )
+            results.append("booked")
+        except services.SlotTaken:
+            results.append("taken")
+        except Exception as error:  # pragma: no cover - shown in the assertion
+            results.append(repr(error))
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=in_clinic_scope(args[0], attempt), args=args) for args in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["booked"] + ["taken"] * 9, results
+    assert Appointment.objects.filter(doctor__user=doctor.user).count() == 1

@@ -8,7 +8,7 @@ import datetime
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from billing import pdf, selectors, services
 from billing.inputs import InvoiceLineInput
@@ -149,6 +149,7 @@ class LineIn(Input):
     quantity: int = 1
     unit_price: Decimal | None = None
     discount: Decimal = Decimal("0")
+    free_reason: str = Field("", description="Why the line is given free (its price then 0).")
 
 
 class InvoiceIn(Input):
@@ -190,6 +191,8 @@ class LineOut(Schema):
     igst: str
     vat: str
     tax_amount: str
+    price_missing: bool = Field(description="No price in the catalog: issuing refuses the invoice until the line is priced or free.")
+    free_reason: str
 
 
 class CreditNoteOut(Schema):
@@ -298,6 +301,8 @@ def line_out(line) -> dict:
         "igst": amount(line.igst_amount),
         "vat": amount(line.vat_amount),
         "tax_amount": amount(line.tax_amount),
+        "price_missing": line.price_missing,
+        "free_reason": line.free_reason,
     }
 
 
@@ -374,6 +379,7 @@ def _lines(payload_lines: list[LineIn]) -> list[InvoiceLineInput]:
             quantity=line.quantity,
             unit_price=line.unit_price,
             discount=line.discount,
+            free_reason=line.free_reason,
         )
         for line in payload_lines
     ]

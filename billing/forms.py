@@ -56,11 +56,21 @@ class InvoiceLineForm(forms.Form):
     )
     unit_price = AmountField(label="Unit price", required=False, help_text="")
     discount = AmountField(label="Discount", required=False)
+    # Carried through the form: the line came without a price (see InvoiceLine.price_missing).
+    price_missing = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    free_reason = forms.CharField(
+        label="Free because", required=False, max_length=200, widget=forms.TextInput(attrs={"placeholder": "or free because…"})
+    )
 
     def __init__(self, *args, services=None, **kwargs):
         super().__init__(*args, **kwargs)
         if services is not None:
             self.fields["service"].queryset = services
+
+    @property
+    def came_unpriced(self) -> bool:
+        """The hidden flag as a boolean (a bound hidden input's value is the text "False")."""
+        return bool(self.fields["price_missing"].to_python(self["price_missing"].value()))
 
     @property
     def is_blank(self) -> bool:
@@ -102,6 +112,8 @@ class BaseLineFormSet(forms.BaseFormSet):
                     quantity=data.get("quantity") or 1,
                     unit_price=data.get("unit_price"),
                     discount=data.get("discount") or Decimal("0.00"),
+                    price_missing=bool(data.get("price_missing")),
+                    free_reason=(data.get("free_reason") or "").strip(),
                 )
             )
         return lines

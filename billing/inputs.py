@@ -95,19 +95,23 @@ class AmountField(forms.CharField):
 
 # --- Invoice lines ---------------------------------------------------------------------------
 
-LINE_FIELDS = ("service", "service_id", "description", "quantity", "unit_price", "discount")
+LINE_FIELDS = ("service", "service_id", "description", "quantity", "unit_price", "discount", "free_reason")
 
 
 @dataclass(frozen=True)
 class InvoiceLineInput:
     """One line as entered: a catalog service (its description, price and tax unless given)
-    or free text. ``unit_price`` None means "the service's price"."""
+    or free text. ``unit_price`` None means "the service's price". ``price_missing``: the
+    line came without one (a lab test the catalog does not price) and may stay unpriced on a
+    draft; ``free_reason``: why it is given free (its price then 0)."""
 
     service_id: int | None = None
     description: str = ""
     quantity: int = 1
     unit_price: Decimal | None = None
     discount: Decimal = Decimal("0.00")
+    price_missing: bool = False
+    free_reason: str = ""
 
     @classmethod
     def of_row(cls, line) -> "InvoiceLineInput":
@@ -116,8 +120,10 @@ class InvoiceLineInput:
             service_id=line.service_id,
             description=line.description,
             quantity=line.quantity,
-            unit_price=line.unit_price,
+            unit_price=None if line.price_missing else line.unit_price,
             discount=line.discount,
+            price_missing=line.price_missing,
+            free_reason=line.free_reason,
         )
 
 
@@ -139,6 +145,7 @@ def invoice_lines_parse(raw_lines: Sequence[Mapping[str, Any]]) -> list[InvoiceL
             quantity=_quantity(raw.get("quantity", 1), prefix, errors) or 1,
             unit_price=None if blank_price else parse_amount(price, prefix + "unit_price", errors=errors),
             discount=parse_amount(raw.get("discount") or "0", prefix + "discount", errors=errors) or Decimal("0.00"),
+            free_reason=str(raw.get("free_reason") or "").strip(),
         )
         lines.append(line)
     if errors:

@@ -240,6 +240,10 @@ class InvoiceLine(ClinicOwnedModel):
     igst_amount = money_field(default=ZERO)
     vat_amount = money_field(default=ZERO, help_text="VAT (UK) or the sales tax of other countries.")
     tax_amount = money_field(default=ZERO)
+    # A line that came without a price (a lab test with no service in the catalog): it
+    # bills 0.00 until someone prices it or marks it free with a reason; issuing refuses it.
+    price_missing = models.BooleanField(default=False)
+    free_reason = models.CharField(max_length=200, blank=True, help_text="Why the line is given free.")
 
     history = audited_history()
 

@@ -84,6 +84,8 @@ def _lines_initial(lines: list[InvoiceLineInput]) -> list[dict]:
             "quantity": line.quantity,
             "unit_price": f"{line.unit_price:.2f}" if line.unit_price is not None else "",
             "discount": f"{line.discount:.2f}" if line.discount else "",
+            "price_missing": line.price_missing,
+            "free_reason": line.free_reason,
         }
         for line in lines
     ]
@@ -248,6 +250,7 @@ def _invoice_page(
         "invoice": invoice,
         "patient": invoice.patient,
         "lines": lines,
+        "unpriced": [line for line in lines if line.price_missing],
         "split": selectors.tax_split(invoice, lines),
         "payments": selectors.invoice_payments(invoice),
         "applications": selectors.invoice_deposit_applications(invoice),

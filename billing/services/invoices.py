@@ -70,6 +70,11 @@ def _clean_line(clinic: Clinic, line: InvoiceLineInput, service: Service | None,
     elif quantity > 10000:
         errors[prefix + "quantity"] = "The quantity can be at most 10,000."
     unit_price = line.unit_price if line.unit_price is not None else service.price if service else None
+    free_reason = _clean_free_reason(line, prefix, errors)
+    if unit_price is None and (line.price_missing or free_reason):
+        unit_price = ZERO  # unpriced so far, or given free
+    # Unpriced: came without a price, and neither a price nor a reason to give it free since.
+    price_missing = line.price_missing and not free_reason and not unit_price
     if unit_price is None:
         errors[prefix + "unit_price"] = "Enter an amount."
     for field, amount in (("unit_price", unit_price), ("discount", line.discount)):
@@ -83,6 +88,8 @@ def _clean_line(clinic: Clinic, line: InvoiceLineInput, service: Service | None,
         errors[prefix + "unit_price"] = "This line is too large for one invoice."
     elif line.discount > quantity * unit_price:
         errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
+    if free_reason and unit_price:
+        errors[prefix + "free_reason"] = "A line given free has no price: clear the price or the reason."
     return {
         "service": service,
         "description": description,
@@ -92,7 +99,17 @@ def _clean_line(clinic: Clinic, line: InvoiceLineInput, service: Service | None,
         "discount": arithmetic.money(line.discount),
         "tax_class": service.tax_class if service else TaxClass.EXEMPT,
         "tax_rate": service.tax_rate if service else ZERO,
+        "price_missing": price_missing,
+        "free_reason": free_reason,
     }
+
+
+def _clean_free_reason(line: InvoiceLineInput, prefix: str, errors: dict[str, str]) -> str:
+    reason = " ".join(line.free_reason.split())
+    check_no_nul(free_reason=reason)
+    if len(reason) > 200:
+        errors[prefix + "free_reason"] = "Use at most 200 characters."
+    return reason
 
 
 def _clean_description(line: InvoiceLineInput, service: Service | None, prefix: str, errors: dict[str, str]) -> str:
@@ -148,6 +165,8 @@ def _write_lines(invoice: Invoice, lines: list[dict]) -> None:
             "igst_amount": computed.igst,
             "vat_amount": computed.vat,
             "tax_amount": computed.tax,
+            "price_missing": line["price_missing"],
+            "free_reason": line["free_reason"],
         }
         record = existing[position - 1] if position <= len(existing) else InvoiceLine(clinic=invoice.clinic, invoice=invoice)
         if record.pk is None or any(getattr(record, field) != value for field, value in values.items()):
@@ -303,7 +322,8 @@ def suggested_lines_for_visit(visit: Visit) -> list[InvoiceLineInput]:
             InvoiceLineInput(
                 service_id=service.pk if service else None,
                 description=service.name if service else f"Lab test — {order_test.lab_test.name}",
-                unit_price=service.price if service else ZERO,
+                unit_price=service.price if service else None,
+                price_missing=service is None,
             )
         )
     return lines
@@ -326,6 +346,14 @@ def invoice_draft_for_visit(*, visit: Visit, user: User) -> Invoice:
 # --- Invoices: issue and cancel --------------------------------------------------------------
 
 
+def _refuse_unpriced(lines: list[dict]) -> None:
+    unpriced = [f"line {position} ({line['description']})" for position, line in enumerate(lines, start=1) if line["price_missing"]]
+    if unpriced:
+        raise Conflict(
+            f"No price in the catalog for {', '.join(unpriced)}: enter the price, or mark the line free with a reason, before issuing."
+        )
+
+
 @transaction.atomic
 def invoice_issue(*, invoice: Invoice, user: User, when: datetime.datetime | None = None) -> Invoice:
     """Draft → Issued: numbered from the clinic's counter for the financial year of the
@@ -343,7 +371,9 @@ def invoice_issue(*, invoice: Invoice, user: User, when: datetime.datetime | Non
     lines = _current_lines(invoice)
     if not lines:
         raise ValidationError({"lines": "Add at least one line before issuing."})
-    _write_lines(invoice, _clean_lines(clinic, lines))
+    cleaned = _clean_lines(clinic, lines)
+    _refuse_unpriced(cleaned)
+    _write_lines(invoice, cleaned)
     now = when or timezone.now()
     today = timezone.localdate(now, clinic.tzinfo)
     if invoice.due_date is None:

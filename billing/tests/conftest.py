@@ -81,3 +81,19 @@ def issued(gst_clinic, front_desk, patient, catalog):
         return services.invoice_issue(invoice=invoice, user=front_desk)
 
     return make
+
+
+@pytest.fixture
+def unpriced_draft(gst_clinic, front_desk, patient, doctor):
+    """A completed visit's draft: the doctor's fee and an AMH test the catalog does not price."""
+    from clinical import lab_catalog
+    from clinical import services as clinical_services
+    from clinical.models import LabTest
+
+    lab_catalog.install(gst_clinic)
+    visit = clinical_services.visit_start(clinic=gst_clinic, user=doctor.user, patient=patient)
+    clinical_services.lab_order_create(
+        visit=visit, patient=patient, user=doctor.user, lab_tests=[LabTest.objects.get(clinic=gst_clinic, code="AMH")]
+    )
+    clinical_services.visit_complete(visit=visit, user=doctor.user)
+    return services.invoice_draft_for_visit(visit=visit, user=front_desk)

@@ -1,4 +1,7 @@
+import datetime
+
 from django import forms
+from django.utils import timezone
 
 from clinicos.choices import Gender
 from clinicos.dates import DayField
@@ -13,8 +16,13 @@ class BookingForm(forms.Form):
     WHO = [("patient", "Registered patient"), ("lead", "Lead"), ("walk_in", "Walk-in (not registered)")]
 
     who = forms.ChoiceField(choices=WHO, initial="patient", widget=forms.RadioSelect, label="Who is coming")
-    patient_uhid = forms.CharField(required=False, label="Patient UHID", help_text="e.g. JAN-2026-014")
+    # Typed to search (name, phone or UHID); the match picked arrives as ``patient`` (its id).
+    # An exact UHID typed and not picked still books (a chart's "Book" prefills it).
+    patient_uhid = forms.CharField(required=False, max_length=100, label="Find the patient", help_text="Name, phone or UHID")
+    patient = forms.IntegerField(required=False, widget=forms.HiddenInput)
     lead = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # A "next free" time tapped after a clash: books that start instead of the typed one.
+    slot = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
     walk_in_name = forms.CharField(required=False, max_length=150, label="Name")
     walk_in_phone = forms.CharField(required=False, max_length=30, label="Phone")
     walk_in_dob = DayField(required=False, label="Birth date")
@@ -44,13 +52,10 @@ class BookingForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         who = cleaned.get("who")
+        picked_id = cleaned.get("patient")
         cleaned["patient"] = cleaned["lead_obj"] = cleaned["walk_in"] = None
         if who == "patient":
-            uhid = (cleaned.get("patient_uhid") or "").strip().upper()
-            patient = Patient.objects.for_clinic(self.clinic).filter(uhid=uhid).first() if uhid else None
-            if patient is None:
-                self.add_error("patient_uhid", "No patient of this clinic has this UHID.")
-            cleaned["patient"] = patient
+            cleaned["patient"] = self._patient(picked_id, cleaned.get("patient_uhid") or "")
         elif who == "lead":
             lead = Lead.objects.for_clinic(self.clinic).filter(pk=cleaned.get("lead")).first() if cleaned.get("lead") else None
             if lead is None:
@@ -64,9 +69,39 @@ class BookingForm(forms.Form):
                 "dob": cleaned.get("walk_in_dob"),
                 "sex": cleaned.get("walk_in_sex") or "",
             }
-        if cleaned.get("date") and cleaned.get("time"):
+        if cleaned.get("slot"):
+            self._take_slot(cleaned)
+        elif cleaned.get("date") and cleaned.get("time"):
             cleaned["start"] = clinic_wall_time(self.clinic, cleaned["date"], cleaned["time"])
         return cleaned
+
+    def _patient(self, picked_id: int | None, typed: str) -> Patient | None:
+        patients = Patient.objects.for_clinic(self.clinic)
+        if picked_id:
+            patient = patients.filter(pk=picked_id).first()
+            if patient is None:
+                self.add_error("patient_uhid", "That patient is not in this clinic: search again.")
+            return patient
+        typed = typed.strip().upper()
+        patient = patients.filter(uhid=typed).first() if typed else None
+        if patient is None:
+            self.add_error(
+                "patient_uhid",
+                "Pick the patient from the matches (search by name, phone or UHID)." if typed else "Find the patient to book.",
+            )
+        return patient
+
+    def _take_slot(self, cleaned) -> None:
+        try:
+            start = datetime.datetime.fromisoformat(cleaned["slot"])
+        except ValueError:
+            start = None
+        if start is None or timezone.is_naive(start):
+            self.add_error(None, "That free time could not be read: choose the time again.")
+            return
+        local = start.astimezone(self.clinic.tzinfo)
+        cleaned["date"], cleaned["time"] = local.date(), local.time().replace(tzinfo=None)
+        cleaned["start"] = clinic_wall_time(self.clinic, cleaned["date"], cleaned["time"])
 
 
 class RescheduleForm(forms.Form):

@@ -50,14 +50,12 @@ MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 15, 480, 30
 PRE_ARRIVAL = frozenset({AppointmentStatus.EXPECTED, AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED})
 
 # The status flow; each step records its time. Cancelled and No-show only before arrival.
+# Checking in someone not yet marked arrived is the desk's one tap: it records both.
+_ON_ARRIVAL = {AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
 ALLOWED_MOVES: dict[str, frozenset[str]] = {
-    AppointmentStatus.EXPECTED: frozenset(
-        {AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
-    ),
-    AppointmentStatus.SCHEDULED: frozenset(
-        {AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
-    ),
-    AppointmentStatus.CONFIRMED: frozenset({AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}),
+    AppointmentStatus.EXPECTED: frozenset({AppointmentStatus.CONFIRMED, *_ON_ARRIVAL}),
+    AppointmentStatus.SCHEDULED: frozenset({AppointmentStatus.CONFIRMED, *_ON_ARRIVAL}),
+    AppointmentStatus.CONFIRMED: frozenset(_ON_ARRIVAL),
     AppointmentStatus.ARRIVED: frozenset({AppointmentStatus.CHECKED_IN}),
     AppointmentStatus.CHECKED_IN: frozenset({AppointmentStatus.IN_PROGRESS}),
     AppointmentStatus.IN_PROGRESS: frozenset({AppointmentStatus.COMPLETED}),
@@ -556,8 +554,11 @@ def appointment_set_status(*, appointment: Appointment, to_status: str, user: Us
             raise ValidationError({"reason": "Say why the appointment is cancelled."})
         appointment.cancel_reason = reason.strip()[:250]
         appointment.cancelled_by = user
+    now = timezone.now()
+    if to_status == AppointmentStatus.CHECKED_IN and appointment.arrived_at is None:
+        appointment.arrived_at = now  # checked in in one tap: they arrived then too
     appointment.status = to_status
-    setattr(appointment, STATUS_TIMESTAMPS[AppointmentStatus(to_status)], timezone.now())
+    setattr(appointment, STATUS_TIMESTAMPS[AppointmentStatus(to_status)], now)
     appointment.save()
     if to_status == AppointmentStatus.CHECKED_IN:
         _notify_doctor_of_check_in(appointment)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("schedule/availability/", views.availability, name="availability"),
     path("schedule/feed/", views.calendar_feed_renew, name="calendar_feed_renew"),
     path("schedule/appointments/new/", views.appointment_new, name="appointment_new"),
+    path("schedule/appointments/new/patients/", views.booking_patient_picks, name="booking_patient_picks"),
     path("schedule/appointments/<int:appointment_id>/", views.appointment_detail, name="appointment_detail"),
     path("schedule/appointments/<int:appointment_id>/move/", views.appointment_move, name="appointment_move"),
     path("schedule/appointments/<int:appointment_id>/status/", views.appointment_status, name="appointment_status"),

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from clinicos.dates import parse_day
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
@@ -17,7 +17,7 @@ from clinicos.redirects import next_url
 from clinicos.roles import Perm, Role
 from clinicos.scoping import enter_clinic_scope
 from clinicos.tenancy import ClinicRequest, clinic_view
-from patients.selectors import patient_get_for_user
+from patients.selectors import patient_get_for_user, quick_search
 from scheduling import selectors, services
 from scheduling.forms import BookingForm, ExceptionForm, RescheduleForm, WorkingHoursForm
 from scheduling.models import Appointment, AppointmentStatus
@@ -159,7 +159,27 @@ def appointment_new(request: ClinicRequest) -> HttpResponse:
             return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
     template = "scheduling/appointment_form.html#booking-form" if request.htmx else "scheduling/appointment_form.html"
     status = 409 if next_free else (400 if form.errors else 200)
-    return render(request, template, {"form": form, "next_free": next_free}, status=status)
+    context = {"form": form, "next_free": next_free, **_patient_picks(request, form)}
+    return render(request, template, context, status=status)
+
+
+def _patient_picks(request: ClinicRequest, form: BookingForm) -> dict:
+    """The matches of what was typed in "Find the patient", the one picked (or the only
+    match, or the exact UHID) ticked, so a form coming back with an error keeps them."""
+    typed = (form["patient_uhid"].value() or "").strip()[:100]
+    picks = quick_search(user=request.user, clinic=request.clinic, query=typed) if typed else []
+    chosen = str(form["patient"].value() or "")
+    if not chosen and picks and (len(picks) == 1 or picks[0].uhid == typed.upper()):
+        chosen = str(picks[0].pk)
+    return {"picks": picks, "picked": chosen, "query": typed}
+
+
+@require_GET
+@clinic_view(Perm.SCHEDULE_BOOK)
+def booking_patient_picks(request: ClinicRequest) -> HttpResponse:
+    """The booking modal's patient matches as the receptionist types (an HTMX fragment)."""
+    form = BookingForm(data=None, clinic=request.clinic, initial={"patient_uhid": request.GET.get("patient_uhid", "")})
+    return render(request, "scheduling/_patient_picks.html", _patient_picks(request, form))
 
 
 @require_GET
@@ -234,6 +254,10 @@ def appointment_status(request: ClinicRequest, appointment_id: int) -> HttpRespo
     else:
         messages.success(request, f"{updated.who}: {updated.get_status_display()}.")
     target = next_url(request, reverse("front_desk_today", args=[request.clinic.code]))
+    if request.htmx and request.htmx.target == "today-board":
+        # Today's board is fetched again and swapped in place: the list keeps its page and
+        # its scroll, the row shows its new status and the waiting room its new patient.
+        return HttpResponseLocation(target, target="#today-board", swap="outerHTML")
     return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
 
 

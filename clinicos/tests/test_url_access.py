@@ -85,6 +85,7 @@ CLINIC_PAGES: dict[str, tuple] = {
     "availability": ("get", Perm.AVAILABILITY_EDIT),
     "calendar_feed_renew": ("post", Perm.CALENDAR_FEED),
     "appointment_new": ("get", Perm.SCHEDULE_BOOK),
+    "booking_patient_picks": ("get", Perm.SCHEDULE_BOOK),
     "appointment_detail": ("get", Perm.SCHEDULE_VIEW),
     "appointment_move": ("post", Perm.SCHEDULE_BOOK),
     "appointment_status": ("post", Perm.SCHEDULE_CHECK_IN),

@@ -84,6 +84,101 @@ def test_booking_from_an_empty_slot(login, front_desk, clinic, doctor, at):
     assert again.status_code == 409 and "just taken" in again.content.decode() and "Next free" in again.content.decode()
 
 
+def _booking(doctor, at, **extra):
+    return {
+        "who": "patient",
+        "doctor": doctor.pk,
+        "date": at(10).date().isoformat(),
+        "time": "10:00",
+        "duration_minutes": 30,
+        "type": "consultation",
+        **extra,
+    }
+
+
+def test_the_booking_modal_finds_a_registered_patient_by_name_phone_or_uhid(login, front_desk, clinic, doctor, at, other_clinic):
+    meera = PatientFactory(clinic=clinic, first_name="Meera", last_name="Iyer", mobile="+919845012345")
+    PatientFactory(clinic=clinic, first_name="Meenakshi", last_name="Rao")
+    PatientFactory(clinic=other_clinic, first_name="Meera", last_name="Elsewhere")
+    client = login(front_desk)
+    picks = f"/c/{clinic.code}/schedule/appointments/new/patients/"
+    by_name = client.get(picks, {"patient_uhid": "mee"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Meera Iyer" in by_name and "Meenakshi Rao" in by_name and "Elsewhere" not in by_name
+    assert "checked" not in by_name, "two matches: none is chosen for the receptionist"
+    for typed in ("Meera Iyer", "2345", meera.uhid):
+        found = client.get(picks, {"patient_uhid": typed}, HTTP_HX_REQUEST="true").content.decode()
+        assert f'value="{meera.pk}" checked' in found, typed
+    assert "No patient matches" in client.get(picks, {"patient_uhid": "Zzyzx"}).content.decode()
+    # the match picked is booked
+    response = client.post(
+        f"/c/{clinic.code}/schedule/appointments/new/", _booking(doctor, at, patient_uhid="mee", patient=meera.pk), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and Appointment.objects.get().patient == meera
+
+
+def test_a_patient_id_of_another_clinic_or_nothing_picked_is_a_form_error(login, front_desk, clinic, doctor, at, other_clinic):
+    client = login(front_desk)
+    stranger = PatientFactory(clinic=other_clinic)
+    PatientFactory(clinic=clinic, first_name="Meera")
+    PatientFactory(clinic=clinic, first_name="Meena")
+    for extra, message in (
+        ({"patient_uhid": "x", "patient": stranger.pk}, "not in this clinic"),
+        ({"patient_uhid": "mee"}, "Pick the patient from the matches"),
+        ({"patient_uhid": ""}, "Find the patient to book"),
+    ):
+        response = client.post(f"/c/{clinic.code}/schedule/appointments/new/", _booking(doctor, at, **extra), HTTP_HX_REQUEST="true")
+        assert response.status_code == 400 and message in response.content.decode(), extra
+    assert not Appointment.objects.exists()
+
+
+def test_the_modal_shows_the_fields_of_who_is_coming_only(login, front_desk, clinic):
+    page = login(front_desk).get(f"/c/{clinic.code}/schedule/appointments/new/").content.decode()
+    assert 'class="who-panel who-patient"' in page and 'class="form-grid who-panel who-walk_in"' in page
+    assert page.index("who-walk_in") < page.index('name="walk_in_name"')
+
+
+def test_a_next_free_time_is_a_button_that_books_it(login, front_desk, clinic, doctor, at):
+    client = login(front_desk)
+    AppointmentFactory(clinic=clinic, doctor=doctor, starts_at=at(10), ends_at=at(10, 30))
+    patient = PatientFactory(clinic=clinic)
+    data = _booking(doctor, at, patient=patient.pk, patient_uhid=patient.uhid)
+    taken = client.post(f"/c/{clinic.code}/schedule/appointments/new/", data, HTTP_HX_REQUEST="true")
+    page = taken.content.decode()
+    assert taken.status_code == 409 and f'name="slot" value="{at(10, 30).isoformat()}"' in page
+    assert 'hx-swap="outerHTML show:top"' in page, "the error and the times come into view"
+    booked = client.post(f"/c/{clinic.code}/schedule/appointments/new/", {**data, "slot": at(10, 30).isoformat()}, HTTP_HX_REQUEST="true")
+    assert booked.status_code == 200
+    assert Appointment.objects.get(patient=patient).starts_at == at(10, 30)
+    garbled = client.post(f"/c/{clinic.code}/schedule/appointments/new/", {**data, "slot": "half past ten"}, HTTP_HX_REQUEST="true")
+    assert garbled.status_code == 400 and "could not be read" in garbled.content.decode()
+
+
+def test_check_in_is_one_tap_from_today_and_swaps_the_board_in_place(login, front_desk, clinic, doctor, at):
+    soon = timezone.now() + datetime.timedelta(minutes=20)
+    appointment = AppointmentFactory(
+        clinic=clinic, doctor=doctor, status="scheduled", starts_at=soon, ends_at=soon + datetime.timedelta(minutes=30)
+    )
+    client = login(front_desk)
+    today = client.get(f"/c/{clinic.code}/schedule/today/?page=1").content.decode()
+    assert 'value="checked_in"' in today and 'hx-target="#today-board"' in today and 'hx-post=""' in today
+    url = f"/c/{clinic.code}/schedule/appointments/{appointment.pk}/status/"
+    response = client.post(
+        url, {"status": "checked_in", "next": "/c/ABC01/schedule/today/?page=1"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="today-board"
+    )
+    assert response.status_code == 200
+    assert '"target": "#today-board"' in response["HX-Location"] and "page=1" in response["HX-Location"]
+    appointment.refresh_from_db()
+    assert appointment.status == "checked_in" and appointment.arrived_at == appointment.checked_in_at
+    board = client.get(f"/c/{clinic.code}/schedule/today/?page=1", HTTP_HX_REQUEST="true").content.decode()
+    assert "Checked-in." in board and "<html" not in board
+    # a refusal says why in the board too, and changes nothing
+    again = client.post(url, {"status": "arrived"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="today-board")
+    assert again.status_code == 200
+    assert "cannot go from" in client.get(f"/c/{clinic.code}/schedule/today/", HTTP_HX_REQUEST="true").content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == "checked_in"
+
+
 def test_booking_with_bad_input_shows_errors(login, front_desk, clinic, doctor, at):
     data = {
         "who": "patient",
@@ -256,3 +351,14 @@ def test_instant_booking_offers_and_books_todays_first_free_slot(login, front_de
     assert (appointment.booked_via, appointment.status) == ("lead_instant", "expected")
     assert client.get(f"/c/{clinic.code}/leads/{lead.pk}/instant-booking/").context["booked"] == appointment
     assert 'hx-get="/c/ABC01/leads/' in client.get(f"/c/{clinic.code}/leads/{lead.pk}/").content.decode()
+
+
+def test_under_debug_an_htmx_400_still_lands_in_the_form_not_over_the_page(login, front_desk, clinic, doctor, at, settings):
+    """django-htmx's debug extension (added by its htmx_script tag when DEBUG is on, as
+    under ``make run``) swaps every 400 over the whole document; the pages load htmx alone."""
+    settings.DEBUG = True
+    client = login(front_desk)
+    page = client.get(f"/c/{clinic.code}/schedule/today/").content.decode()
+    assert "htmx-2.min.js" in page and "django-htmx.js" not in page
+    refused = client.post(f"/c/{clinic.code}/schedule/appointments/new/", _booking(doctor, at, patient_uhid=""), HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400 and refused.content.decode().lstrip().startswith("<form")

@@ -59,8 +59,13 @@ def test_book_from_the_calendar_check_in_and_the_doctor_sees_them_waiting(open_p
     modal = desk.locator("dialog#schedule-modal")
     expect(modal.get_by_role("heading", name="Book an appointment")).to_be_visible()
     expect(modal.get_by_label("Time")).to_have_value(f"{slot:%H:%M}")
-    modal.get_by_label("Patient UHID").fill(patient.uhid)
+    expect(modal.get_by_label("Name", exact=True)).to_be_hidden()  # walk-in fields only for a walk-in
+    PatientFactory(clinic=clinic, first_name="Mariam", last_name="Lopes")
+    modal.get_by_label("Find the patient").press_sequentially("mari", delay=30)
+    modal.get_by_role("radio", name=re.compile("Maria Lopez")).check()
+    expect(modal.get_by_role("radio", name=re.compile("Mariam Lopes"))).not_to_be_checked()
     modal.get_by_label("Reason for visit").fill("Persistent cough")
+    screenshot(desk, f"schedule-booking-modal-{viewport}")
     modal.get_by_role("button", name="Book").click()
     expect(desk.get_by_text(re.compile(r"Booked E2E01-A\d+"))).to_be_visible()
     expect(desk.locator(".cal-appt", has_text="Maria Lopez")).to_be_visible()
@@ -68,10 +73,12 @@ def test_book_from_the_calendar_check_in_and_the_doctor_sees_them_waiting(open_p
     appointment = Appointment.objects.get(patient=patient)
 
     desk.get_by_role("link", name="Today & waiting room").click()
-    row = desk.locator(".arrival", has_text="Maria Lopez")
-    row.get_by_role("button", name="Arrived").click()
-    desk.locator(".arrival", has_text="Maria Lopez").get_by_role("button", name="Check in").click()
+    desk.evaluate("window.__samePage = true")
+    desk.locator(".arrival", has_text="Maria Lopez").get_by_role("button", name="Check in").click()  # one tap
     expect(desk.locator("#today-board .queue")).to_contain_text("Maria Lopez")
+    expect(desk.locator(".arrival", has_text="Maria Lopez").locator(".badge")).to_contain_text("Checked-in")
+    expect(desk.get_by_role("status").filter(has_text="Maria Lopez: Checked-in.")).to_be_visible()
+    assert desk.evaluate("window.__samePage === true"), "the board changed in place, the page was not reloaded"
     screenshot(desk, f"schedule-today-{viewport}")
     appointment.refresh_from_db()
     assert appointment.status == "checked_in" and appointment.checked_in_at

@@ -34,8 +34,9 @@ class ClinicalConfig(AppConfig):
         from clinical import selectors
         from clinicos.roles import Perm
         from patients import alerts
-        from patients.chart import ChartTab, register_tab
+        from patients.chart import ChartTab, register_notice_provider, register_tab
 
+        register_notice_provider(selectors.open_visit_notices)
         register_tab(ChartTab("summary", "Clinical summary", "patient_tab_summary", Perm.CLINICAL_VIEW, order=5))
         register_tab(ChartTab("timeline", "Timeline", "patient_tab_timeline", Perm.CLINICAL_VIEW, order=10))
         register_tab(ChartTab("vitals", "Vitals", "patient_tab_vitals", Perm.CLINICAL_VIEW, order=12))

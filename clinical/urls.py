@@ -7,6 +7,7 @@ urlpatterns = [
     path("visits/<int:visit_id>/", views.visit_detail, name="visit_detail"),
     path("visits/<int:visit_id>/note/", views.visit_note_save, name="visit_note_save"),
     path("visits/<int:visit_id>/complete/", views.visit_complete, name="visit_complete"),
+    path("visits/<int:visit_id>/next-patient/", views.visit_next_patient, name="visit_next_patient"),
     path("visits/<int:visit_id>/addenda/", views.visit_addendum_add, name="visit_addendum_add"),
     path("visits/<int:visit_id>/vitals/", views.visit_vitals_record, name="visit_vitals_record"),
     path("visits/<int:visit_id>/follow-up/", views.visit_follow_up, name="visit_follow_up"),

@@ -26,7 +26,7 @@ from patients import services as patient_services
 from patients import timeline
 from patients.selectors import may_break_the_glass, patient_get_for_user
 from scheduling import services as scheduling_services
-from scheduling.selectors import appointment_get
+from scheduling.selectors import appointment_get, waiting_room
 
 FOLLOW_UP_SLOTS = 12
 
@@ -98,7 +98,20 @@ def visit_detail(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """The consulting-room page: the note beside the patient's summary."""
     visit = selectors.visit_get_for_user(user=request.user, clinic=request.clinic, pk=visit_id)
     record_read(request, clinic=request.clinic, obj=visit, action="view_visit", patient_id=visit.patient_id)
-    return render(request, "clinical/visit.html", _visit_context(request, visit))
+    offer_next = visit.status == Visit.Status.COMPLETED and visit.doctor.user_id == request.user.pk
+    return render(request, "clinical/visit.html", _visit_context(request, visit, offer_next=offer_next))
+
+
+@require_GET
+@clinic_view(Perm.CLINICAL_VIEW)
+def visit_next_patient(request: ClinicRequest, visit_id: int) -> HttpResponse:
+    """Once a doctor completes their visit, its page offers the next patient waiting for
+    them (or says nobody is), refreshed while the page stays open (an HTMX fragment)."""
+    visit = selectors.visit_get_for_user(user=request.user, clinic=request.clinic, pk=visit_id)
+    if visit.doctor.user_id != request.user.pk:
+        return HttpResponse("")  # only the visit's doctor is offered their next patient
+    waiting = waiting_room(clinic=request.clinic, doctor=visit.doctor, limit=1)  # the visit's doctor: this user, here
+    return render(request, "clinical/_next_patient.html", {"visit": visit, "next_patient": waiting[0] if waiting else None})
 
 
 @require_POST

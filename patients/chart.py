@@ -1,4 +1,4 @@
-"""The patient chart's tabs, contributed by the apps that own them.
+"""The patient chart's tabs and notices, contributed by the apps that own them.
 
 Patients registers Overview, Documents and History; scheduling, clinical and billing
 register their own tabs in their ``AppConfig.ready()`` — this app never imports them.
@@ -6,6 +6,7 @@ Each tab is loaded lazily by HTMX from its own URL (taking the clinic code and t
 patient id) and shown only to memberships holding its permission.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
@@ -36,3 +37,26 @@ def tabs_for(membership, patient) -> list[dict]:
         for tab in sorted(_tabs.values(), key=lambda tab: tab.order)
         if membership.has_perm_in_clinic(tab.perm)
     ]
+
+
+@dataclass(frozen=True)
+class ChartNotice:
+    """A line under the chart's banner pointing somewhere the reader is expected (e.g. back
+    to the visit in progress). Not safety information: that is ``patients.alerts``."""
+
+    text: str
+    link_label: str
+    url: str
+
+
+# provider(membership, patient) -> notices for this reader (providers check permissions).
+_notice_providers: list[Callable] = []
+
+
+def register_notice_provider(provider: Callable) -> None:
+    if provider not in _notice_providers:
+        _notice_providers.append(provider)
+
+
+def notices_for(membership, patient) -> list[ChartNotice]:
+    return [notice for provider in _notice_providers for notice in provider(membership, patient)]

@@ -78,7 +78,12 @@ def patient_chart(request: ClinicRequest, patient_id: int) -> HttpResponse:
     record_read(request, clinic=request.clinic, obj=patient, action="view", patient_id=patient.pk)
     tabs = chart.tabs_for(request.membership, patient)
     active = request.GET.get("tab") or "overview"
-    context = {"patient": patient, "tabs": tabs, "active_tab": next((t for t in tabs if t["key"] == active), tabs[0])}
+    context = {
+        "patient": patient,
+        "tabs": tabs,
+        "active_tab": next((t for t in tabs if t["key"] == active), tabs[0]),
+        "notices": chart.notices_for(request.membership, patient),
+    }
     return render(request, "patients/patient_chart.html", context)
 
 

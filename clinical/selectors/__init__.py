@@ -49,6 +49,7 @@ from clinical.selectors.summary import (
 from clinical.selectors.visits import (
     history_item_get,
     history_items,
+    open_visit_notices,
     visit_get_for_user,
     vitals_of_patient,
     vitals_of_visit,

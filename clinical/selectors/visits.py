@@ -2,6 +2,7 @@
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 
 from clinical.models import (
     Visit,
@@ -9,6 +10,8 @@ from clinical.models import (
 )
 from clinical.services import HISTORY_LISTS
 from clinicos.models import Clinic, User
+from clinicos.roles import Perm
+from patients.chart import ChartNotice
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 
@@ -61,3 +64,27 @@ def history_item_get(*, kind: str, patient: Patient, pk):
     if item is None:
         raise Http404
     return item
+
+
+def open_visit_notices(membership, patient: Patient) -> list[ChartNotice]:
+    """The chart's way back to a consultation in progress, for those who may open visits:
+    the reader's own open visit first ("Back to the visit"), else whoever's it is."""
+    if not membership.has_perm_in_clinic(Perm.CLINICAL_VIEW):
+        return []
+    open_visits = (
+        Visit.objects.for_clinic(membership.clinic)
+        .filter(patient=patient, status=Visit.Status.IN_PROGRESS)
+        .select_related("doctor__user")
+        .order_by("started_at")
+    )
+    notices = []
+    for visit in open_visits[:3]:
+        mine = visit.doctor.user_id == membership.user_id
+        notices.append(
+            ChartNotice(
+                text=f"Visit {visit.reference} is in progress{'' if mine else f' with {visit.doctor}'}.",
+                link_label="Back to the visit" if mine else "Open the visit",
+                url=reverse("visit_detail", args=[membership.clinic.code, visit.pk]),
+            )
+        )
+    return notices

@@ -356,3 +356,54 @@ def test_icd10_search_finds_codes_offline(client, clinic, doctor):
     html = client.get(page(clinic, "icd10/"), {"q": "female infertility"}).content.decode()
     assert "N97.9" in html and 'data-add-code="N97.9"' in html
     assert "No ICD-10 code matches" in client.get(page(clinic, "icd10/"), {"q": "zzzqqq"}).content.decode()
+
+
+# --- The doctor's way through the day ------------------------------------------------------------
+
+
+def test_the_chart_leads_back_to_the_visit_in_progress(client, clinic, doctor, checked_in, front_desk):
+    visit = start_visit(client, clinic, doctor, checked_in)
+    chart = client.get(page(clinic, f"patients/{checked_in.patient_id}/")).content.decode()
+    assert f"Visit {visit.reference} is in progress." in chart and "Back to the visit" in chart
+    assert f'href="/c/{clinic.code}/visits/{visit.pk}/"' in chart
+    colleague = DoctorProfileFactory(clinic=clinic, user__full_name="Dr Omar Haddad")
+    patient_services.care_team_add(patient=checked_in.patient, doctor=colleague)
+    client.force_login(colleague.user)
+    theirs = client.get(page(clinic, f"patients/{checked_in.patient_id}/")).content.decode()
+    assert "with Dr. Dr Kavya Rao" in theirs and "Open the visit" in theirs
+    client.force_login(front_desk)
+    assert "is in progress" not in client.get(page(clinic, f"patients/{checked_in.patient_id}/")).content.decode()
+    services.visit_complete(visit=visit, user=doctor.user)
+    client.force_login(doctor.user)
+    assert "Back to the visit" not in client.get(page(clinic, f"patients/{checked_in.patient_id}/")).content.decode()
+
+
+def test_completing_a_visit_offers_the_next_patient_waiting(client, clinic, doctor, checked_in):
+    visit = start_visit(client, clinic, doctor, checked_in)
+    waiting = AppointmentFactory(clinic=clinic, doctor=doctor, status=AppointmentStatus.CHECKED_IN, checked_in_at=timezone.now())
+    other_doctors = AppointmentFactory(clinic=clinic, status=AppointmentStatus.CHECKED_IN, checked_in_at=timezone.now())
+    before = client.get(page(clinic, f"visits/{visit.pk}/")).content.decode()
+    assert "Next patient" not in before, "not while the visit is open"
+    done = client.post(page(clinic, f"visits/{visit.pk}/complete/"), follow=True).content.decode()
+    assert "Next patient" in done and f'hx-get="/c/{clinic.code}/visits/{visit.pk}/next-patient/"' in done
+    offer = client.get(page(clinic, f"visits/{visit.pk}/next-patient/"), HTTP_HX_REQUEST="true").content.decode()
+    assert f"Start visit with {waiting.patient.full_name}" in offer
+    assert f'name="appointment_id" value="{waiting.pk}"' in offer and other_doctors.patient.full_name not in offer
+    colleague = DoctorProfileFactory(clinic=clinic)
+    patient_services.care_team_add(patient=checked_in.patient, doctor=colleague)
+    client.force_login(colleague.user)
+    assert client.get(page(clinic, f"visits/{visit.pk}/")).content.decode().count("next-patient/") == 0
+    assert client.get(page(clinic, f"visits/{visit.pk}/next-patient/")).content == b""
+    client.force_login(doctor.user)
+    nxt = client.post(page(clinic, "visits/start/"), {"appointment_id": waiting.pk})
+    assert nxt.status_code == 302 and Visit.objects.for_clinic(clinic).filter(appointment=waiting).exists()
+    # nobody else waiting: it says so
+    services.visit_complete(visit=Visit.objects.for_clinic(clinic).get(appointment=waiting), user=doctor.user)
+    assert "Nobody is waiting for you now" in client.get(page(clinic, f"visits/{visit.pk}/next-patient/")).content.decode()
+
+
+def test_on_a_portrait_tablet_the_patients_side_comes_before_the_note():
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "clinicos.css").read_text()
+    assert "@media (max-width: 900px) { .visit-layout .visit-side { order: -1; } }" in css

@@ -100,6 +100,7 @@ CLINIC_PAGES: dict[str, tuple] = {
     "visit_detail": ("get", Perm.CLINICAL_VIEW),
     "visit_note_save": ("post", Perm.CLINICAL_EDIT),
     "visit_complete": ("post", Perm.CLINICAL_EDIT),
+    "visit_next_patient": ("get", Perm.CLINICAL_VIEW),
     "visit_addendum_add": ("post", Perm.CLINICAL_EDIT),
     "visit_vitals_record": ("post", Perm.VITALS_RECORD),
     "visit_follow_up": ("get", Perm.CLINICAL_EDIT),

@@ -334,12 +334,31 @@ class ProcedurePatch(Input):
     notes: str | None = None
 
 
+class FamilyHistoryIn(Input):
+    relation: str = Field(
+        description="mother, father, sister, brother, daughter, son, grandmother, grandfather, aunt, uncle, cousin or other"
+    )
+    condition: str
+    icd10_code: str = ""
+    status: str = "active"
+    notes: str = ""
+
+
+class FamilyHistoryPatch(Input):
+    relation: str | None = None
+    condition: str | None = None
+    icd10_code: str | None = None
+    status: str | None = None
+    notes: str | None = None
+
+
 SCHEMAS = {
     "allergies": (AllergyIn, AllergyPatch),
     "conditions": (ConditionIn, ConditionPatch),
     "medications": (MedicationIn, MedicationPatch),
     "immunizations": (ImmunizationIn, ImmunizationPatch),
     "procedures": (ProcedureIn, ProcedurePatch),
+    "family-history": (FamilyHistoryIn, FamilyHistoryPatch),
 }
 
 
@@ -349,6 +368,7 @@ SINGULAR = {
     "medications": "medication",
     "immunizations": "immunization",
     "procedures": "procedure",
+    "family-history": "family_history",
 }
 
 
@@ -492,6 +512,7 @@ class SummaryOut(Schema):
     last_vitals: VitalsOut | None
     recent_visits: list[SummaryVisitOut]
     upcoming_appointments: list[SummaryAppointmentOut]
+    family_history: list[dict]
 
 
 @router.get("/{code}/patients/{patient_id}/summary", response=SummaryOut)
@@ -502,9 +523,10 @@ def patient_summary(request, code: str, patient_id: int):
     ctx = clinic_context(request, code, Perm.CLINICAL_VIEW)
     patient = patient_get_for_user(user=ctx.user, clinic=ctx.clinic, pk=patient_id)
     record_read(request, clinic=ctx.clinic, obj=patient, action="view summary", patient_id=patient.pk)
-    summary = selectors.patient_summary(patient=patient)
+    summary = selectors.patient_summary(patient=patient, family=True)
     return {
         "patient_id": patient.pk,
+        "family_history": [history_item_out("family-history", entry) for entry in summary["family_history"]],
         "allergy_status": summary["allergy_status"],
         "allergies": [history_item_out("allergies", a) for a in summary["allergies"]],
         "problems": [history_item_out("conditions", c) for c in summary["problems"]],
@@ -605,6 +627,12 @@ def procedure_patch(request, code: str, patient_id: int, procedure_id: int, payl
     return _patch_history_item(request, code, "procedures", patient_id, procedure_id, payload)
 
 
-# List and create, the same shape for each of the five lists.
+@router.patch("/{code}/patients/{patient_id}/family-history/{entry_id}", response={200: dict, 422: Problem})
+def family_history_patch(request, code: str, patient_id: int, entry_id: int, payload: FamilyHistoryPatch):
+    """Change a family history entry; ``status: inactive`` marks it entered in error."""
+    return _patch_history_item(request, code, "family-history", patient_id, entry_id, payload)
+
+
+# List and create, the same shape for each of the six lists.
 for _kind in services.HISTORY_LISTS:
     _register_history_list(_kind)

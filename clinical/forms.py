@@ -3,7 +3,19 @@ ICD-10 codes, dates) are the services'."""
 
 from django import forms
 
-from clinical.models import Allergy, Condition, FormularyItem, Immunization, LabOrder, LabTest, Medication, Procedure, ReferenceRange, Route
+from clinical.models import (
+    Allergy,
+    Condition,
+    FamilyHistory,
+    FormularyItem,
+    Immunization,
+    LabOrder,
+    LabTest,
+    Medication,
+    Procedure,
+    ReferenceRange,
+    Route,
+)
 from clinical.services import HISTORY_LISTS, VITAL_RANGES
 from clinicos.dates import DayField
 
@@ -64,8 +76,16 @@ HISTORY_LABELS = {
     "medications": ("Medications", "medication"),
     "immunizations": ("Immunizations", "immunization"),
     "procedures": ("Procedures", "procedure"),
+    "family-history": ("Family history", "family history entry"),
 }
-_MODELS = {"allergies": Allergy, "conditions": Condition, "medications": Medication, "immunizations": Immunization, "procedures": Procedure}
+_MODELS = {
+    "allergies": Allergy,
+    "conditions": Condition,
+    "medications": Medication,
+    "immunizations": Immunization,
+    "procedures": Procedure,
+    "family-history": FamilyHistory,
+}
 
 
 def history_form_class(kind: str) -> type[forms.ModelForm]:

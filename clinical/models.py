@@ -298,6 +298,45 @@ class Procedure(HistoryItem):
         return self.name
 
 
+class FamilyHistory(HistoryItem):
+    """A condition in the patient's family: who (the relation), what (ICD-10 optional)."""
+
+    class Relation(models.TextChoices):
+        MOTHER = "mother", "Mother"
+        FATHER = "father", "Father"
+        SISTER = "sister", "Sister"
+        BROTHER = "brother", "Brother"
+        DAUGHTER = "daughter", "Daughter"
+        SON = "son", "Son"
+        GRANDMOTHER = "grandmother", "Grandmother"
+        GRANDFATHER = "grandfather", "Grandfather"
+        AUNT = "aunt", "Aunt"
+        UNCLE = "uncle", "Uncle"
+        COUSIN = "cousin", "Cousin"
+        OTHER = "other", "Other relative"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Recorded"
+        INACTIVE = "inactive", "Entered in error"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="family_history")
+    relation = models.CharField(max_length=12, choices=Relation)
+    condition = models.CharField(max_length=200)
+    icd10_code = models.CharField("ICD-10 code", max_length=10, blank=True)
+    notes = BoundedTextField(max_length=2000, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["status", "relation", "condition"]
+        verbose_name_plural = "family history"
+        indexes = [models.Index(fields=["clinic", "patient", "status"], name="family_history_patient_status")]
+
+    def __str__(self):
+        return f"{self.get_relation_display()}: {self.condition}"
+
+
 # --- Prescriptions (Orders) ------------------------------------------------------------------
 
 

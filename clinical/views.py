@@ -244,7 +244,7 @@ def _clinical_patient(request: ClinicRequest, patient_id: int, action: str):
 @clinic_view(Perm.CLINICAL_VIEW)
 def patient_tab_summary(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = _clinical_patient(request, patient_id, "view_summary")
-    context = {"patient": patient, "summary": selectors.patient_summary(patient=patient)}
+    context = {"patient": patient, "summary": selectors.patient_summary(patient=patient, family=True)}
     return render(request, "clinical/tab_summary.html", context)
 
 
@@ -253,7 +253,7 @@ def patient_tab_summary(request: ClinicRequest, patient_id: int) -> HttpResponse
 def patient_summary_pdf(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """The one-page summary as a PDF to print or hand over (WeasyPrint)."""
     patient = _clinical_patient(request, patient_id, "print_summary")
-    content = pdf.summary_pdf(patient=patient, summary=selectors.patient_summary(patient=patient), printed_by=request.user)
+    content = pdf.summary_pdf(patient=patient, summary=selectors.patient_summary(patient=patient, family=True), printed_by=request.user)
     return pdf_response(content, f"summary-{patient.uhid}.pdf")
 
 
@@ -305,10 +305,11 @@ def _history_context(request: ClinicRequest, patient) -> dict:
         lists.append(
             {"kind": kind, "label": label, "singular": singular, "items": list(selectors.history_items(kind=kind, patient=patient))}
         )
+    allergies = lists[0]["items"]  # read above: the list's state needs only the statement besides
     return {
         "patient": patient,
         "lists": lists,
-        "allergy_status": services.allergy_state(patient=patient),
+        "allergy_status": services.allergy_state_of_list(patient=patient, allergies=allergies),
         "may_edit": request.membership.has_perm_in_clinic(Perm.MEDICAL_HISTORY_EDIT),
     }
 

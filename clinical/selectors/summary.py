@@ -8,6 +8,7 @@ from clinical.models import (
     Allergy,
     AllergyStatement,
     Condition,
+    FamilyHistory,
     Medication,
     Visit,
     VitalSigns,
@@ -63,13 +64,19 @@ NOT_READ = object()
 SUMMARY_UPCOMING = 5
 
 
-def patient_summary(*, patient: Patient, last_vitals: VitalSigns | None | object = NOT_READ) -> dict:
+def patient_summary(*, patient: Patient, last_vitals: VitalSigns | None | object = NOT_READ, family: bool = False) -> dict:
     """The one-page summary: active problems, allergies, current medications, last
-    vitals, recent visits and upcoming appointments (a fixed number of queries). A page
-    that has read the last vitals already passes them."""
+    vitals, recent visits and upcoming appointments (a fixed number of queries), and with
+    ``family`` the family history (the chart's summary and its PDF; the visit page's side
+    panel leaves it out). A page that has read the last vitals already passes them."""
     clinic_id = patient.clinic_id
     allergies, state = active_allergies_and_state(patient=patient)
     return {
+        "family_history": list(
+            FamilyHistory.objects.filter(clinic_id=clinic_id, patient=patient, status=FamilyHistory.Status.ACTIVE).order_by("relation")
+        )
+        if family
+        else None,
         "allergy_status": state,
         "allergies": allergies,
         "problems": list(Condition.objects.filter(clinic_id=clinic_id, patient=patient, status=Condition.Status.ACTIVE).order_by("name")),

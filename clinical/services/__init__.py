@@ -9,6 +9,7 @@ from clinical.services.history import (
     AllergyState,
     allergy_state,
     allergy_state_of,
+    allergy_state_of_list,
     forget_allergies,
     history_item_save,
     no_known_allergies_record,

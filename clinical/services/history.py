@@ -10,6 +10,7 @@ from clinical.models import (
     Allergy,
     AllergyStatement,
     Condition,
+    FamilyHistory,
     Immunization,
     Medication,
     Procedure,
@@ -28,6 +29,7 @@ HISTORY_LISTS = {
     "medications": (Medication, ("name", "dose", "start_date", "end_date", "status", "notes")),
     "immunizations": (Immunization, ("vaccine", "dose_number", "given_on", "next_due", "status", "notes")),
     "procedures": (Procedure, ("name", "performed_on", "status", "notes")),
+    "family-history": (FamilyHistory, ("relation", "condition", "icd10_code", "status", "notes")),
 }
 
 
@@ -52,6 +54,13 @@ def forget_allergies(patient: Patient) -> None:
     """This patient object's allergies, as read earlier in the request, are out of date."""
     patient.__dict__.pop(ALLERGIES_MEMO, None)
     patient._state.fields_cache.pop("allergy_statement", None)
+
+
+def allergy_state_of_list(*, patient: Patient, allergies: list[Allergy]) -> str:
+    """The state, for a page that has read the patient's allergies already."""
+    has_active = any(allergy.status == Allergy.Status.ACTIVE for allergy in allergies)
+    statement = None if has_active else AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()
+    return allergy_state_of(has_active_allergy=has_active, statement=statement)
 
 
 def allergy_state(*, patient: Patient) -> str:
@@ -91,7 +100,7 @@ def history_item_save(*, kind: str, patient: Patient, user: User, data: dict, it
 
 def _check_history_item(kind: str, item) -> None:
     """Each list's own rules: offline ICD-10 codes, dates in order."""
-    if kind == "conditions" and item.icd10_code:
+    if kind in ("conditions", "family-history") and item.icd10_code:
         item.icd10_code = icd10.normalize(item.icd10_code)
         if not icd10.is_valid(item.icd10_code):
             raise ValidationError({"icd10_code": f"Not an ICD-10 code: {item.icd10_code}."})

@@ -197,7 +197,7 @@ CLINIC_API: dict[str, tuple] = {
     "allergies_none": ("post", Perm.MEDICAL_HISTORY_EDIT),
     **{
         f"{item}_{action}": (method, perm)
-        for item in ("allergy", "condition", "medication", "immunization", "procedure")
+        for item in ("allergy", "condition", "medication", "immunization", "procedure", "family_history")
         for action, method, perm in (
             ("list", "get", Perm.CLINICAL_VIEW),
             ("create", "post", Perm.MEDICAL_HISTORY_EDIT),
@@ -299,6 +299,8 @@ WELL_FORMED_BODIES = {
     "immunization_patch": {"notes": "Walked."},
     "procedure_create": {"name": "Hysteroscopy"},
     "procedure_patch": {"notes": "Walked."},
+    "family_history_create": {"relation": "mother", "condition": "Hypertension"},
+    "family_history_patch": {"notes": "Since 60."},
     "appointment_create": {"doctor_id": 1, "start": "2030-01-07T10:00:00+05:30", "lead_id": 999999},
     "appointment_status": {"status": "no_such_status"},
     "lead_patch": {"problem": "Asked about costs."},
@@ -506,13 +508,18 @@ def clinical_samples(clinic, patient) -> dict:
     doctor = DoctorProfileFactory(clinic=clinic)
     visit = clinical_services.visit_start(clinic=clinic, user=doctor.user, patient=patient)
     samples = {"visit_id": visit.pk}
-    first_fields = {"allergies": {"substance": "Dust"}, "immunizations": {"vaccine": "BCG"}}
+    first_fields = {
+        "allergies": {"substance": "Dust"},
+        "immunizations": {"vaccine": "BCG"},
+        "family-history": {"relation": "father", "condition": "Asthma"},
+    }
     for kind, key in (
         ("allergies", "allergy_id"),
         ("conditions", "condition_id"),
         ("medications", "medication_id"),
         ("immunizations", "immunization_id"),
         ("procedures", "procedure_id"),
+        ("family-history", "entry_id"),
     ):
         data = first_fields.get(kind, {"name": "Sample"})
         samples[key] = clinical_services.history_item_save(kind=kind, patient=patient, user=doctor.user, data=data).pk
@@ -788,6 +795,7 @@ ID_KEYS = (
     "medication_id",
     "immunization_id",
     "procedure_id",
+    "entry_id",
     "member_id",
     "department_id",
     "resource_id",

@@ -1,6 +1,8 @@
 """The medical history: allergies (keeping *unknown* apart from *no known allergies*),
 conditions, medications, immunizations and procedures."""
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -56,7 +58,7 @@ def forget_allergies(patient: Patient) -> None:
     patient._state.fields_cache.pop("allergy_statement", None)
 
 
-def allergy_state_of_list(*, patient: Patient, allergies: list[Allergy]) -> str:
+def allergy_state_of_list(*, patient: Patient, allergies: Iterable[Allergy]) -> str:
     """The state, for a page that has read the patient's allergies already."""
     has_active = any(allergy.status == Allergy.Status.ACTIVE for allergy in allergies)
     statement = None if has_active else AllergyStatement.objects.filter(clinic_id=patient.clinic_id, patient=patient).first()

@@ -36,3 +36,21 @@ class RequiredSteps:
 
     def registered(self) -> tuple[str, ...]:
         return tuple(name for name in self.expects if name in self._steps)
+
+
+class RequiredStep:
+    """One step a lower app's operation needs *and whose answer it uses* (a ``RequiredSteps``
+    runs steps for their effect only). Calling it before the owner registered it raises."""
+
+    def __init__(self, operation: str, *, owner: str):
+        self.operation = operation
+        self.owner = owner
+        self._step: Callable[..., Any] | None = None
+
+    def register(self, step: Callable[..., Any]) -> None:
+        self._step = step
+
+    def __call__(self, **arguments: Any) -> Any:
+        if self._step is None:
+            raise ImproperlyConfigured(f"{self.operation}: {self.owner} registered no step (is its app installed?).")
+        return self._step(**arguments)

@@ -4,16 +4,18 @@ public endpoint a clinic's website posts enquiries to with its API key."""
 import datetime
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.http import HttpResponse
-from ninja import Header, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 
 from clinicos.api import Day, Input, Problem, check_query_days, clinic_context, field_problem, form_error_detail, optional_body
 from clinicos.roles import Perm
 from clinicos.scoping import enter_clinic_scope
 from leads import selectors, services
 from leads.forms import LeadForm
+from leads.hooks import InstantBooking
 from leads.models import Lead, LeadApiKey, LeadStatus
 from patients.api import PatientCreate, patient_form_data, patient_form_errors
 from patients.forms import PatientForm
@@ -36,6 +38,17 @@ class LeadWrite(Input):
     treatment_doctor: str | None = None
     treatment_suggested: str | None = None
     next_follow_up: datetime.date | None = None
+
+
+class PreferredTimeIn(Input):
+    preferred_start: datetime.datetime | None = Field(
+        None, description="A time the enquirer asks for, with its offset: booked at once when free, else the answer gives next_free."
+    )
+    doctor_id: int | None = Field(None, description="The doctor asked for (a doctor profile of the clinic); empty: any doctor free then.")
+
+
+class LeadCreate(LeadWrite, PreferredTimeIn):
+    pass
 
 
 class LeadPatch(LeadWrite):
@@ -68,6 +81,25 @@ class LeadOut(Schema):
     duplicate_of_patient_id: int | None
     date_added: datetime.datetime
     updated_at: datetime.datetime
+
+
+class InstantAppointmentOut(Schema):
+    id: int
+    reference: str
+    start: datetime.datetime
+    doctor_id: int
+
+
+class FreeTimeOut(Schema):
+    start: datetime.datetime
+    doctor_id: int
+
+
+class LeadCreatedOut(LeadOut):
+    """The lead, and what its preferred time gave: the appointment, or the next free times."""
+
+    appointment: InstantAppointmentOut | None
+    next_free: list[FreeTimeOut]
 
 
 class LeadPage(Schema):
@@ -119,16 +151,50 @@ def lead_list(request, code: str, status: str = "", search: str = "", page: int 
     return {"count": paginator.count, "page": current.number, "page_size": PAGE_SIZE, "results": [lead_out(lead) for lead in current]}
 
 
-@router.post("/{code}/leads", response={201: LeadOut, 422: Problem})
-def lead_create(request, code: str, payload: LeadWrite):
+def _create_lead(*, clinic, user, membership, payload: PreferredTimeIn, data: dict, created_via: str):
+    """The lead alone, or the lead and its preferred time: (lead, InstantBooking)."""
+    if payload.preferred_start is None:
+        if payload.doctor_id is not None:
+            raise ValidationError({"preferred_start": "Give the preferred time to book with this doctor."})
+        return services.lead_create(clinic=clinic, user=user, data=data, created_via=created_via), InstantBooking()
+    preferred = services.PreferredTime(payload.preferred_start, payload.doctor_id)
+    return services.lead_create_and_book(
+        clinic=clinic, user=user, membership=membership, data=data, preferred=preferred, created_via=created_via
+    )
+
+
+def booking_out(booking: InstantBooking, clinic) -> dict:
+    tz = clinic.tzinfo
+    appointment = (
+        {
+            "id": booking.appointment_id,
+            "reference": booking.reference,
+            "start": booking.start.astimezone(tz),
+            "doctor_id": booking.doctor_id,
+        }
+        if booking.appointment_id and booking.start
+        else None
+    )
+    return {
+        "appointment": appointment,
+        "next_free": [{"start": start.astimezone(tz), "doctor_id": doctor} for start, doctor in booking.next_free],
+    }
+
+
+@router.post("/{code}/leads", response={201: LeadCreatedOut, 403: Problem, 422: Problem})
+def lead_create(request, code: str, payload: LeadCreate):
     """Add an enquiry (status New Inquiry). A phone matching an open lead or a patient is
-    flagged in ``duplicate_of_lead_id`` / ``duplicate_of_patient_id``."""
+    flagged in ``duplicate_of_lead_id`` / ``duplicate_of_patient_id``. With
+    ``preferred_start`` (and optionally ``doctor_id``) the lead is booked then if the time
+    is free (``appointment``), else ``next_free`` lists the next free times."""
     ctx = clinic_context(request, code, Perm.LEADS_WORK)
     form = _lead_form(payload, ctx.clinic)
     if not form.is_valid():
         return Status(422, form_error_detail(form))
-    lead = services.lead_create(clinic=ctx.clinic, user=ctx.user, data=form.cleaned_data, created_via="api")
-    return Status(201, lead_out(lead))
+    lead, booking = _create_lead(
+        clinic=ctx.clinic, user=ctx.user, membership=ctx.membership, payload=payload, data=form.cleaned_data, created_via="api"
+    )
+    return Status(201, {**lead_out(lead), **booking_out(booking, ctx.clinic)})
 
 
 @router.get("/{code}/leads/{lead_id}", response=LeadOut)
@@ -207,7 +273,7 @@ def dashboard_funnel(request, code: str, date_from: Day | None = None, date_to: 
 # --- Website capture ------------------------------------------------------------------------
 
 
-class PublicLeadIn(Input):
+class PublicLeadIn(PreferredTimeIn):
     name: str
     phone: str
     email: str | None = None
@@ -221,6 +287,8 @@ class PublicLeadIn(Input):
 class PublicLeadOut(Schema):
     id: int
     status: str
+    appointment: InstantAppointmentOut | None
+    next_free: list[FreeTimeOut]
 
 
 def _cors(response: HttpResponse, origin: str | None) -> HttpResponse:
@@ -264,5 +332,7 @@ def public_lead_create(request, response: HttpResponse, payload: PublicLeadIn, x
     form = _lead_form(payload, key.clinic)
     if not form.is_valid():
         return Status(422, form_error_detail(form))
-    lead = services.lead_create(clinic=key.clinic, user=None, data=form.cleaned_data, created_via="website")
-    return Status(201, {"id": lead.pk, "status": lead.status})
+    lead, booking = _create_lead(
+        clinic=key.clinic, user=None, membership=None, payload=payload, data=form.cleaned_data, created_via="website"
+    )
+    return Status(201, {"id": lead.pk, "status": lead.status, **booking_out(booking, key.clinic)})

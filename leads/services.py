@@ -1,6 +1,7 @@
 """Every write of lead data: capture, the status flow, CRO round-robin, the activity log,
 conversion to a patient and website API keys."""
 
+import datetime
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from clinicos.scoping import scopes_disabled
 from clinicos.selectors import members_with_role
 from clinicos.tenancy import membership_of
 from clinicos.text import check_no_nul
-from leads.hooks import LEAD_CONVERSION_STEPS
+from leads.hooks import LEAD_CONVERSION_STEPS, LEAD_INSTANT_BOOKING, InstantBooking
 from leads.models import (
     DEFAULT_INQUIRIES,
     DEFAULT_SOURCES,
@@ -127,6 +128,30 @@ def lead_create(*, clinic: Clinic, user: User | None, data: dict, created_via: s
         note=f"Added ({created_via}).",
     )
     return lead
+
+
+@dataclass(frozen=True)
+class PreferredTime:
+    """The time a new enquiry asks for (aware), and the doctor if they named one."""
+
+    start: datetime.datetime
+    doctor_id: int | None = None
+
+
+@transaction.atomic
+def lead_create_and_book(
+    *, clinic: Clinic, user: User | None, membership: Membership | None, data: dict, preferred: PreferredTime, created_via: str
+) -> tuple[Lead, InstantBooking]:
+    """A new enquiry that asks for a time (the API, the website form): the lead, booked at
+    that time when it is free (scheduling's booking rules, as the lead page's one tap), else
+    told the next free times. A bad time or doctor stores nothing, not even the lead."""
+    if timezone.is_naive(preferred.start):
+        raise ValidationError({"preferred_start": "Give the time with its time zone (e.g. 2026-12-07T10:30:00+05:30)."})
+    if preferred.start < timezone.now():
+        raise ValidationError({"preferred_start": "That time has passed: choose a time to come."})
+    lead = lead_create(clinic=clinic, user=user, data=data, created_via=created_via)
+    booking = LEAD_INSTANT_BOOKING(lead=lead, user=user, membership=membership, start=preferred.start, doctor_id=preferred.doctor_id)
+    return lead, booking
 
 
 LEAD_EDITABLE_FIELDS = (

@@ -448,7 +448,7 @@ def online_appointment_book(
         minutes = int((slot["end"] - slot["start"]).total_seconds() // 60) if slot else _slot_minutes(doctor, day)
         booking = scheduling_services.appointment_book(
             clinic=clinic,
-            user=None,  # type: ignore[arg-type]  # no staff member: the patient booked
+            user=None,  # no staff member: the patient booked
             membership=None,
             doctor=doctor,
             start=start,

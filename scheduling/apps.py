@@ -7,7 +7,7 @@ class SchedulingConfig(AppConfig):
     def ready(self):
         from clinicos import enums, navigation
         from clinicos.roles import Perm
-        from leads.hooks import LEAD_CONVERSION_STEPS
+        from leads.hooks import LEAD_CONVERSION_STEPS, LEAD_INSTANT_BOOKING
         from patients.chart import ChartTab, register_tab
         from patients.hooks import PATIENT_REGISTRATION_STEPS
         from scheduling import services
@@ -42,6 +42,7 @@ class SchedulingConfig(AppConfig):
         )
         # Walk-ins who register, and leads who convert, keep their appointments.
         PATIENT_REGISTRATION_STEPS.register("scheduling.walk_ins", lambda *, patient: services.attach_to_patient(patient=patient))
+        LEAD_INSTANT_BOOKING.register(services.instant_booking_of_new_lead)
         LEAD_CONVERSION_STEPS.register(
             "scheduling.appointments", lambda *, lead, patient: services.attach_to_patient(patient=patient, lead=lead)
         )

@@ -31,6 +31,7 @@ from clinicos.models import Clinic, DoctorProfile, Membership, Notification, Res
 from clinicos.roles import Perm
 from clinicos.scoping import scopes_disabled
 from clinicos.text import check_no_nul
+from leads.hooks import InstantBooking
 from leads.models import Lead
 from patients import identity
 from patients import services as patient_services
@@ -433,7 +434,7 @@ def _copy_snapshot(appointment: Appointment, *, lead: Lead | None, walk_in: dict
 def appointment_book(
     *,
     clinic: Clinic,
-    user: User,
+    user: User | None,
     membership: Membership | None,
     doctor: DoctorProfile,
     start: datetime.datetime,
@@ -487,6 +488,41 @@ def appointment_book(
     appointment.reference = _next_reference(clinic)
     _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes)
     return Booking(appointment, _patient_clash_warnings(appointment))
+
+
+def instant_booking_of_new_lead(
+    *, lead: Lead, user: User | None, membership: Membership | None, start: datetime.datetime, doctor_id: int | None
+) -> InstantBooking:
+    """A new lead's preferred time, booked if free with the doctor named (or the first
+    doctor free then), by the booking rules every booking follows; else the next free times.
+    A doctor not of the clinic is a ValidationError (the caller's transaction stores nothing)."""
+    clinic = lead.clinic
+    doctors = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True, user__is_active=True).select_related("user", "clinic")
+    named = None
+    if doctor_id is not None:
+        named = doctors.filter(pk=doctor_id).first()
+        if named is None:
+            raise ValidationError({"doctor_id": "Choose a doctor of this clinic who takes appointments."})
+    for candidate in [named] if named else list(doctors):
+        try:
+            with transaction.atomic():  # a refused try leaves nothing behind
+                booking = appointment_book(
+                    clinic=clinic,
+                    user=user,  # None: the website books as nobody
+                    membership=membership,
+                    doctor=candidate,
+                    start=start,
+                    lead=lead,
+                    type=AppointmentType.CONSULTATION,
+                    reason=f"Enquiry: {lead.inquiry}"[:250],
+                    booked_via=Appointment.BookedVia.LEAD_INSTANT,
+                )
+        except (SlotTaken, ValidationError):
+            continue  # taken, or outside the doctor's hours: not free then
+        appointment = booking.appointment
+        return InstantBooking(appointment.pk, appointment.reference, appointment.starts_at, appointment.doctor_id)
+    free = next_free_slots(clinic=clinic, doctor=named, after=start, duration_minutes=DEFAULT_MINUTES, count=3)
+    return InstantBooking(next_free=tuple((slot["start"], slot["doctor"].pk) for slot in free))
 
 
 def _patient_clash_warnings(appointment: Appointment) -> list[str]:

@@ -143,7 +143,12 @@ class VitalSigns(ClinicOwnedModel):
         ]
 
     def __str__(self):
-        return f"Vital signs of {self.patient_id} at {self.recorded_at:%Y-%m-%d %H:%M}"
+        # No patient id, and the clinic's time when the clinic is at hand (the audit trail
+        # shows this text to people, who read the clinic's clock, not UTC).
+        when = self.recorded_at
+        if when and self._state.fields_cache.get("clinic") is not None:
+            when = when.astimezone(self._state.fields_cache["clinic"].tzinfo)
+        return f"Vital signs, {when:%d %b %Y %H:%M}" if when else "Vital signs"
 
 
 # --- The complete medical history (clinicflow) ---------------------------------------------

@@ -102,7 +102,7 @@ def vitals_record(*, patient: Patient, user: User, vitals: VitalsInput, visit: V
     if visit is not None and visit.patient_id != patient.pk:
         raise ValidationError({"visit_id": "This visit is another patient's."})
     cleaned = _clean_vitals(vitals)
-    row = VitalSigns(clinic_id=patient.clinic_id, patient=patient, visit=visit, recorded_by=user, recorded_at=timezone.now(), **cleaned)
+    row = VitalSigns(clinic=patient.clinic, patient=patient, visit=visit, recorded_by=user, recorded_at=timezone.now(), **cleaned)
     if row.weight_kg and row.height_cm:
         row.bmi = bmi_of(row.weight_kg, row.height_cm)
         row.bmi_category = bmi_category(row.bmi, asian=patient.clinic.bmi_asian_cutoffs)

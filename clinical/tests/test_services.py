@@ -336,3 +336,13 @@ def test_completing_a_visit_adds_its_diagnoses_to_the_problem_list_once(clinic, 
     services.note_save(visit=again, user=doctor.user, data={"diagnosis_codes": ["D50.9"]})
     services.visit_complete(visit=again, user=doctor.user)
     assert Condition.objects.filter(patient=patient, icd10_code="D50.9").count() == 1
+
+
+def test_vital_signs_read_in_the_clinics_time_on_the_audit_trail(patient, clinician):
+    from clinical.inputs import VitalsInput
+    from clinicos.models import AuditLog
+
+    vitals = services.vitals_record(patient=patient, user=clinician, vitals=VitalsInput.parse({"pulse_rate": 72}))
+    local = vitals.recorded_at.astimezone(patient.clinic.tzinfo)
+    entry = AuditLog.objects.filter(entity_id=str(vitals.pk), entity_type="clinical.vitalsigns").get()
+    assert entry.entity_repr == f"Vital signs, {local:%d %b %Y %H:%M}" and str(patient.pk) not in entry.entity_repr.split(",")[0]

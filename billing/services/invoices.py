@@ -64,17 +64,9 @@ def _clean_lines(clinic: Clinic, lines: list[InvoiceLineInput]) -> list[dict]:
 def _clean_line(clinic: Clinic, line: InvoiceLineInput, service: Service | None, prefix: str, errors: dict[str, str]) -> dict:
     """One line's values; its problems are added to ``errors``."""
     description = _clean_description(line, service, prefix, errors)
-    quantity = line.quantity
-    if quantity < 1:
-        errors[prefix + "quantity"] = "The quantity must be at least 1."
-    elif quantity > 10000:
-        errors[prefix + "quantity"] = "The quantity can be at most 10,000."
-    unit_price = line.unit_price if line.unit_price is not None else service.price if service else None
+    quantity = _clean_quantity(line.quantity, prefix, errors)
     free_reason = _clean_free_reason(line, prefix, errors)
-    if unit_price is None and (line.price_missing or free_reason):
-        unit_price = ZERO  # unpriced so far, or given free
-    # Unpriced: came without a price, and neither a price nor a reason to give it free since.
-    price_missing = line.price_missing and not free_reason and not unit_price
+    unit_price, price_missing = _line_price(line, service, free_reason)
     if unit_price is None:
         errors[prefix + "unit_price"] = "Enter an amount."
     for field, amount in (("unit_price", unit_price), ("discount", line.discount)):
@@ -84,12 +76,7 @@ def _clean_line(clinic: Clinic, line: InvoiceLineInput, service: Service | None,
     if any(key.startswith(prefix) for key in errors):
         return {}  # not a line to compute with (NaN does not compare); the caller raises
     assert unit_price is not None
-    if quantity * unit_price > INVOICE_LIMIT:
-        errors[prefix + "unit_price"] = "This line is too large for one invoice."
-    elif line.discount > quantity * unit_price:
-        errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
-    if free_reason and unit_price:
-        errors[prefix + "free_reason"] = "A line given free has no price: clear the price or the reason."
+    _check_line_amounts(quantity, unit_price, line.discount, free_reason, prefix, errors)
     return {
         "service": service,
         "description": description,
@@ -102,6 +89,34 @@ def _clean_line(clinic: Clinic, line: InvoiceLineInput, service: Service | None,
         "price_missing": price_missing,
         "free_reason": free_reason,
     }
+
+
+def _clean_quantity(quantity: int, prefix: str, errors: dict[str, str]) -> int:
+    if quantity < 1:
+        errors[prefix + "quantity"] = "The quantity must be at least 1."
+    elif quantity > 10000:
+        errors[prefix + "quantity"] = "The quantity can be at most 10,000."
+    return quantity
+
+
+def _line_price(line: InvoiceLineInput, service: Service | None, free_reason: str) -> tuple[Decimal | None, bool]:
+    """The unit price (typed, else the service's) and whether the line is still unpriced:
+    it came without a price, and neither a price nor a reason to give it free since."""
+    unit_price = line.unit_price if line.unit_price is not None else service.price if service else None
+    if unit_price is None and (line.price_missing or free_reason):
+        unit_price = ZERO  # unpriced so far, or given free
+    return unit_price, bool(line.price_missing and not free_reason and not unit_price)
+
+
+def _check_line_amounts(
+    quantity: int, unit_price: Decimal, discount: Decimal, free_reason: str, prefix: str, errors: dict[str, str]
+) -> None:
+    if quantity * unit_price > INVOICE_LIMIT:
+        errors[prefix + "unit_price"] = "This line is too large for one invoice."
+    elif discount > quantity * unit_price:
+        errors[prefix + "discount"] = "The line discount cannot be more than the line's amount."
+    if free_reason and unit_price:
+        errors[prefix + "free_reason"] = "A line given free has no price: clear the price or the reason."
 
 
 def _clean_free_reason(line: InvoiceLineInput, prefix: str, errors: dict[str, str]) -> str:

@@ -743,7 +743,10 @@ class LabResult(ClinicOwnedModel):
         ]
 
     def __str__(self):
-        return f"{self.lab_test_id} v{self.version}"
+        # What the audit trail shows people: the test's name when it is at hand (never a bare id).
+        test = self._state.fields_cache.get("lab_test")
+        value = self.value_text or (f"{self.value_numeric.normalize():f}" if self.value_numeric is not None else "")
+        return f"{test.name if test else 'Lab result'}: {value} {self.unit}".rstrip() + f" (v{self.version})"
 
     @property
     def is_critical(self) -> bool:

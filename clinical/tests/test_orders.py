@@ -481,3 +481,13 @@ def test_a_short_course_leaves_current_medications_when_it_ends_not_when_the_pre
         running = current_prescribed_medicines(patient=order_visit.patient)
         assert [item.medicine for item in running] == ["Folic acid"]  # the 5-day course is over
         assert running[0].until == min(first_day + datetime.timedelta(days=29), prescription.valid_until)
+
+
+def test_a_result_reads_by_its_test_and_value_on_the_audit_trail(order_visit, prescriber, catalog, lab_tech):
+    from clinicos.models import AuditLog
+
+    order = services.lab_order_create(patient=order_visit.patient, user=prescriber.user, lab_tests=[catalog["TSH"]])
+    services.lab_order_set_status(order=order, user=lab_tech, to_status="sample_collected")
+    services.lab_results_enter(order=order, user=lab_tech, results=[LabResultInput.of(test_id=order.tests.get().pk, value="2.50")])
+    entry = AuditLog.objects.filter(entity_type="clinical.labresult").get()
+    assert entry.entity_repr.startswith(f"{catalog['TSH'].name}: 2.5 ") and entry.entity_repr.endswith("(v1)")

@@ -407,3 +407,13 @@ def test_on_a_portrait_tablet_the_patients_side_comes_before_the_note():
 
     css = (Path(__file__).resolve().parents[2] / "static" / "css" / "clinicos.css").read_text()
     assert "@media (max-width: 900px) { .visit-layout .visit-side { order: -1; } }" in css
+
+
+def test_the_visit_page_shows_this_visits_vitals_once(client, clinic, doctor, checked_in):
+    visit = start_visit(client, clinic, doctor, checked_in)
+    before = client.get(page(clinic, f"visits/{visit.pk}/")).content.decode()
+    assert "Last vital signs" in before, "none this visit: the summary's last reading is worth showing"
+    services.vitals_record(patient=visit.patient, user=doctor.user, visit=visit, vitals=VitalsInput.parse({"pulse_rate": 90}))
+    after = client.get(page(clinic, f"visits/{visit.pk}/")).content.decode()
+    assert "Last vital signs" not in after and after.count("90") >= 1
+    assert "Last vital signs" in client.get(page(clinic, f"patients/{visit.patient_id}/tabs/summary/")).content.decode()

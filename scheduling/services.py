@@ -201,18 +201,27 @@ def busy_elsewhere(
 ) -> list[tuple[int, datetime.datetime, datetime.datetime]]:
     """(doctor profile id *in this clinic*, start, end) of the times these doctors are booked
     in their other clinics between ``start`` and ``end``. Crosses clinics on purpose and
-    reads only the intervals: no patient, no reference, no clinic leaves the query."""
-    profile_of_user = {doctor.user_id: doctor.pk for doctor in doctors}
-    if not profile_of_user:
+    reads only the intervals: no patient, no reference leaves the query. A doctor who works
+    in one clinic only (most) costs one small read of profiles and no appointment read."""
+    profile_here = {doctor.user_id: doctor.pk for doctor in doctors}
+    if not profile_here:
         return []
     with scopes_disabled():
-        rows = (
-            Appointment.objects.filter(doctor__user_id__in=profile_of_user, **_overlapping(start, end))
-            .exclude(clinic=clinic)
-            .exclude(status__in=RELEASED_STATUSES)
-            .values_list("doctor__user_id", "starts_at", "ends_at")
+        elsewhere = list(
+            DoctorProfile.objects.filter(user_id__in=profile_here).exclude(clinic=clinic).values_list("clinic_id", "pk", "user_id")
         )
-        return [(profile_of_user[user_id], starts_at, ends_at) for user_id, starts_at, ends_at in rows]
+        if not elsewhere:
+            return []
+        their_diaries = Q()
+        for clinic_id, profile_id, _user_id in elsewhere:  # each on its (clinic, doctor, starts_at) index
+            their_diaries |= Q(clinic_id=clinic_id, doctor_id=profile_id)
+        here_of = {profile_id: profile_here[user_id] for _clinic_id, profile_id, user_id in elsewhere}
+        rows = (
+            Appointment.objects.filter(their_diaries, **_overlapping(start, end))
+            .exclude(status__in=RELEASED_STATUSES)
+            .values_list("doctor_id", "starts_at", "ends_at")
+        )
+        return [(here_of[doctor_id], starts_at, ends_at) for doctor_id, starts_at, ends_at in rows]
 
 
 def free_slots(

@@ -84,3 +84,24 @@ def test_the_double_booking_check_and_free_slots_read_hours_not_years(clinic, do
         plan = _plan(sql)
         assert "Seq Scan on scheduling_appointment" not in plan, plan
         assert re.search(BOUNDED_ON_BOTH_SIDES, plan.replace("\n", " ")), plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans are a PostgreSQL matter")
+def test_the_doctors_diary_in_another_clinic_is_read_by_the_hour_too(clinic, doctor, other_clinic):
+    """A doctor who also works elsewhere: free slots read that clinic's diary of the day
+    through its (clinic, doctor, starts_at) index, bounded, not the years before it."""
+    from django.test.utils import CaptureQueriesContext
+
+    from clinicos.tests.factories import DoctorProfileFactory
+    from scheduling import services
+
+    there = DoctorProfileFactory(clinic=other_clinic, user=doctor.user)
+    first = _a_year_of_appointments(other_clinic, there)
+    day = first + datetime.timedelta(days=300)
+    with CaptureQueriesContext(connection) as captured:
+        services.free_slots(clinic=clinic, day=day, doctor=doctor)
+    reads = [q["sql"] for q in captured.captured_queries if 'FROM "scheduling_appointment"' in q["sql"]]
+    assert len(reads) == 2  # this clinic's diary, and the other's
+    plan = _plan(reads[-1])
+    assert "Seq Scan on scheduling_appointment" not in plan, plan
+    assert re.search(BOUNDED_ON_BOTH_SIDES, plan.replace("\n", " ")), plan

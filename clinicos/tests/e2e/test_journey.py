@@ -205,6 +205,8 @@ def test_one_patients_day_across_every_role(open_page, screenshot, journey_clini
     # 9. The front desk bills the visit: issued after a question, paid in two payments.
     desk.goto(f"/c/{CODE}/schedule/today/")
     desk.get_by_role("button", name="Bill").click()
+    expect(desk).to_have_url(re.compile(rf"/c/{CODE}/billing/invoices/\d+/"))
+    expect(desk.get_by_role("heading", level=1)).to_contain_text("(draft)")
     expect(desk.locator(".line-table")).to_contain_text("Serum potassium")
     desk.get_by_role("button", name=re.compile(r"^Issue (bill of supply|tax invoice)$")).click()
     expect(desk.locator("h1 .badge")).to_have_text("Issued")

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+import time_machine
 
 from clinicos.tests.factories import DoctorProfileFactory
 from scheduling import services
@@ -26,3 +27,10 @@ def at(clinic):
 @pytest.fixture
 def desk(front_desk):
     return front_desk, front_desk.memberships.get()
+
+
+@pytest.fixture
+def mid_morning(clinic):
+    """Travel to 10:00 today in the clinic, so "in a few minutes" is still today whenever the suite runs."""
+    with time_machine.travel(tomorrow_at(clinic, 10) - datetime.timedelta(days=1)):
+        yield

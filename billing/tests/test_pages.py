@@ -3,6 +3,7 @@
 import datetime
 from decimal import Decimal
 
+import time_machine
 from django.utils import timezone
 
 from billing import services
@@ -119,6 +120,13 @@ def test_billing_officers_refund_and_cancel_in_the_page(client, gst_clinic, fron
 
 
 def test_todays_bill_button_opens_the_visits_draft(client, gst_clinic, front_desk, patient, doctor, catalog):
+    # Mid-morning in the clinic: the appointment an hour ago is today's whenever the suite runs.
+    morning = datetime.datetime.combine(gst_clinic.today(), datetime.time(10, 30), tzinfo=gst_clinic.tzinfo)
+    with time_machine.travel(morning):
+        bill_from_today(client, gst_clinic, front_desk, patient, doctor)
+
+
+def bill_from_today(client, gst_clinic, front_desk, patient, doctor):
     start = timezone.now().replace(minute=0, second=0, microsecond=0)
     appointment = AppointmentFactory(
         clinic=gst_clinic,

@@ -197,7 +197,9 @@ def test_booking_with_bad_input_shows_errors(login, front_desk, clinic, doctor, 
     assert not Appointment.objects.exists()
 
 
-def test_front_desk_marks_arrival_and_checks_in_then_the_doctor_sees_the_patient_waiting(login, front_desk, clinic, make_member, mid_morning):
+def test_front_desk_marks_arrival_and_checks_in_then_the_doctor_sees_the_patient_waiting(
+    login, front_desk, clinic, make_member, mid_morning
+):
     doctor_user = make_member(Role.DOCTOR)
     from clinicos.tests.factories import DoctorProfileFactory
 

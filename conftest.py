@@ -25,6 +25,18 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _empty_message_outbox():
+    """What the memory provider "sent" (``clinicos.messaging.providers.sent``) starts empty."""
+    from clinicos.messaging import providers
+
+    providers.sent.clear()
+    providers.failures.clear()
+    yield
+    providers.sent.clear()
+    providers.failures.clear()
+
+
 def pytest_collection_modifyitems(config, items):
     """A test that measures time runs alone (``make test`` runs them after the parallel
     suite, ``-n 0 -m timing``): beside other workers it would measure them."""

@@ -571,6 +571,8 @@ class Notification(ClinicOwnedModel):
         BOOKED_ONLINE = "booked_online", "Appointment booked online"
         CANCELLED_ONLINE = "cancelled_online", "Appointment cancelled online"
         MOVED_ONLINE = "moved_online", "Appointment moved online"
+        MESSAGE_FAILED = "message_failed", "A message to a patient failed"
+        WAITLIST_CLAIMED = "waitlist_claimed", "A waitlist offer was claimed"
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=Kind)
@@ -588,3 +590,7 @@ class Notification(ClinicOwnedModel):
 
     def __str__(self):
         return self.title
+
+
+# The outbox's models live with its code (clinicos/messaging) and register with this app.
+from clinicos.messaging.models import MessageRules, OutboundMessage  # noqa: E402, F401

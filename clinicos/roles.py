@@ -62,6 +62,9 @@ class Perm(models.TextChoices):
     BILLING_REFUND = "billing_refund", "Refund payments and cancel issued invoices (credit notes)"
     SERVICES_MANAGE = "services_manage", "Manage the service catalog and its prices"
     FINANCIALS_VIEW = "financials_view", "See the clinic's financial snapshot and everyone's day close"
+    MESSAGES_VIEW = "messages_view", "See the messages sent to patients"
+    MESSAGES_RESEND = "messages_resend", "Send a failed message again"
+    RECALLS_WORK = "recalls_work", "Work the recall list and the waitlist"
 
 
 ALL_ROLES = frozenset(Role)
@@ -126,6 +129,11 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.BILLING_REFUND: frozenset({Role.ADMIN, Role.BILLING}),
     Perm.SERVICES_MANAGE: frozenset({Role.ADMIN, Role.BILLING}),
     Perm.FINANCIALS_VIEW: frozenset({Role.ADMIN, Role.BILLING}),
+    # Messages to patients carry times and names, never clinical content: the desk and the
+    # CRO who arrange appointments follow them; the rules are SETTINGS_MANAGE.
+    Perm.MESSAGES_VIEW: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.CRO}),
+    Perm.MESSAGES_RESEND: frozenset({Role.ADMIN, Role.FRONT_DESK}),
+    Perm.RECALLS_WORK: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.CRO}),
 }
 
 assert set(ROLE_PERMISSIONS) == set(Perm), "every permission needs a row in the role matrix"

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from clinicos.models import AuditLog, Clinic, Department, DoctorProfile, Membership, Notification, ReadAccessLog, Resource, User
-from clinicos.roles import Role
+from clinicos.roles import Perm, Role
 from clinicos.scoping import scopes_disabled
 
 
@@ -33,6 +33,14 @@ def members_with_role(*, clinic_id: int, role: Role) -> list[Membership]:
         Membership.objects.filter(clinic_id=clinic_id, is_active=True, user__is_active=True).select_related("user").order_by("user_id")
     )
     return [membership for membership in memberships if membership.has_role(role)]
+
+
+def members_with_perm(*, clinic_id: int, perm: Perm) -> list[Membership]:
+    """The clinic's active members whose roles grant ``perm`` (the bell's "tell the desk")."""
+    memberships = (
+        Membership.objects.filter(clinic_id=clinic_id, is_active=True, user__is_active=True).select_related("user").order_by("user_id")
+    )
+    return [membership for membership in memberships if membership.has_perm_in_clinic(perm)]
 
 
 def doctors_of_clinic(*, clinic: Clinic, include_inactive: bool = False) -> QuerySet[DoctorProfile]:

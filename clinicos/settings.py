@@ -203,20 +203,31 @@ MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": _mailer_options
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ClinicOS <no-reply@clinicos.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# --- Patient portal: one-time codes by email (the mailer above) or SMS -------------------
-# SMS: "portal.sms.ConsoleSmsBackend" prints messages (development), "portal.sms.TwilioSmsBackend"
-# sends them through Twilio's REST API with the three TWILIO_* settings.
-PORTAL_SMS_BACKEND = env.str("PORTAL_SMS_BACKEND", default="portal.sms.ConsoleSmsBackend")
+# --- Messages to patients (clinicos/messaging): one provider per channel -------------------
+# "clinicos.messaging.providers.ConsoleProvider" prints (development), "…TwilioProvider" sends
+# SMS and WhatsApp through Twilio's REST API, "…EmailProvider" through the mailer above.
+MESSAGING_PROVIDERS = {
+    "sms": env.str("MESSAGING_SMS_PROVIDER", default="clinicos.messaging.providers.ConsoleProvider"),
+    "whatsapp": env.str("MESSAGING_WHATSAPP_PROVIDER", default="clinicos.messaging.providers.ConsoleProvider"),
+    "email": env.str("MESSAGING_EMAIL_PROVIDER", default="clinicos.messaging.providers.EmailProvider"),
+}
+MESSAGING_FILE_PATH = env.str("MESSAGING_FILE_PATH", default=str(BASE_DIR / "messages.jsonl"))
+MESSAGING_MESSAGE_ID_DOMAIN = env.str("MESSAGING_MESSAGE_ID_DOMAIN", default="clinicos.local")
+# Where patients' links (reminders, claims, opt-outs) and Twilio's delivery reports point:
+# this installation's public address, e.g. https://clinics.example.com.
+MESSAGING_PUBLIC_URL = env.str("MESSAGING_PUBLIC_URL", default="http://localhost:8000")
+# The tests send what is due in-line, to read the provider's outbox at once.
+MESSAGES_SEND_INLINE = env.bool("MESSAGES_SEND_INLINE", default=False)
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_WHATSAPP_FROM = env.str("TWILIO_WHATSAPP_FROM", default="")
 TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+
+# --- Patient portal: one-time codes by email or SMS, through the outbox -------------------
 # A phone typed without its country code is read in this country.
 PORTAL_DEFAULT_REGION = env.str("PORTAL_DEFAULT_REGION", default="IN")
 PORTAL_TOKEN_LIFETIME = timedelta(hours=env.int("PORTAL_TOKEN_LIFETIME_HOURS", default=12))
-# Codes are sent on a thread of their own so that a known address answers as fast as an
-# unknown one (the tests send in-line, to read the outbox at once).
-PORTAL_SEND_CODES_IN_BACKGROUND = env.bool("PORTAL_SEND_CODES_IN_BACKGROUND", default=True)
 
 # --- Files: static through whitenoise, uploads through django-storages --------------------
 STATIC_URL = "static/"

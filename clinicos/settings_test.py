@@ -20,8 +20,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-PORTAL_SMS_BACKEND = "portal.sms.LocmemSmsBackend"
-PORTAL_SEND_CODES_IN_BACKGROUND = False
+# Texts stay in memory (clinicos.messaging.providers.sent); email goes through the real
+# provider into Django's locmem outbox (django.core.mail.outbox).
+MESSAGING_PROVIDERS = {
+    "sms": "clinicos.messaging.providers.MemoryProvider",
+    "whatsapp": "clinicos.messaging.providers.MemoryProvider",
+    "email": "clinicos.messaging.providers.EmailProvider",
+}
+MESSAGES_SEND_INLINE = True
 STATIC_ROOT = None  # type: ignore[assignment]  # tests serve static files from the finders; nothing is collected
 DEMO_PATIENTS_PER_CLINIC = 41  # enough for a page and more, with a document or two
 

@@ -12,6 +12,8 @@ from clinical.api import router as clinical_router
 from clinical.orders_api import router as orders_router
 from clinicos import settings_views, views
 from clinicos.api import api
+from clinicos.messaging import urls as messaging_urls
+from clinicos.messaging.api import router as messaging_router
 from clinicos.notifications_api import router as notifications_router
 from clinicos.staff_api import router as clinic_admin_router
 from leads.api import public_router as public_leads_router
@@ -21,6 +23,7 @@ from portal.api import router as portal_router
 from reporting.api import router as reporting_router
 from scheduling import views as scheduling_views
 from scheduling.api import router as scheduling_router
+from scheduling.outreach_api import router as outreach_router
 
 # Routers are mounted at /clinics; their paths start with "/{code}/…" (ninja reads path
 # parameters from operation paths, not from router prefixes).
@@ -33,6 +36,8 @@ api.add_router("/clinics", orders_router)
 api.add_router("/clinics", billing_router)
 api.add_router("/clinics", reporting_router)
 api.add_router("/clinics", notifications_router)
+api.add_router("/clinics", messaging_router)
+api.add_router("/clinics", outreach_router)
 api.add_router("/public", public_leads_router)
 api.add_router("/portal", portal_router)
 
@@ -68,6 +73,7 @@ clinic_patterns = [
     path("", include("billing.urls")),
     path("", include("reporting.urls")),
     path("", include("portal.staff_urls")),
+    path("", include(messaging_urls.clinic_patterns)),
 ]
 
 urlpatterns = [
@@ -81,6 +87,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("ical/<str:token>.ics", scheduling_views.calendar_feed, name="calendar_feed"),
     path("rx/<str:token>/", clinical_order_views.prescription_verify, name="prescription_verify"),
+    path("", include(messaging_urls.public_patterns)),
+    path("m/", include("scheduling.public_urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/", views.api_not_found, name="api_not_found"),
 ]

@@ -31,6 +31,24 @@ def register_recovery(recover: Callable[[datetime.datetime], int]) -> None:
         _recoveries.append(recover)
 
 
+_periodic: list[Callable[[], object]] = []
+
+
+def register_periodic(job: Callable[[], object]) -> None:
+    """``job()`` runs every ``PERIODIC_SECONDS`` in every worker (the outbox's dispatch, the
+    waitlist's next round): each job must be safe when two workers run it at once."""
+    if job not in _periodic:
+        _periodic.append(job)
+
+
+def run_periodic() -> None:
+    for job in _periodic:
+        try:
+            job()
+        except Exception:  # the next round tries again; the other jobs carry on
+            logger.exception("Periodic job %s failed", getattr(job, "__name__", job))
+
+
 def lease_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
     return (now or timezone.now()) - datetime.timedelta(seconds=settings.TASK_LEASE_SECONDS)
 

@@ -11,6 +11,7 @@ from guardian.models import UserObjectPermissionBase
 
 from clinicos.choices import Gender
 from clinicos.fields import BoundedTextField
+from clinicos.messaging.choices import Language
 from clinicos.models import Clinic, ClinicOwnedModel, DoctorProfile, audited_history
 from clinicos.scoping import ClinicScopedManager
 
@@ -158,6 +159,10 @@ class Patient(ClinicOwnedModel):
     # Communication preferences the patient keeps in the portal (reminders read them).
     reminders_by_sms = models.BooleanField("reminders by SMS", default=True)
     reminders_by_email = models.BooleanField("reminders by email", default=True)
+    reminders_by_whatsapp = models.BooleanField(
+        "reminders by WhatsApp", default=False, help_text="Only with the patient's consent (WhatsApp's rules): off until they opt in."
+    )
+    preferred_language = models.CharField("language for messages", max_length=5, choices=Language, default=Language.ENGLISH)
     # Lower-case, accent-free "first last" and "last first", kept by the service for search.
     search_name = models.CharField(max_length=210, editable=False)
     search_name_last_first = models.CharField(max_length=210, editable=False)

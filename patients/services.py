@@ -326,3 +326,34 @@ def break_the_glass(*, clinic: Clinic, user: User, uhid: str, reason: str) -> Br
         url=reverse("audit_log", args=[clinic.code]) + "?entity_type=patients.breakglassaccess",
     )
     return access
+
+
+# How the patient wants to hear from the clinic (the chart's Messages tab, the portal).
+MESSAGE_PREFERENCE_FIELDS = ("preferred_language", "reminders_by_sms", "reminders_by_email", "reminders_by_whatsapp")
+
+
+@transaction.atomic
+def message_preferences_set(*, patient: Patient, changes: dict, reason: str) -> Patient:
+    unknown = set(changes) - set(MESSAGE_PREFERENCE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a message preference." for name in sorted(unknown)})
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    changed = [name for name, value in changes.items() if getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, changes[name])
+    patient.full_clean(exclude=[f.name for f in Patient._meta.fields if f.name not in changed])
+    if changed:
+        patient._change_reason = reason
+        patient.save(update_fields=[*changed, "updated_at"])
+    return patient
+
+
+@transaction.atomic
+def email_opt_out(*, patient: Patient) -> Patient:
+    """The opt-out link in an email: no more emails to this chart (history says how)."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.reminders_by_email:
+        patient.reminders_by_email = False
+        patient._change_reason = "Opted out of emails by the link in an email"
+        patient.save(update_fields=["reminders_by_email", "updated_at"])
+    return patient

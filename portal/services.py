@@ -10,13 +10,11 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
@@ -27,6 +25,9 @@ from simple_history.utils import update_change_reason
 
 from clinicos import services as clinicos_services
 from clinicos.errors import Conflict
+from clinicos.messaging import services as messaging
+from clinicos.messaging.choices import Channel as OutboxChannel
+from clinicos.messaging.choices import MessageKind
 from clinicos.models import Clinic, DoctorProfile, Notification
 from clinicos.roles import Role
 from clinicos.scoping import scope, scopes_disabled
@@ -34,7 +35,6 @@ from clinicos.selectors import members_with_role
 from patients import identity as patient_identity
 from patients import services as patient_services
 from patients.models import Patient, Person
-from portal import sms
 from portal.models import Channel, LoginCode, OnlineBooking, PortalToken
 from scheduling import services as scheduling_services
 from scheduling.models import Appointment, AppointmentStatus, WorkingHours
@@ -141,17 +141,26 @@ def sender_name(identity: PortalIdentity) -> str:
     return "your clinic"
 
 
-def _deliver(identity: PortalIdentity, code: str) -> None:
-    minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    clinic = sender_name(identity)
-    text = f"Your {clinic} login code is {code}. It works for {minutes} minutes. Never share it: the clinic will not ask for it."
-    try:
-        if identity.is_phone:
-            sms.send_sms(to=identity.address, body=text)
-        else:
-            send_mail(f"Your {clinic} login code", text, None, [identity.address])
-    except Exception:  # a provider failure must not tell the caller the address is known
-        logger.exception("Could not send a portal login code to a %s", identity.channel)
+def _deliver(identity: PortalIdentity, code: str, login_code: LoginCode, clinic: Clinic | None) -> None:
+    """Through the outbox, from the clinic of the patient's (first) chart, under its name(s)
+    (a new phone being proven has no chart yet: the clinic whose chart changes); the worker
+    sends it once this request's transaction commits."""
+    patients = patients_of(identity)
+    clinic = clinic or patients[0].clinic
+    with scope(clinic=clinic):
+        messaging.queue_now(
+            clinic=clinic,
+            channel=OutboxChannel.SMS if identity.is_phone else OutboxChannel.EMAIL,
+            to=identity.address,
+            kind=MessageKind.LOGIN_CODE,
+            values={
+                "clinic": sender_name(identity) if patients else clinic.name,
+                "code": code,
+                "minutes": int(CODE_LIFETIME.total_seconds() // 60),
+            },
+            key=f"login-code:{login_code.pk}",
+            secret=True,
+        )
 
 
 def _within_code_limits(address: str, ip: str | None, now: datetime.datetime) -> bool:
@@ -165,9 +174,9 @@ def _within_code_limits(address: str, ip: str | None, now: datetime.datetime) ->
     return True
 
 
-def _issue_code(identity: PortalIdentity, *, deliver: bool, ip: str | None, now: datetime.datetime) -> None:
+def _issue_code(identity: PortalIdentity, *, deliver: bool, ip: str | None, now: datetime.datetime, clinic: Clinic | None = None) -> None:
     code = f"{secrets.randbelow(1_000_000):06d}"
-    LoginCode.objects.create(
+    login_code = LoginCode.objects.create(
         channel=identity.channel,
         address=identity.address,
         code_hash=_code_hash(identity.address, code),
@@ -177,12 +186,9 @@ def _issue_code(identity: PortalIdentity, *, deliver: bool, ip: str | None, now:
         expires_at=now + CODE_LIFETIME,
     )
     if deliver:
-        if settings.PORTAL_SEND_CODES_IN_BACKGROUND:
-            # The answer must not take longer for a known address (the provider's round trip
-            # would tell): the message leaves on a thread of its own, after the answer.
-            threading.Thread(target=_deliver, args=(identity, code), daemon=True, name="portal-code").start()
-        else:
-            _deliver(identity, code)
+        # Written to the outbox and sent by the worker after the answer: a known address
+        # answers as fast as an unknown one (the provider's round trip would tell).
+        _deliver(identity, code, login_code, clinic)
 
 
 def login_code_request(*, phone: str | None = None, email: str | None = None, ip: str | None = None) -> None:
@@ -268,7 +274,7 @@ def phone_change_request(*, identity: PortalIdentity, patient: Patient, new_phon
         raise ValidationError({"phone": "This is the phone already on your record."})
     now = timezone.now()
     if _within_code_limits(phone, ip, now):
-        _issue_code(PortalIdentity(Channel.PHONE, phone), deliver=True, ip=ip, now=now)
+        _issue_code(PortalIdentity(Channel.PHONE, phone), deliver=True, ip=ip, now=now, clinic=patient.clinic)
     return phone
 
 
@@ -576,6 +582,8 @@ PROFILE_FIELDS = (
     "emergency_contact_relation",
     "reminders_by_sms",
     "reminders_by_email",
+    "reminders_by_whatsapp",
+    "preferred_language",
 )
 
 

@@ -28,6 +28,12 @@ class SchedulingConfig(AppConfig):
             navigation.DashboardPanel("doctor_day", "scheduling/_dashboard_doctor.html", Perm.SCHEDULE_VIEW, _doctor_day, order=10)
         )
         register_tab(ChartTab("appointments", "Appointments", "patient_tab_appointments", Perm.SCHEDULE_VIEW, order=20))
+        register_tab(ChartTab("messages", "Messages", "patient_tab_messages", Perm.MESSAGES_VIEW, order=80))
+
+        from clinicos.worker import register_periodic
+        from scheduling.services.waitlist import offer_next_rounds
+
+        register_periodic(offer_next_rounds)  # a lapsed waitlist offer goes to the next three
         from leads.panels import LeadPanel, register_panel
 
         register_panel(LeadPanel("instant_booking", "lead_instant_booking", Perm.SCHEDULE_BOOK, order=0))

@@ -8,7 +8,7 @@ from clinicos.dates import DayField
 from clinicos.models import Clinic, DoctorProfile, Resource
 from leads.models import Lead
 from patients.models import Patient
-from scheduling.models import AppointmentType, AvailabilityException, WorkingHours
+from scheduling.models import AppointmentType, AvailabilityException, PartOfDay, WorkingHours
 from scheduling.services import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, clinic_wall_time
 
 
@@ -145,3 +145,60 @@ class ExceptionForm(forms.ModelForm):
             "start_time": forms.TimeInput(attrs={"type": "time"}),
             "end_time": forms.TimeInput(attrs={"type": "time"}),
         }
+
+
+class _PatientByUhid(forms.Form):
+    """A patient named by UHID (the chart's buttons prefill it)."""
+
+    uhid = forms.CharField(max_length=30, label="Patient (UHID)")
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+
+    def clean_uhid(self) -> Patient:
+        uhid = self.cleaned_data["uhid"].strip().upper()
+        patient = Patient.objects.for_clinic(self.clinic).filter(uhid=uhid).first()
+        if patient is None:
+            raise forms.ValidationError("No patient of this clinic has this UHID.")
+        return patient
+
+
+class RecallForm(_PatientByUhid):
+    due_date = DayField(label="Due by")
+    reason = forms.CharField(max_length=200, label="What for", help_text="e.g. “Review of thyroid results”")
+    doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none(), required=False, empty_label="Any doctor")
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        super().__init__(*args, clinic=clinic, **kwargs)
+        self.fields["doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user")
+
+
+class WaitlistForm(_PatientByUhid):
+    doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none(), required=False, empty_label="Any doctor of the department")
+    department = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
+    earliest_date = DayField(label="From")
+    latest_date = DayField(label="Until")
+    part_of_day = forms.ChoiceField(choices=PartOfDay.choices, initial=PartOfDay.ANY, label="When in the day")
+    urgent = forms.BooleanField(required=False, label="Urgent (offered first)")
+    note = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        from clinicos.models import Department
+
+        super().__init__(*args, clinic=clinic, **kwargs)
+        self.fields["doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user")
+        self.fields["department"].queryset = Department.objects.for_clinic(clinic).order_by("name")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("doctor") and not cleaned.get("department") and "doctor" not in self.errors:
+            self.add_error("doctor", "Choose a doctor, or a department for any of its doctors.")
+        return cleaned
+
+
+class MessagePreferencesForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = ["preferred_language", "reminders_by_sms", "reminders_by_email", "reminders_by_whatsapp"]
+        labels = {"reminders_by_whatsapp": "WhatsApp (the patient agreed to it)"}

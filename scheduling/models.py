@@ -1,4 +1,5 @@
-"""Scheduling: doctors' availability, appointments and the doctors' calendar feeds."""
+"""Scheduling: doctors' availability, appointments, the doctors' calendar feeds, and what
+happens between visits: recalls and the waitlist (with its offers of freed slots)."""
 
 from django.conf import settings
 from django.db import models
@@ -82,6 +83,9 @@ class AppointmentStatus(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
+# Before the patient is in the building: an appointment may still be moved or cancelled.
+PRE_ARRIVAL_STATUSES = frozenset({AppointmentStatus.EXPECTED, AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED})
+
 # Appointments that no longer hold their slot.
 RELEASED_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 
@@ -103,6 +107,7 @@ class Appointment(ClinicOwnedModel):
         LEAD_INSTANT = "lead_instant", "Instant booking from a lead"
         API = "api", "API"
         PORTAL = "portal", "Patient portal"
+        WAITLIST = "waitlist", "Waitlist offer"
 
     reference = models.CharField(max_length=30, editable=False, help_text="e.g. ABC01-A1234")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
@@ -134,6 +139,7 @@ class Appointment(ClinicOwnedModel):
     cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     cancel_reason = models.CharField(max_length=250, blank=True)
     no_show_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by_patient = models.BooleanField(default=False, help_text="Confirmed from the link in a reminder.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -206,3 +212,147 @@ class CalendarFeed(ClinicOwnedModel):
 
     def __str__(self):
         return f"Calendar feed of {self.doctor}"
+
+
+class PartOfDay(models.TextChoices):
+    ANY = "any", "Any time"
+    MORNING = "morning", "Mornings"
+    AFTERNOON = "afternoon", "Afternoons"
+
+
+class Recall(ClinicOwnedModel):
+    """A patient the clinic should see again by a date: from a visit's follow-up date that
+    was not booked, or added by hand. It closes itself when the patient books."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        BOOKED = "booked", "Booked"
+        CLOSED = "closed", "Closed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="recalls")
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    due_date = models.DateField()
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
+    visit_id = models.BigIntegerField(null=True, blank=True, help_text="The visit whose follow-up this is.")
+    appointment = models.ForeignKey("Appointment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    closed_reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            # One recall per visit's follow-up.
+            models.UniqueConstraint(fields=["clinic", "visit_id"], condition=Q(visit_id__isnull=False), name="recall_one_per_visit"),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "due_date"], condition=Q(status="open"), name="recall_open_due"),
+            models.Index(fields=["clinic", "patient"], condition=Q(status="open"), name="recall_open_patient"),
+        ]
+
+    def __str__(self):
+        return f"Recall of {self.patient} by {self.due_date:%d %b %Y}"
+
+
+class RecallAttempt(ClinicOwnedModel):
+    """One try to reach a recalled patient: a message sent, or a call logged by the desk."""
+
+    class Way(models.TextChoices):
+        MESSAGE = "message", "Message"
+        CALL = "call", "Phone call"
+
+    recall = models.ForeignKey(Recall, on_delete=models.CASCADE, related_name="attempts")
+    way = models.CharField(max_length=10, choices=Way)
+    note = models.CharField(max_length=250, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["clinic", "recall"], name="recall_attempt_recall")]
+
+    def __str__(self):
+        return f"{self.get_way_display()} about {self.recall}"
+
+
+class WaitlistEntry(ClinicOwnedModel):
+    """A patient who wants an earlier or any time with a doctor (or any doctor of a
+    department) between two dates: freed slots are offered to them, urgent first."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        BOOKED = "booked", "Booked"
+        REMOVED = "removed", "Removed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="waitlist_entries")
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    earliest_date = models.DateField()
+    latest_date = models.DateField()
+    part_of_day = models.CharField(max_length=10, choices=PartOfDay, default=PartOfDay.ANY)
+    urgent = models.BooleanField(default=False)
+    note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.WAITING)
+    appointment = models.ForeignKey("Appointment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    added_via = models.CharField(max_length=10, default="desk")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-urgent", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(doctor__isnull=False) | Q(department__isnull=False), name="waitlist_entry_doctor_or_department"
+            ),
+            models.CheckConstraint(condition=Q(latest_date__gte=models.F("earliest_date")), name="waitlist_entry_dates_in_order"),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "latest_date"], condition=Q(status="waiting"), name="waitlist_waiting"),
+            models.Index(fields=["clinic", "patient"], condition=Q(status="waiting"), name="waitlist_waiting_patient"),
+        ]
+
+    def __str__(self):
+        return f"{self.patient} waiting {self.earliest_date:%d %b}–{self.latest_date:%d %b}"
+
+
+class WaitlistOffer(ClinicOwnedModel):
+    """A freed slot offered to one waiting patient, claimable through a link for 15 minutes.
+    The first claim books it; the others learn it is taken."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        CLAIMED = "claimed", "Claimed"
+        TAKEN = "taken", "Taken by someone else"
+        EXPIRED = "expired", "Expired"
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    round = models.PositiveSmallIntegerField(default=1)
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status, default=Status.OFFERED)
+    appointment = models.ForeignKey("Appointment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A slot is offered to an entry once.
+            models.UniqueConstraint(fields=["clinic", "entry", "doctor", "starts_at"], name="waitlist_offer_once"),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "doctor", "starts_at"], name="waitlist_offer_slot"),
+            models.Index(fields=["expires_at"], condition=Q(status="offered"), name="waitlist_offer_open"),
+        ]
+
+    def __str__(self):
+        return f"Offer of {self.starts_at:%Y-%m-%d %H:%M} to {self.entry.patient}"

@@ -152,7 +152,7 @@ class Column:
 # building an appointment, a patient and a lead object for each cost more than the query.
 CARD_FIELDS = (
     *("id", "doctor_id", "resource_id", "starts_at", "ends_at", "duration_minutes", "status", "type", "walk_in_name"),
-    *("patient_id", "patient__first_name", "patient__last_name", "lead_id", "lead__name"),
+    *("patient_id", "patient__first_name", "patient__last_name", "lead_id", "lead__name", "confirmed_by_patient"),
 )
 TYPE_LABELS = dict(AppointmentType.choices)
 STATUS_LABELS = dict(AppointmentStatus.choices)
@@ -173,7 +173,9 @@ def _card(row: dict, origin: datetime.datetime, tz, urls: dict[str, str]) -> dic
         ),
         "type": TYPE_LABELS.get(row["type"], row["type"]),
         "status": row["status"],
-        "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+        "status_label": "Confirmed by patient"
+        if row["confirmed_by_patient"] and row["status"] == AppointmentStatus.CONFIRMED
+        else STATUS_LABELS.get(row["status"], row["status"]),
         "top": str(round((start - origin).total_seconds() / 60 * PX_PER_MINUTE)),
         "height": str(max(round(row["duration_minutes"] * PX_PER_MINUTE) - 2, 22)),
         "movable": row["status"] in services.PRE_ARRIVAL,

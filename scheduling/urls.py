@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import views
+from scheduling import outreach_views, views
 
 urlpatterns = [
     path("schedule/", views.calendar_day, name="calendar_day"),
@@ -17,4 +17,11 @@ urlpatterns = [
     path("schedule/appointments/<int:appointment_id>/status/", views.appointment_status, name="appointment_status"),
     path("leads/<int:lead_id>/instant-booking/", views.lead_instant_booking, name="lead_instant_booking"),
     path("patients/<int:patient_id>/tabs/appointments/", views.patient_tab_appointments, name="patient_tab_appointments"),
+    path("patients/<int:patient_id>/tabs/messages/", outreach_views.patient_tab_messages, name="patient_tab_messages"),
+    path("patients/<int:patient_id>/message-preferences/", outreach_views.patient_message_preferences, name="patient_message_preferences"),
+    path("schedule/recalls/", outreach_views.recall_list, name="recall_list"),
+    path("schedule/recalls/send/", outreach_views.recall_send, name="recall_send"),
+    path("schedule/recalls/<int:recall_id>/", outreach_views.recall_update, name="recall_update"),
+    path("schedule/waitlist/", outreach_views.waitlist_list, name="waitlist_list"),
+    path("schedule/waitlist/<int:waitlist_id>/remove/", outreach_views.waitlist_remove, name="waitlist_remove"),
 ]

@@ -12,6 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from clinicos.dates import parse_day
 from clinicos.errors import REFUSALS, add_error_to_form, error_message
+from clinicos.messaging import selectors as messaging_selectors
 from clinicos.models import DoctorProfile
 from clinicos.redirects import next_url
 from clinicos.roles import Perm, Role
@@ -201,9 +202,16 @@ def appointment_detail(request: ClinicRequest, appointment_id: int) -> HttpRespo
             },
         ),
         "can_reschedule": appointment.status in services.PRE_ARRIVAL,
+        "appointment_messages": _messages_of(request, appointment),
     }
     template = "scheduling/appointment_detail.html#detail" if request.htmx else "scheduling/appointment_detail.html"
     return render(request, template, context)
+
+
+def _messages_of(request: ClinicRequest, appointment: Appointment) -> list:
+    if not request.membership.has_perm_in_clinic(Perm.MESSAGES_VIEW):
+        return []
+    return list(messaging_selectors.messages_of_clinic(clinic=request.clinic, subject=("appointment", appointment.pk))[:50])
 
 
 @require_POST

@@ -25,6 +25,7 @@ from patients import services as patient_services
 from patients.models import Patient
 from scheduling import services as scheduling_services
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType
+from scheduling.services import recalls
 
 NOTE_EDIT_WINDOW = datetime.timedelta(hours=24)
 
@@ -190,8 +191,24 @@ def visit_complete(*, visit: Visit, user: User) -> Visit:
         if appointment.status == AppointmentStatus.IN_PROGRESS:
             scheduling_services.appointment_set_status(appointment=appointment, to_status=AppointmentStatus.COMPLETED, user=user)
     _problems_from_diagnoses(visit, user)
+    _recall_unbooked_follow_up(visit)
     VISIT_COMPLETION_STEPS.run(visit=visit, user=user)
     return visit
+
+
+def _recall_unbooked_follow_up(visit: Visit) -> None:
+    """A follow-up date that was not booked puts the patient on the recall list."""
+    note = ClinicalNote.objects.filter(visit=visit).only("follow_up_date", "follow_up_appointment_id").first()
+    if note is None or note.follow_up_date is None or note.follow_up_appointment_id is not None:
+        return
+    recalls.recall_from_follow_up(
+        clinic=visit.clinic,
+        patient=visit.patient,
+        doctor=visit.doctor,
+        visit_id=visit.pk,
+        due_date=note.follow_up_date,
+        reason=f"Follow-up after visit {visit.reference}",
+    )
 
 
 def _problems_from_diagnoses(visit: Visit, user: User) -> list[Condition]:

@@ -173,6 +173,17 @@ CLINIC_PAGES: dict[str, tuple] = {
     # administrators see it (CROs see lead reports, doctors their own).
     "report_detail": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
     "report_download": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
+    "message_list": ("get", Perm.MESSAGES_VIEW),
+    "message_send_again": ("post", Perm.MESSAGES_RESEND),
+    "message_settings": ("get", Perm.SETTINGS_MANAGE),
+    # The Messages tab is part of the chart: the CRO follows messages but opens no charts.
+    "patient_tab_messages": ("get", Perm.MESSAGES_VIEW, Perm.PATIENTS_VIEW),
+    "patient_message_preferences": ("post", Perm.PATIENTS_EDIT),
+    "recall_list": ("get", Perm.RECALLS_WORK),
+    "recall_send": ("post", Perm.RECALLS_WORK),
+    "recall_update": ("post", Perm.RECALLS_WORK),
+    "waitlist_list": ("get", Perm.RECALLS_WORK),
+    "waitlist_remove": ("post", Perm.RECALLS_WORK),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
@@ -275,6 +286,16 @@ CLINIC_API: dict[str, tuple] = {
     "report_list": ("get", Perm.REPORTS_VIEW),
     "report_detail": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
     "report_download": ("get", Perm.REPORTS_VIEW, Perm.FINANCIALS_VIEW),
+    "message_list": ("get", Perm.MESSAGES_VIEW),
+    "message_retry": ("post", Perm.MESSAGES_RESEND),
+    "message_rules": ("get", Perm.SETTINGS_MANAGE),
+    "message_rules_patch": ("patch", Perm.SETTINGS_MANAGE),
+    "recall_list": ("get", Perm.RECALLS_WORK),
+    "recall_create": ("post", Perm.RECALLS_WORK),
+    "recall_patch": ("patch", Perm.RECALLS_WORK),
+    "waitlist_list": ("get", Perm.RECALLS_WORK),
+    "waitlist_create": ("post", Perm.RECALLS_WORK),
+    "waitlist_delete": ("delete", Perm.RECALLS_WORK),
 }
 
 # Bodies and queries that pass the schema, so that access decides the answer.
@@ -324,6 +345,15 @@ WELL_FORMED_BODIES = {
     "deposit_create": lambda ids: {"patient_id": ids["patient_id"], "amount": "10.00", "method": "cash"},
     "invoice_apply_deposit": {"amount": "1.00"},
     "report_generate": {"report_type": "revenue", "start_date": "2026-11-01", "end_date": "2026-11-30"},
+    "message_rules_patch": {"sender_name": "Walked"},
+    "recall_create": lambda ids: {"patient_id": ids["patient_id"], "due_date": "2030-01-07", "reason": "Walked"},
+    "recall_patch": {"call_note": "Walked."},
+    "waitlist_create": lambda ids: {
+        "patient_id": ids["patient_id"],
+        "department_id": ids["department_id"],
+        "earliest_date": "2030-01-07",
+        "latest_date": "2030-01-14",
+    },
 }
 REQUIRED_QUERIES = {"free_slots": "?date=2030-01-07", "report_download": "?format=xlsx"}
 
@@ -338,6 +368,12 @@ PUBLIC_PAGES = {
     "calendar_feed",
     # The prescription's QR code: says only genuine/current (tested in clinical).
     "prescription_verify",
+    # What a patient opens from a message: the signed or random token is the key (tested in
+    # clinicos/messaging and scheduling), and Twilio's signed delivery reports.
+    "appointment_link",
+    "waitlist_claim",
+    "email_opt_out",
+    "twilio_status",
 }
 PUBLIC_API = {
     "openapi-json",
@@ -487,7 +523,40 @@ def sample_kwargs(clinic, user=None) -> dict:
         "appointment_id": AppointmentFactory(clinic=clinic).pk,
         "notification_id": _sample_notification(clinic, user).pk,
         "kind": "allergies",
+        **outreach_samples(clinic, document.patient),
     }
+
+
+def outreach_samples(clinic, patient) -> dict:
+    """A failed message (so "send again" has something to do), a recall, a waitlist entry."""
+    import datetime
+
+    from django.utils import timezone
+
+    from clinicos.messaging.models import OutboundMessage
+    from scheduling.models import Recall, WaitlistEntry
+
+    message = OutboundMessage.objects.create(
+        clinic=clinic,
+        patient_id=patient.pk,
+        kind="reminder",
+        channel="sms",
+        recipient="+919845012345",
+        body="Sample",
+        dedup_key=f"sample:{patient.pk}",
+        scheduled_for=timezone.now(),
+        status="failed",
+    )
+    today = clinic.today()
+    recall = Recall.objects.create(clinic=clinic, patient=patient, due_date=today, reason="Sample")
+    entry = WaitlistEntry.objects.create(
+        clinic=clinic,
+        patient=patient,
+        department=DepartmentFactory(clinic=clinic),
+        earliest_date=today,
+        latest_date=today + datetime.timedelta(days=7),
+    )
+    return {"message_id": message.pk, "recall_id": recall.pk, "waitlist_id": entry.pk}
 
 
 def _sample_notification(clinic, user):
@@ -805,6 +874,9 @@ ID_KEYS = (
     "lead_id",
     "key_id",
     "appointment_id",
+    "message_id",
+    "recall_id",
+    "waitlist_id",
 )
 
 

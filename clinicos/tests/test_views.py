@@ -41,6 +41,7 @@ def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, cli
         "Billing",
         "Reports",
         "Insurers",
+        "Messages",
         "Settings",
         "Audit",
     ]
@@ -50,6 +51,7 @@ def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, cli
         "Patients",
         "Schedule",
         "Billing",
+        "Messages",
     ]
     assert nav_labels(login(make_member(Role.DOCTOR)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Schedule", "Lab", "Reports"]
     assert nav_labels(login(make_member(Role.LAB)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Patients", "Lab"]
@@ -62,7 +64,7 @@ def test_navigation_shows_each_role_only_what_it_may_use(login, make_member, cli
         "Reports",
         "Insurers",
     ]
-    assert nav_labels(login(make_member(Role.CRO)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Schedule", "Reports"]
+    assert nav_labels(login(make_member(Role.CRO)).get(f"/c/{clinic.code}/")) == ["Dashboard", "Leads", "Schedule", "Reports", "Messages"]
 
 
 def test_front_desk_dashboard_shows_the_clinic_the_roles_and_the_clinic_date(login, front_desk, clinic):

@@ -9,22 +9,15 @@ import re
 import pytest
 from django.core import mail
 
+from clinicos.messaging import providers
 from clinicos.tests.factories import DoctorProfileFactory, UserFactory
 from patients.tests.factories import PatientFactory, PersonFactory
-from portal import sms
 from portal.models import OnlineBooking
 from scheduling.models import WorkingHours
 
 MOTHER_PHONE = "+919845012345"
 MOTHER_EMAIL = "meera.iyer@example.com"
 STRANGER_PHONE = "+919845099999"
-
-
-@pytest.fixture(autouse=True)
-def _empty_sms_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
 
 
 @pytest.fixture
@@ -83,7 +76,7 @@ def last_code(address: str) -> str:
     if "@" in address:
         bodies = [message.body for message in mail.outbox if address in message.to]
     else:
-        bodies = [message.body for message in sms.outbox if message.to == address]
+        bodies = [message.body for message in providers.sent if message.to == address]
     assert bodies, f"No code was sent to {address}"
     found = re.search(r"\b(\d{6})\b", bodies[-1])
     assert found

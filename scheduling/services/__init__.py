@@ -37,6 +37,7 @@ from patients import identity
 from patients import services as patient_services
 from patients.models import Patient
 from scheduling.models import (
+    PRE_ARRIVAL_STATUSES,
     RELEASED_STATUSES,
     Appointment,
     AppointmentStatus,
@@ -48,7 +49,7 @@ from scheduling.models import (
 )
 
 MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 15, 480, 30
-PRE_ARRIVAL = frozenset({AppointmentStatus.EXPECTED, AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED})
+PRE_ARRIVAL = PRE_ARRIVAL_STATUSES
 
 # The status flow; each step records its time. Cancelled and No-show only before arrival.
 # Checking in someone not yet marked arrived is the desk's one tap: it records both.
@@ -496,7 +497,17 @@ def appointment_book(
     _copy_snapshot(appointment, lead=lead, walk_in=walk_in)
     appointment.reference = _next_reference(clinic)
     _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes)
+    _after_booking(appointment, user)
     return Booking(appointment, _patient_clash_warnings(appointment))
+
+
+def _after_booking(appointment: Appointment, user: User | None) -> None:
+    """What a booking sets off: its messages; the patient's recalls close and they leave the waitlist."""
+    from scheduling.services import messages, recalls, waitlist
+
+    messages.appointment_booked(appointment, user=user)
+    recalls.close_on_booking(appointment)
+    waitlist.leave_on_booking(appointment)
 
 
 def instant_booking_of_new_lead(
@@ -579,17 +590,31 @@ def appointment_reschedule(
     _raise_if_taken(
         clinic=clinic, doctor=doctor, resource=resource, start=start, end=end, duration_minutes=duration_minutes, exclude_pk=appointment.pk
     )
+    freed = (appointment.doctor, appointment.starts_at, appointment.ends_at)
     appointment.doctor, appointment.resource = doctor, resource
     appointment.starts_at, appointment.ends_at, appointment.duration_minutes = start, end, duration_minutes
     if override_reason.strip():
         appointment.availability_override_reason = override_reason.strip()[:200]
     _save_or_slot_taken(appointment, clinic, doctor, start, duration_minutes)
+    if (freed[0].pk, freed[1]) != (doctor.pk, start):
+        _after_move(appointment, user, freed)
     return Booking(appointment, [])
 
 
+def _after_move(appointment: Appointment, user: User | None, freed: tuple[DoctorProfile, datetime.datetime, datetime.datetime]) -> None:
+    from scheduling.services import messages, waitlist
+
+    messages.appointment_moved(appointment, user=user)
+    waitlist.appointment_freed(appointment, doctor=freed[0], start=freed[1], end=freed[2])
+
+
 @transaction.atomic
-def appointment_set_status(*, appointment: Appointment, to_status: str, user: User, reason: str = "") -> Appointment:
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+def appointment_set_status(*, appointment: Appointment, to_status: str, user: User | None, reason: str = "") -> Appointment:
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("clinic", "doctor__user", "patient", "lead")
+        .get(pk=appointment.pk)
+    )
     if to_status not in AppointmentStatus.values or to_status not in ALLOWED_MOVES[appointment.status]:
         label = AppointmentStatus(to_status).label if to_status in AppointmentStatus.values else to_status
         raise TransitionNotAllowed(f"An appointment cannot go from “{appointment.get_status_display()}” to “{label}”.")
@@ -607,7 +632,33 @@ def appointment_set_status(*, appointment: Appointment, to_status: str, user: Us
     appointment.save()
     if to_status == AppointmentStatus.CHECKED_IN:
         _notify_doctor_of_check_in(appointment)
+    _after_status_change(appointment, user)
     return appointment
+
+
+def _after_status_change(appointment: Appointment, user: User | None) -> None:
+    """A cancellation tells the patient and offers the slot to the waitlist; once the
+    patient is in (or did not come) nothing about the appointment is pending."""
+    from scheduling.services import messages, waitlist
+
+    if appointment.status == AppointmentStatus.CANCELLED:
+        messages.appointment_cancelled(appointment, user=user)
+        waitlist.appointment_freed(appointment, doctor=appointment.doctor, start=appointment.starts_at, end=appointment.ends_at)
+    elif appointment.status not in PRE_ARRIVAL:
+        messages.appointment_over(appointment)
+
+
+def cancel_by_patient(appointment: Appointment) -> Appointment:
+    """The patient cancels from a reminder's link, within the clinic's notice."""
+    from scheduling.services import messages
+
+    if appointment.status not in PRE_ARRIVAL:
+        raise TransitionNotAllowed("This appointment can no longer be cancelled.")
+    if timezone.now() >= messages.cancel_deadline(appointment, appointment.clinic):
+        raise Conflict("It is too close to the appointment to cancel online: please call the clinic.")
+    return appointment_set_status(
+        appointment=appointment, to_status=AppointmentStatus.CANCELLED, user=None, reason="Cancelled by the patient from a reminder"
+    )
 
 
 def _notify_doctor_of_check_in(appointment: Appointment) -> None:

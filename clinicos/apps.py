@@ -15,7 +15,7 @@ class ClinicosConfig(AppConfig):
         navigation.register(NavItem("Dashboard", "dashboard", Perm.DASHBOARD_VIEW, order=0))
         navigation.register(NavItem("Settings", "clinic_settings", Perm.SETTINGS_MANAGE, order=90))
         navigation.register(NavItem("Audit", "audit_log", Perm.AUDIT_VIEW, order=95))
-        navigation.register(NavItem("Messages", "message_list", Perm.MESSAGES_VIEW, order=85))
+        navigation.register(NavItem("Messages", "message_list", Perm.MESSAGES_VIEW, order=86))
         navigation.register_settings_tab("Messages", "message_settings")
 
         enums.register("roles", Role)

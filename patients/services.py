@@ -343,7 +343,7 @@ def message_preferences_set(*, patient: Patient, changes: dict, reason: str) -> 
         setattr(patient, name, changes[name])
     patient.full_clean(exclude=[f.name for f in Patient._meta.fields if f.name not in changed])
     if changed:
-        patient._change_reason = reason
+        patient._change_reason = reason  # type: ignore[attr-defined]  # django-simple-history reads it
         patient.save(update_fields=[*changed, "updated_at"])
     return patient
 
@@ -354,6 +354,6 @@ def email_opt_out(*, patient: Patient) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.reminders_by_email:
         patient.reminders_by_email = False
-        patient._change_reason = "Opted out of emails by the link in an email"
+        patient._change_reason = "Opted out of emails by the link in an email"  # type: ignore[attr-defined]
         patient.save(update_fields=["reminders_by_email", "updated_at"])
     return patient

@@ -533,7 +533,7 @@ def online_appointment_cancel(*, identity: PortalIdentity, appointment_id: int, 
         cancelled = scheduling_services.appointment_set_status(
             appointment=appointment,
             to_status=AppointmentStatus.CANCELLED,
-            user=None,  # type: ignore[arg-type]
+            user=None,
             reason=why[:250],
         )
         _tell_staff(appointment, Notification.Kind.CANCELLED_ONLINE, "cancelled")

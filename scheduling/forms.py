@@ -176,7 +176,7 @@ class RecallForm(_PatientByUhid):
 
 class WaitlistForm(_PatientByUhid):
     doctor = forms.ModelChoiceField(queryset=DoctorProfile.objects.none(), required=False, empty_label="Any doctor of the department")
-    department = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
+    department: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
     earliest_date = DayField(label="From")
     latest_date = DayField(label="Until")
     part_of_day = forms.ChoiceField(choices=PartOfDay.choices, initial=PartOfDay.ANY, label="When in the day")

@@ -25,7 +25,7 @@ def appointment_link(request: HttpRequest, token: str) -> HttpResponse:
     """A reminder's link: confirm the appointment, or cancel it within the clinic's notice."""
     target = messages.appointment_from_link(token)
     clinic = Clinic.objects.filter(pk=target[0]).first() if target else None
-    if clinic is None:
+    if clinic is None or target is None:
         raise Http404("This link is not valid.")
     with scope(clinic=clinic):
         appointment = (

@@ -81,7 +81,7 @@ def sender_of(clinic: Clinic, rules: MessageRules) -> str:
 def _channels(rules: MessageRules, recipient: Recipient, kind: str) -> list[tuple[str, str, str]]:
     """(channel, address, reason to skip) for each channel this message goes by. WhatsApp,
     where the patient opted in and the kind has an approved template, replaces the SMS."""
-    chosen = []
+    chosen: list[tuple[str, str, str]] = []
     whatsapp = rules.whatsapp_enabled and recipient.whatsapp_ok and bool(recipient.phone) and bool(rules.whatsapp_templates.get(kind))
     if whatsapp:
         chosen.append((Channel.WHATSAPP, recipient.phone, ""))

@@ -123,7 +123,7 @@ def email_opt_out(request: HttpRequest, token: str) -> HttpResponse:
 
     target = services.opt_out_target(token)
     clinic = Clinic.objects.filter(pk=target[0]).first() if target else None
-    if clinic is None:
+    if clinic is None or target is None:
         return render(request, "clinicos/messaging/opt_out.html", {"unknown": True}, status=404)
     with scope(clinic=clinic):
         patient = get_object_or_404(Patient.objects.for_clinic(clinic), pk=target[1])

@@ -460,6 +460,7 @@ def message_send_again(*, message: OutboundMessage, user: User) -> OutboundMessa
     message.created_by = message.created_by or user
     message.save()
     send_soon(message.clinic)
+    message.refresh_from_db()
     return message
 
 

@@ -37,7 +37,9 @@ def patient(clinic):
 
 def book(clinic, doctor, patient, start, desk=None):
     user, membership = desk or (None, None)
-    return services.appointment_book(clinic=clinic, user=user, membership=membership, doctor=doctor, start=start, patient=patient).appointment
+    return services.appointment_book(
+        clinic=clinic, user=user, membership=membership, doctor=doctor, start=start, patient=patient
+    ).appointment
 
 
 def rows(**filters):
@@ -97,7 +99,10 @@ def test_moving_cancels_what_was_pending_and_sends_a_change_with_the_new_time(cl
     old_reminders = [m for m in rows(kind="reminder") if m.not_after == start]
     assert old_reminders and {m.status for m in old_reminders} == {"cancelled"}
     new_reminders = [m for m in live if m.kind == "reminder"]
-    assert sorted({m.scheduled_for for m in new_reminders}) == [new_start - datetime.timedelta(hours=24), new_start - datetime.timedelta(hours=2)]
+    assert sorted({m.scheduled_for for m in new_reminders}) == [
+        new_start - datetime.timedelta(hours=24),
+        new_start - datetime.timedelta(hours=2),
+    ]
 
 
 def test_cancelling_after_the_confirmation_sends_a_cancellation_and_nothing_else(clinic, doctor, patient, morning, desk):
@@ -182,7 +187,9 @@ def test_nothing_is_sent_once_the_appointment_started(clinic, doctor, patient, d
 def test_the_portal_and_the_api_book_through_the_same_messages(clinic, doctor, patient, morning, api_client, front_desk):
     api = api_client(front_desk)
     start = clinic_at(clinic, clinic.today() + datetime.timedelta(days=3), 11)
-    answer = api.post(f"/api/v1/clinics/{clinic.code}/appointments", {"doctor_id": doctor.pk, "start": start.isoformat(), "patient_id": patient.pk})
+    answer = api.post(
+        f"/api/v1/clinics/{clinic.code}/appointments", {"doctor_id": doctor.pk, "start": start.isoformat(), "patient_id": patient.pk}
+    )
     assert answer.status_code == 201, answer.content
     appointment_id = answer.json()["id"]
     assert {m.kind for m in rows(subject_id=appointment_id)} == {"confirmation", "reminder"}

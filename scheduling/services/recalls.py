@@ -125,11 +125,10 @@ def recalls_send(*, clinic: Clinic, recalls: list[Recall], user: User) -> int:
     written = 0
     today = clinic.today()
     rules = messaging.rules_of(clinic)
-    for recall in (
-        Recall.objects.for_clinic(clinic)
-        .filter(pk__in=[r.pk for r in recalls], status=Recall.Status.OPEN)
-        .select_related("patient", "doctor__user")
-    ):
+    start_of_day = datetime.datetime.combine(today, datetime.time(0), tzinfo=clinic.tzinfo)
+    sent_today = RecallAttempt.objects.for_clinic(clinic).filter(way=RecallAttempt.Way.MESSAGE, at__gte=start_of_day).values("recall_id")
+    chosen = Recall.objects.for_clinic(clinic).filter(pk__in=[r.pk for r in recalls], status=Recall.Status.OPEN).exclude(pk__in=sent_today)
+    for recall in chosen.select_related("patient", "doctor__user"):
         doctor = f"Dr {recall.doctor.user.full_name}" if recall.doctor else "your doctor"
         queued = messaging.queue(
             clinic=clinic,

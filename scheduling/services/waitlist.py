@@ -231,7 +231,11 @@ def _claim(offer: WaitlistOffer) -> ClaimAnswer:
 
     clinic = offer.clinic
     with transaction.atomic():
-        offer = WaitlistOffer.objects.select_for_update().select_related("clinic", "doctor__user", "entry__patient").get(pk=offer.pk)
+        # Every offer of this slot is locked, in one order, before anything else: two claims
+        # queue here (the second then reads "taken") instead of deadlocking on each other's rows.
+        slot = WaitlistOffer.objects.for_clinic(clinic).filter(doctor_id=offer.doctor_id, starts_at=offer.starts_at)
+        list(slot.select_for_update().order_by("pk").values_list("pk", flat=True))
+        offer = WaitlistOffer.objects.select_related("clinic", "doctor__user", "entry__patient").get(pk=offer.pk)
         if offer.status == WaitlistOffer.Status.CLAIMED:
             return ClaimAnswer("booked", offer, offer.appointment)
         if offer.status == WaitlistOffer.Status.TAKEN:

@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinicos import services
+from clinicos.messaging.models import MessageRules, OutboundMessage
 from clinicos.models import (
     ApiToken,
     AuditLog,
@@ -167,3 +168,22 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     search_fields = ("user__email",)
     list_select_related = ("user",)
     exclude = ("key_hash",)
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(ReadOnlyAdmin):
+    """The outbox, read only: a message is changed by the worker, a delivery report or
+    "send again" on the clinic's Messages page — never by hand."""
+
+    list_display = ("scheduled_for", "clinic", "kind", "channel", "status", "attempts", "sent_at", "last_error")
+    list_filter = ("status", "kind", "channel", "clinic")
+    search_fields = ("provider_id", "dedup_key")
+    exclude = ("body", "recipient")  # a login code, a phone number: not for the platform's staff
+    date_hierarchy = "scheduled_for"
+    list_select_related = ("clinic",)
+
+
+@admin.register(MessageRules)
+class MessageRulesAdmin(SimpleHistoryAdmin):
+    list_display = ("clinic", "sms_enabled", "email_enabled", "whatsapp_enabled", "quiet_start", "quiet_end")
+    list_select_related = ("clinic",)

@@ -54,7 +54,19 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = list(services.PROFILE_FIELDS)
-        labels = {"emergency_contact_phone": "Emergency contact's phone", "emergency_contact_name": "Emergency contact's name"}
+        labels = {
+            "emergency_contact_phone": "Emergency contact's phone",
+            "emergency_contact_name": "Emergency contact's name",
+            "reminders_by_whatsapp": "Reminders by WhatsApp (I agree to messages on WhatsApp)",
+            "preferred_language": "Language of my messages",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_language"].required = False  # an app that leaves it out keeps the one on record
+
+    def clean_preferred_language(self) -> str:
+        return self.cleaned_data.get("preferred_language") or self.instance.preferred_language
 
 
 class OnlineBookingForm(forms.ModelForm):

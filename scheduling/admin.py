@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from scheduling.models import Appointment, AvailabilityException, WorkingHours
+from scheduling.models import Appointment, AvailabilityException, Recall, WaitlistEntry, WorkingHours
 
 
 @admin.register(Appointment)
@@ -24,3 +24,19 @@ class WorkingHoursAdmin(SimpleHistoryAdmin):
 class AvailabilityExceptionAdmin(SimpleHistoryAdmin):
     list_display = ("date", "kind", "doctor", "clinic", "start_time", "end_time", "reason")
     list_filter = ("clinic", "kind")
+
+
+@admin.register(Recall)
+class RecallAdmin(SimpleHistoryAdmin):
+    list_display = ("due_date", "clinic", "patient", "reason", "status")
+    list_filter = ("clinic", "status")
+    list_select_related = ("clinic", "patient")
+    raw_id_fields = ("patient", "doctor", "appointment")
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(SimpleHistoryAdmin):
+    list_display = ("created_at", "clinic", "patient", "doctor", "earliest_date", "latest_date", "urgent", "status")
+    list_filter = ("clinic", "status", "urgent")
+    list_select_related = ("clinic", "patient", "doctor__user")
+    raw_id_fields = ("patient", "doctor", "appointment")

@@ -61,6 +61,11 @@ def recall_list(request: ClinicRequest) -> HttpResponse:
     return render(request, "scheduling/recall_list.html", context, status=422 if form.errors else 200)
 
 
+def _recalls_url(request: ClinicRequest) -> str:
+    view = request.POST.get("view", "week")
+    return f"/c/{request.clinic.code}/schedule/recalls/?view={view if view in RECALL_VIEWS else 'week'}"
+
+
 @require_POST
 @clinic_view(Perm.RECALLS_WORK)
 def recall_send(request: ClinicRequest) -> HttpResponse:
@@ -77,7 +82,7 @@ def recall_send(request: ClinicRequest) -> HttpResponse:
             f"Recall sent to {sent} patient{'s' if sent != 1 else ''}."
             + (f" {skipped} already had one today or cannot be reached." if skipped else ""),
         )
-    return redirect(f"/c/{request.clinic.code}/schedule/recalls/?view={request.POST.get('view', 'week')}")
+    return redirect(_recalls_url(request))
 
 
 @require_POST
@@ -98,7 +103,7 @@ def recall_update(request: ClinicRequest, recall_id: int) -> HttpResponse:
         flash.error(request, error_message(error))
     else:
         flash.success(request, {"call": "Call logged.", "close": "Recall closed."}.get(action or "", "Recall reopened."))
-    return redirect(f"/c/{request.clinic.code}/schedule/recalls/?view={request.POST.get('view', 'week')}")
+    return redirect(_recalls_url(request))
 
 
 @require_http_methods(["GET", "POST"])

@@ -84,7 +84,9 @@ class MessageRulesForm(forms.ModelForm):
             try:
                 hours = Decimal(part.removesuffix("h").strip())
             except InvalidOperation:
-                raise forms.ValidationError(f"“{part}” is not a number of hours.") from None
+                hours = Decimal("NaN")
+            if not hours.is_finite() or not 0 < hours <= 14 * 24:
+                raise forms.ValidationError(f"“{part[:20]}” is not a number of hours (up to 336, two weeks).")
             minutes.append(int(hours * 60))
         return minutes
 

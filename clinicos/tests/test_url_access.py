@@ -993,6 +993,10 @@ def _sample_objects(clinic):
     EmailAddress.objects.create(user=token.user, email=token.user.email, verified=True, primary=True)
     Authenticator.objects.create(user=token.user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
     _portal_admin_samples(clinic)
+    outreach_samples(clinic, document.patient)
+    from clinicos.messaging.models import MessageRules
+
+    MessageRules.objects.create(clinic=clinic)
 
 
 def _portal_admin_samples(clinic):

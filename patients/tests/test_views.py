@@ -109,7 +109,7 @@ def test_opening_a_chart_is_logged(login, clinician, clinic):
 def test_chart_tabs_follow_the_role(login, make_member, clinic):
     patient = PatientFactory(clinic=clinic)
     tabs = lambda role: [t["key"] for t in login(make_member(role)).get(f"/c/{clinic.code}/patients/{patient.pk}/").context["tabs"]]  # noqa: E731
-    assert tabs(Role.FRONT_DESK) == ["overview", "appointments", "documents", "billing", "history"]
+    assert tabs(Role.FRONT_DESK) == ["overview", "appointments", "documents", "billing", "messages", "history"]
     assert tabs(Role.BILLING) == ["overview", "appointments", "billing", "history"]  # identity, insurance and money; no documents
     assert "billing" not in tabs(Role.DOCTOR) and "billing" not in tabs(Role.NURSE)
 

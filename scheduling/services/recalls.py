@@ -103,6 +103,8 @@ def recall_update(*, recall: Recall, changes: RecallChanges, user: User) -> Reca
     if changes.status is not None and changes.status != recall.status:
         if changes.status == Recall.Status.CLOSED:
             check_no_nul(closed_reason=changes.closed_reason)
+            if len(changes.closed_reason.strip()) > 200:
+                raise ValidationError({"closed_reason": "At most 200 characters."})
             recall.status, recall.closed_at = Recall.Status.CLOSED, timezone.now()
             recall.closed_reason = changes.closed_reason.strip()[:200] or "Closed by staff"
         elif changes.status == Recall.Status.OPEN:
@@ -111,6 +113,8 @@ def recall_update(*, recall: Recall, changes: RecallChanges, user: User) -> Reca
             raise ValidationError({"status": "A recall is open or closed (booking closes it by itself)."})
     if changes.call_note is not None:
         check_no_nul(note=changes.call_note)
+        if len(changes.call_note.strip()) > 250:
+            raise ValidationError({"call_note": "At most 250 characters."})
         RecallAttempt.objects.create(
             clinic=recall.clinic, recall=recall, way=RecallAttempt.Way.CALL, note=changes.call_note.strip()[:250], by=user
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from clinicos.api import BodyRefused, Day, Input, Problem, json_object_of
@@ -533,6 +533,8 @@ class ProfileOut(Schema):
     emergency_contact_relation: str
     reminders_by_sms: bool
     reminders_by_email: bool
+    reminders_by_whatsapp: bool
+    preferred_language: str
 
 
 class ProfilePatch(Input):
@@ -549,6 +551,8 @@ class ProfilePatch(Input):
     emergency_contact_relation: str | None = None
     reminders_by_sms: bool | None = None
     reminders_by_email: bool | None = None
+    reminders_by_whatsapp: bool | None = None
+    preferred_language: str | None = Field(None, description="en or hi: the language of the clinic's messages")
 
 
 def profile_out(patient: Patient) -> dict[str, Any]:

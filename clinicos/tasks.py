@@ -3,7 +3,6 @@ the transaction that asked for it commits — a worker never picks up work about
 cannot see yet, nor about a change that rolled back."""
 
 import datetime
-import functools
 
 from django.db import transaction
 from django.tasks import Task
@@ -13,4 +12,4 @@ def enqueue_on_commit(task: Task, *args, run_after: datetime.datetime | None = N
     def enqueue() -> None:
         (task.using(run_after=run_after) if run_after is not None else task).enqueue(*args, **kwargs)
 
-    transaction.on_commit(functools.partial(enqueue))
+    transaction.on_commit(enqueue)

@@ -4,12 +4,11 @@ makes their files in the first seconds: seeding itself renders no PDF), and one 
 so the Reports page is never empty. Idempotent."""
 
 import datetime
-import functools
 
-from django.db import transaction
 from django.utils import timezone
 
 from clinicos.models import Clinic, DoctorProfile, User
+from clinicos.tasks import enqueue_on_commit
 from reporting import services
 from reporting.models import Report, ReportType
 from reporting.tasks import generate_report
@@ -44,7 +43,7 @@ def seed(stdout=None) -> None:
                 requested_by=requester,
                 parameters_key=services.parameters_key(parameters),
             )
-            transaction.on_commit(functools.partial(generate_report.enqueue, report.pk))
+            enqueue_on_commit(generate_report, report.pk)
         admin = User.objects.get(email=f"admin@{code.lower()}.example")
         Report.objects.create(
             clinic=clinic,

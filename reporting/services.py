@@ -2,7 +2,6 @@
 generation itself (run by the worker: ``reporting.tasks.generate_report``)."""
 
 import datetime
-import functools
 import json
 import logging
 
@@ -16,6 +15,7 @@ from clinicos.models import DoctorProfile, Membership, Notification, User
 from clinicos.roles import DOCTOR_PERFORMANCE_ANY_DOCTOR_ROLES
 from clinicos.scoping import scope_of_row, scopes_disabled
 from clinicos.services import notify
+from clinicos.tasks import enqueue_on_commit
 from clinicos.worker import MAX_ATTEMPTS, lease_cutoff
 from reporting import files
 from reporting.models import Report, ReportType
@@ -106,7 +106,7 @@ def report_request(
     try:
         with transaction.atomic():
             report = Report.objects.create(**same, parameters=cleaned, requested_by=user)
-            transaction.on_commit(lambda: _enqueue(report.pk))
+            _enqueue(report.pk)
     except IntegrityError:  # asked for at the same moment by someone else: theirs
         return Report.objects.get(**same, status__in=Report.PENDING), False
     return report, True
@@ -115,7 +115,7 @@ def report_request(
 def _enqueue(report_id: int) -> None:
     from reporting.tasks import generate_report
 
-    generate_report.enqueue(report_id)
+    enqueue_on_commit(generate_report, report_id)
 
 
 def report_generate(*, report_id: int) -> Report:
@@ -175,7 +175,7 @@ def reports_recover_stuck(cutoff: datetime.datetime) -> int:
             report.status = Report.Status.QUEUED
             report.progress = 0
             report.save(update_fields=["status", "progress"])
-            transaction.on_commit(functools.partial(_enqueue, report_id))
+            _enqueue(report_id)
     return len(stuck)
 
 

@@ -31,6 +31,7 @@ from clinicos.models import Clinic, DoctorProfile, Notification, User
 from clinicos.roles import Role
 from clinicos.selectors import members_with_role
 from clinicos.services import notify
+from clinicos.tasks import enqueue_on_commit
 from clinicos.text import check_no_nul
 from clinicos.uploads import check_upload, safe_file_name
 from patients.models import Patient
@@ -393,7 +394,8 @@ def _start_critical_loop(order: LabOrder, result: LabResult) -> None:
         url=_result_url(order),
     )
     delay = datetime.timedelta(minutes=order.clinic.critical_result_escalation_minutes)
-    escalate_critical_result.using(run_after=timezone.now() + delay).enqueue(result.pk)
+    # On commit: the worker must find the result it is asked to escalate (and none that rolled back).
+    enqueue_on_commit(escalate_critical_result, result.pk, run_after=timezone.now() + delay)
 
 
 def unacknowledged_critical_results(clinic: Clinic):

@@ -425,7 +425,7 @@ def run_worker(monkeypatch):
 
 
 def test_an_unacknowledged_critical_result_escalates_after_the_clinics_minutes(
-    order_visit, prescriber, catalog, lab_tech, clinic, clinic_admin, run_worker
+    order_visit, prescriber, catalog, lab_tech, clinic, clinic_admin, run_worker, django_capture_on_commit_callbacks
 ):
     from clinicos.tests.factories import DoctorProfileFactory
 
@@ -441,7 +441,8 @@ def test_an_unacknowledged_critical_result_escalates_after_the_clinics_minutes(
     )
 
     with time_machine.travel(now, tick=False):
-        _order, result = critical_potassium(order_visit, prescriber, catalog, lab_tech)
+        with django_capture_on_commit_callbacks(execute=True):  # the escalation is enqueued on commit
+            _order, result = critical_potassium(order_visit, prescriber, catalog, lab_tech)
         run_worker()  # too early: nothing happens
         assert not Notification.objects.filter(kind="critical_result_escalated").exists()
     with time_machine.travel(now + datetime.timedelta(minutes=31), tick=False):

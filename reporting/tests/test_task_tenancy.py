@@ -6,6 +6,7 @@ import datetime
 import importlib
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -30,18 +31,21 @@ from reporting.tasks import generate_report
 from scheduling.tests.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 # Each task and the test below that runs it; a new task must be added here.
-COVERED_TASKS = {"clinical.tasks.escalate_critical_result", "reporting.tasks.generate_report"}
+COVERED_TASKS = {"clinical.tasks.escalate_critical_result", "reporting.tasks.generate_report", "clinicos.messaging.tasks.send_due_messages"}
 
 
 def test_every_task_of_the_project_is_covered_here():
     found = set()
     for app in apps.get_app_configs():
-        if importlib.util.find_spec(f"{app.name}.tasks") is None:
-            continue
-        module = importlib.import_module(f"{app.name}.tasks")
-        found |= {f"{module.__name__}.{name}" for name, value in vars(module).items() if isinstance(value, Task)}
+        if not app.path.startswith(str(ROOT)):
+            continue  # the project's own apps, not the libraries'
+        for path in Path(app.path).glob("**/tasks.py"):  # clinicos/messaging/tasks.py too
+            dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            module = importlib.import_module(dotted)
+            found |= {f"{module.__name__}.{name}" for name, value in vars(module).items() if isinstance(value, Task)}
     assert found == COVERED_TASKS
 
 
@@ -85,9 +89,12 @@ def _workbook_text(report: Report) -> str:
     return " ".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
 
 
-def test_tasks_run_in_their_rows_clinic_and_nothing_of_another_clinic_crosses(clinic, other_clinic, clinic_admin, outsider, run_worker):
-    mine = busy_clinic(clinic, "Alphonsa")
-    theirs = busy_clinic(other_clinic, "Bronwyn")
+def test_tasks_run_in_their_rows_clinic_and_nothing_of_another_clinic_crosses(
+    clinic, other_clinic, clinic_admin, outsider, run_worker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the escalations are enqueued on commit
+        mine = busy_clinic(clinic, "Alphonsa")
+        theirs = busy_clinic(other_clinic, "Bronwyn")
     today = timezone.localdate()
     reports = []
     for report_type in ReportType.values:
@@ -152,3 +159,15 @@ def test_each_task_works_inside_its_rows_clinic_scope(clinic, other_clinic, clin
     assert reporting_tasks.generate_report.call(report.pk + 1000) == "missing"
     assert clinical_tasks.escalate_critical_result.call(result.pk + 1000) is False
     assert len(seen) == 2
+
+
+def test_the_outbox_task_sends_inside_its_clinics_scope(clinic, other_clinic, monkeypatch):
+    from django_scopes import get_scope
+
+    from clinicos.messaging import tasks as messaging_tasks
+
+    seen = []
+    monkeypatch.setattr(messaging_tasks.services, "send_due", lambda clinic: seen.append(dict(get_scope())) or 0)
+    messaging_tasks.send_due_messages.call(other_clinic.pk)
+    assert [(scope["_enabled"], scope.get("clinic")) for scope in seen] == [(True, other_clinic)]
+    assert messaging_tasks.send_due_messages.call(other_clinic.pk + 1000) == 0 and len(seen) == 1  # no such clinic: nothing runs

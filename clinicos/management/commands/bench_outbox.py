@@ -7,6 +7,7 @@ writing and sending took, and messages per second. The issue's floor: 10,000 wit
 minutes on this machine. Rerun at will: the clinic's messages are deleted first."""
 
 import contextlib
+import datetime
 import os
 import time
 
@@ -46,7 +47,7 @@ class Command(BaseCommand):
                         kind="reminder",
                         key=f"bench:{n}",
                         due=now,
-                        not_after=now + timezone.timedelta(hours=2),
+                        not_after=now + datetime.timedelta(hours=2),
                         values={
                             "doctor": "Dr Rao",
                             "when": "Mon 7 Dec 2026, 10:30 IST",

@@ -1,10 +1,8 @@
 """Crash safety on PostgreSQL, with real processes: a worker killed (``SIGKILL``) in the middle
 of a report leaves nothing stuck — after a restart the report completes exactly once — and a
 process killed in the middle of issuing an invoice leaves no half-written invoice and no gap
-in the numbers (PostgreSQL rolls the open transaction back).
-
-Not covered yet: the messages outbox (issue "Between visits") does not exist; its send gets
-the same test when it lands."""
+in the numbers (PostgreSQL rolls the open transaction back). The messages outbox gets the same test: a worker killed right after the provider accepted a
+message never causes a second send of it, and never loses the ones it had not sent yet."""
 
 import datetime
 import os
@@ -47,6 +45,27 @@ build_xlsx = files.xlsx
 files.xlsx = lambda *args: (time.sleep(120), build_xlsx(*args))[1]
 from django.core.management import call_command
 call_command("worker", "--no-startup-delay", "--no-reload", "--interval", "0.2")
+"""
+
+# Sends the clinic's due messages through the file provider, and hangs right after the
+# provider accepted the first one (before its "sent" is recorded) until it is killed.
+SEND_AND_HANG = """
+import sys, time, django
+django.setup()
+from django.test import override_settings
+from clinicos.messaging import providers, services
+from clinicos.models import Clinic
+from clinicos.scoping import scope
+accept = providers.FileProvider.send
+def accept_then_hang(self, message):
+    provider_id = accept(self, message)
+    print("accepted", message.message_id, flush=True)
+    time.sleep(120)
+    return provider_id
+providers.FileProvider.send = accept_then_hang
+clinic = Clinic.objects.get(pk=int(sys.argv[1]))
+with override_settings(MESSAGING_PROVIDERS={"sms": "clinicos.messaging.providers.FileProvider"}, MESSAGING_FILE_PATH=sys.argv[2]), scope(clinic=clinic):
+    services.send_due(clinic=clinic)
 """
 
 # Issues an invoice, says so, and stays inside the transaction until it is killed.
@@ -145,3 +164,42 @@ def _backend_of_pid_alive(pid: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%%'")
         return cursor.fetchone()[0] > 0
+
+
+def test_a_worker_killed_mid_send_never_sends_a_message_twice_nor_loses_one(clinic, tmp_path, settings):
+    from django.utils import timezone
+
+    from clinicos.messaging import services as messaging
+    from clinicos.messaging.models import MessageRules, OutboundMessage
+
+    MessageRules.objects.create(clinic=clinic, quiet_start=None, quiet_end=None, email_enabled=False)
+    patient = PatientFactory(clinic=clinic, email="")
+    recipient = messaging.Recipient(patient_id=patient.pk, first_name="Asha", phone=patient.mobile)
+    for n in range(3):
+        messaging.queue(
+            clinic=clinic,
+            recipient=recipient,
+            message=messaging.Message(kind="reminder", key=f"kill:{n}", due=timezone.now(), values={"when": f"slot {n}"}),
+        )
+    sent_file = tmp_path / "sent.jsonl"
+    worker = _python(SEND_AND_HANG, str(clinic.pk), str(sent_file), stdout=subprocess.PIPE, text=True)
+    try:
+        accepted = worker.stdout.readline().split()
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    assert accepted[0] == "accepted"
+    held = OutboundMessage.objects.filter(clinic=clinic, status="sending")
+    assert held.count() == 3  # the dead worker's lease holds all three
+
+    # The next worker, once the lease has expired: the accepted one is recorded as sent (the
+    # provider has it), the other two go out — each exactly once.
+    settings.MESSAGING_PROVIDERS = {**settings.MESSAGING_PROVIDERS, "sms": "clinicos.messaging.providers.FileProvider"}
+    settings.MESSAGING_FILE_PATH = str(sent_file)
+    OutboundMessage.objects.filter(clinic=clinic).update(lease_until=timezone.now())
+    assert messaging.recover_expired_leases() == 3
+    assert OutboundMessage.objects.get(pk=int(accepted[1])).status == "sent"
+    messaging.send_due(clinic=clinic)
+    lines = sent_file.read_text().splitlines()
+    assert len(lines) == 3 and len({line for line in lines}) == 3
+    assert set(OutboundMessage.objects.filter(clinic=clinic).values_list("status", flat=True)) == {"sent"}

@@ -192,6 +192,42 @@ class BookIn(Input):
     type: str = "consultation"
 
 
+class WaitlistJoinIn(Input):
+    patient_id: int
+    clinic: str
+    doctor_id: int
+    earliest_date: datetime.date
+    latest_date: datetime.date
+    part_of_day: str = "any"
+
+
+class WaitlistJoinedOut(Schema):
+    id: int
+    doctor_id: int | None
+    earliest_date: datetime.date
+    latest_date: datetime.date
+    part_of_day: str
+    status: str
+
+
+@router.post("/waitlist", auth=portal_auth, response={201: WaitlistJoinedOut, 404: Problem, 409: Problem, 422: Problem})
+def portal_waitlist_join(request, payload: WaitlistJoinIn):
+    """Ask to be offered a freed time with one of the doctors patients may book online: a
+    message with a link to claim it, held 15 minutes."""
+    patient = services.own_row_or_404(services.patient_of, request.portal_identity, payload.patient_id)
+    if patient.clinic.code != payload.clinic.strip().upper():
+        raise Http404
+    entry = services.waitlist_join(
+        identity=request.portal_identity,
+        patient=patient,
+        doctor_id=payload.doctor_id,
+        earliest=payload.earliest_date,
+        latest=payload.latest_date,
+        part_of_day=payload.part_of_day,
+    )
+    return Status(201, {f: getattr(entry, f) for f in ("id", "doctor_id", "earliest_date", "latest_date", "part_of_day", "status")})
+
+
 @router.post("/appointments", auth=portal_auth, response={201: PortalAppointmentOut, 404: Problem, 409: Problem, 422: Problem})
 def portal_appointment_book(request, payload: BookIn):
     """Book a free slot (see ``free-slots``). A slot taken a moment earlier answers 409 with

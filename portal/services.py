@@ -37,7 +37,8 @@ from patients import services as patient_services
 from patients.models import Patient, Person
 from portal.models import Channel, LoginCode, OnlineBooking, PortalToken
 from scheduling import services as scheduling_services
-from scheduling.models import Appointment, AppointmentStatus, WorkingHours
+from scheduling.models import Appointment, AppointmentStatus, WaitlistEntry, WorkingHours
+from scheduling.services import waitlist
 
 logger = logging.getLogger(__name__)
 
@@ -626,3 +627,18 @@ def profile_update(*, identity: PortalIdentity, patient: Patient, changes: dict)
             locked.save(update_fields=[*changed, "updated_at"])
     locked.clinic = patient.clinic
     return locked
+
+
+def waitlist_join(
+    *, identity: PortalIdentity, patient: Patient, doctor_id: int | None, earliest: datetime.date, latest: datetime.date, part_of_day: str
+) -> WaitlistEntry:
+    """The patient asks to be offered an earlier or a freed time with a doctor the clinic
+    lets patients book online (the desk sees the entry on its waitlist)."""
+    if patient.pk not in {chart.pk for chart in patients_of(identity)}:
+        raise Patient.DoesNotExist
+    clinic = patient.clinic
+    _rules_or_refuse(clinic)
+    doctor = _bookable_doctor(clinic, doctor_id)
+    with scope(clinic=clinic):
+        data = waitlist.WaitlistInput(patient=patient, doctor=doctor, earliest_date=earliest, latest_date=latest, part_of_day=part_of_day)
+        return waitlist.waitlist_add(clinic=clinic, data=data, user=None, via="portal")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("profiles/<int:patient_id>/use/", views.profile_use, name="portal_profile_use"),
     path("appointments/", views.appointments, name="portal_appointments"),
     path("appointments/book/", views.book, name="portal_book"),
+    path("appointments/waitlist/", views.waitlist_join, name="portal_waitlist_join"),
     path("appointments/<int:appointment_id>/cancel/", views.appointment_cancel, name="portal_appointment_cancel"),
     path("appointments/<int:appointment_id>/move/", views.appointment_move, name="portal_appointment_move"),
     path("prescriptions/", views.prescriptions, name="portal_prescriptions"),

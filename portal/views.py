@@ -286,6 +286,31 @@ def book(request: PortalRequest) -> HttpResponse:
     return redirect("portal_appointments")
 
 
+@require_POST
+@portal_view
+def waitlist_join(request: PortalRequest) -> HttpResponse:
+    """From the booking page: "tell me if an earlier time frees up" with this doctor."""
+    today = request.portal_patient.clinic.today()
+    try:
+        earliest = datetime.date.fromisoformat(request.POST.get("earliest", "")) if request.POST.get("earliest") else today
+        latest = datetime.date.fromisoformat(request.POST.get("latest", ""))
+    except ValueError:
+        return _slot_page(request, template="portal/book.html", error="Give the last day that would suit you.", status=422)
+    try:
+        services.waitlist_join(
+            identity=request.portal_identity,
+            patient=request.portal_patient,
+            doctor_id=_int(request.POST.get("doctor")),
+            earliest=earliest,
+            latest=latest,
+            part_of_day=request.POST.get("part_of_day") or "any",
+        )
+    except REFUSALS as error:
+        return _slot_page(request, template="portal/book.html", error=error_message(error), status=422)
+    messages.success(request, f"You are on the waitlist until {latest:%d %b}: when a time frees up, we will send you a link to take it.")
+    return redirect("portal_appointments")
+
+
 @require_http_methods(["GET", "POST"])
 @portal_view
 def appointment_move(request: PortalRequest, appointment_id: int) -> HttpResponse:

@@ -235,3 +235,44 @@ def test_online_and_desk_bookings_of_one_slot_race_and_one_wins(clinic, online, 
         thread.join()
     assert sorted(results) == ["booked"] + ["taken"] * 9, results
     assert Appointment.objects.filter(doctor=doctor, status="scheduled").count() == 1
+
+
+def test_a_booking_in_the_portal_is_confirmed_and_reminded_like_any_other(portal_api, clinic, online, doctor, mother):
+    from clinicos.messaging.models import OutboundMessage
+
+    portal = portal_api(phone=MOTHER_PHONE)
+    start = at(clinic, clinic.today() + datetime.timedelta(days=3), 11)
+    booked = portal.post("appointments", book_body(clinic, mother, doctor, start))
+    assert booked.status_code == 201
+    kinds = set(OutboundMessage.objects.filter(subject_type="appointment", subject_id=booked.json()["id"]).values_list("kind", flat=True))
+    assert kinds == {"confirmation", "reminder"}
+
+
+def test_the_patient_joins_the_waitlist_in_the_portal(portal_api, client, clinic, online, doctor, mother, other_clinic):
+    from portal.tests.test_pages import log_in
+    from scheduling.models import WaitlistEntry
+
+    portal = portal_api(phone=MOTHER_PHONE)
+    body = {
+        "clinic": clinic.code,
+        "patient_id": mother.pk,
+        "doctor_id": doctor.pk,
+        "earliest_date": str(clinic.today()),
+        "latest_date": str(clinic.today() + datetime.timedelta(days=10)),
+        "part_of_day": "morning",
+    }
+    joined = portal.post("waitlist", body)
+    assert joined.status_code == 201 and joined.json()["part_of_day"] == "morning"
+    entry = WaitlistEntry.objects.get()
+    assert (entry.patient, entry.doctor, entry.added_via) == (mother, doctor, "portal")
+    assert portal.post("waitlist", {**body, "latest_date": str(clinic.today() - datetime.timedelta(days=1))}).status_code == 422
+    assert portal.post("waitlist", {**body, "doctor_id": doctor.pk + 999}).status_code == 422
+    assert portal.post("waitlist", {**body, "clinic": "XYZ02"}).status_code == 404
+    log_in(client)
+    page = client.get("/portal/appointments/book/").content.decode()
+    assert "Join the waitlist" in page
+    done = client.post(
+        "/portal/appointments/waitlist/", {"doctor": doctor.pk, "latest": str(clinic.today() + datetime.timedelta(days=5))}, follow=True
+    )
+    assert "You are on the waitlist" in done.content.decode() and WaitlistEntry.objects.count() == 2
+    assert client.post("/portal/appointments/waitlist/", {"doctor": doctor.pk, "latest": "soon"}).status_code == 422

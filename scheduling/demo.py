@@ -47,6 +47,7 @@ def seed(stdout=None) -> None:
                         services.working_hours_add(doctor=doctor, weekday=weekday, start_time=start, end_time=end)
         if not Appointment.objects.for_clinic(clinic).exists():
             _appointments(clinic, doctors)
+            _between_visits(clinic, doctors)
         if stdout:
             stdout.write(f"  {Appointment.objects.for_clinic(clinic).count()} appointments at {clinic.name}")
 
@@ -69,6 +70,40 @@ def _appointments(clinic: Clinic, doctors: list[DoctorProfile]) -> None:
                     if rng.random() < 0.45:
                         _one(clinic, doctor, moment, now, rng, desk, patients, leads, rooms[index % len(rooms)] if rooms else None)
                     moment += datetime.timedelta(minutes=30)
+
+
+@transaction.atomic
+def _between_visits(clinic: Clinic, doctors: list[DoctorProfile]) -> None:
+    """Reminders for the week ahead (in the outbox, sent by the worker as they fall due), a
+    few recalls and patients on the waitlist."""
+    from scheduling.services import messages, recalls, waitlist
+
+    upcoming = Appointment.objects.for_clinic(clinic).filter(
+        starts_at__gt=timezone.now(), status__in=services.PRE_ARRIVAL, patient__isnull=False
+    )
+    for appointment in upcoming.select_related("clinic", "patient", "doctor__user"):
+        messages.appointment_reminders_queue(appointment)
+    rng = random.Random(f"between-visits-{clinic.code}")
+    patients = list(Patient.objects.for_clinic(clinic).filter(status="active").order_by("-pk")[:8])
+    today = clinic.today()
+    for patient, days, reason in zip(patients[:4], (-5, 2, 6, 20), RECALL_REASONS, strict=False):
+        recall = recalls.RecallInput(
+            patient=patient, due_date=today + datetime.timedelta(days=days), reason=reason, doctor=rng.choice(doctors)
+        )
+        recalls.recall_create(clinic=clinic, data=recall, user=None)
+    for patient in patients[4:7]:
+        entry = waitlist.WaitlistInput(
+            patient=patient,
+            doctor=rng.choice(doctors),
+            earliest_date=today,
+            latest_date=today + datetime.timedelta(days=rng.choice([5, 10, 14])),
+            part_of_day=rng.choice(["any", "morning", "afternoon"]),
+            urgent=patient is patients[4],
+        )
+        waitlist.waitlist_add(clinic=clinic, data=entry, user=None)
+
+
+RECALL_REASONS = ["Review of thyroid results", "Six-month diabetes review", "Follow-up scan", "Blood pressure check"]
 
 
 def _status_for(start: datetime.datetime, now: datetime.datetime, rng: random.Random, for_lead: bool) -> str:

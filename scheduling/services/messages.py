@@ -101,6 +101,13 @@ def _queue_reminders(appointment: Appointment, recipient: messaging.Recipient, r
         )
 
 
+def appointment_reminders_queue(appointment: Appointment) -> None:
+    """Only the reminders still to come (the demo's appointments, booked "long ago")."""
+    recipient = recipient_of(appointment)
+    if recipient is not None:
+        _queue_reminders(appointment, recipient, messaging.rules_of(appointment.clinic), timezone.now())
+
+
 def appointment_booked(appointment: Appointment, *, user: User | None) -> None:
     """A confirmation after the grace period (an undo within it sends nothing), and reminders."""
     recipient = recipient_of(appointment)

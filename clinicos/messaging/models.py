@@ -60,6 +60,7 @@ class OutboundMessage(ClinicOwnedModel):
             models.Index(fields=["clinic", "patient_id", "-scheduled_for"], name="outbound_message_patient"),
             models.Index(fields=["clinic", "subject_type", "subject_id"], name="outbound_message_subject"),
             models.Index(fields=["clinic", "status", "-scheduled_for"], name="outbound_message_status"),
+            models.Index(fields=["clinic", "kind", "-scheduled_for"], name="outbound_message_kind"),
         ]
 
     def __str__(self):

@@ -280,3 +280,25 @@ def test_recalls_are_sent_for_a_selection_and_logged(login, front_desk, clinic, 
         f"/api/v1/clinics/{clinic.code}/recalls", {"patient_id": due[0].patient_id, "due_date": str(clinic.today()), "reason": ""}
     )
     assert made.status_code == 422
+
+
+def test_the_between_visits_pages_read_a_fixed_number_of_queries(login, front_desk, clinic, doctor, morning, django_assert_max_num_queries):
+    client = login(front_desk)
+    pages = ("schedule/recalls/?view=open", "schedule/waitlist/", "messages/")
+
+    def fill(n):
+        for _ in range(n):
+            entry = add(clinic, doctor)
+            recall = recalls.recall_create(clinic=clinic, data=recalls.RecallInput(patient=entry.patient, due_date=clinic.today(), reason="Review"), user=None)
+            recalls.recalls_send(clinic=clinic, recalls=[recall], user=front_desk)
+
+    fill(2)
+    counts = {}
+    for path in pages:
+        with django_assert_max_num_queries(12) as captured:
+            assert client.get(f"/c/{clinic.code}/{path}").status_code == 200
+        counts[path] = len(captured)
+    fill(10)
+    for path in pages:
+        with django_assert_max_num_queries(counts[path]):  # more rows, not more queries
+            assert client.get(f"/c/{clinic.code}/{path}").status_code == 200

@@ -224,6 +224,10 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_WHATSAPP_FROM = env.str("TWILIO_WHATSAPP_FROM", default="")
 TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
 
+# India's ABDM: "name@sbx" ABHA addresses are accepted only on an installation that says it
+# runs against ABDM's sandbox.
+ABDM_SANDBOX = env.bool("ABDM_SANDBOX", default=False)
+
 # --- Patient portal: one-time codes by email or SMS, through the outbox -------------------
 # A phone typed without its country code is read in this country.
 PORTAL_DEFAULT_REGION = env.str("PORTAL_DEFAULT_REGION", default="IN")

@@ -9,7 +9,7 @@ import datetime
 from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.http import FileResponse
-from ninja import File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from clinicos.api import Input, Problem, clinic_context, field_problem, form_error_detail
@@ -54,6 +54,9 @@ class PatientWrite(Input):
     insurance_provider_id: int | None = None
     insurance_policy_number: str | None = None
     external_reference: str | None = None
+    abha_number: str | None = None
+    abha_address: str | None = None
+    nhs_number: str | None = None
 
 
 class PatientCreate(PatientWrite):
@@ -97,6 +100,9 @@ class PatientOut(Schema):
     insurance_provider_id: int | None
     insurance_policy_number: str
     external_reference: str
+    abha_number: str = Field(description="14 digits, shown XX-XXXX-XXXX-XXXX")
+    abha_address: str
+    nhs_number: str
     registration_date: datetime.date
     status: str
     created_at: datetime.datetime

@@ -33,6 +33,7 @@ FULL_SECTIONS = (
     ),
     ("Contact", ("mobile", "email", "house", "street", "area", "city", "district", "state", "postal_code", "country")),
     ("Emergency contact", ("emergency_contact_name", "emergency_contact_phone", "emergency_contact_relation")),
+    ("National health IDs", ("abha_number", "abha_address", "nhs_number")),
     (
         "Care and insurance",
         ("assigned_doctor", "referring_doctor", "hospital_address", "insurance_provider", "insurance_policy_number", "external_reference"),
@@ -72,6 +73,12 @@ class PatientForm(forms.ModelForm):
         self.fields["assigned_doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user")
         self.fields["insurance_provider"].queryset = InsuranceProvider.objects.for_clinic(clinic).filter(is_active=True)
         self.fields["mobile"].help_text = f"Local numbers are read as {clinic.country} numbers."
+        for name in ("abha_number", "nhs_number"):  # typed with dashes or spaces, stored as digits
+            if name in self.fields:
+                self.fields[name].max_length, self.fields[name].validators = 30, []
+                self.fields[name].widget.attrs.update(maxlength="30", inputmode="numeric")
+        if "abha_number" in self.fields:
+            self.fields["abha_number"].help_text = "14 digits, e.g. 91-1234-5678-9012."
         if quick:
             for name in list(self.fields):
                 if name not in QUICK_FIELDS + ("age_years",):
@@ -80,8 +87,28 @@ class PatientForm(forms.ModelForm):
             del self.fields["age_years"]
 
     def sections(self):
+        # A clinic in India records ABHA, one in the UK the NHS number; elsewhere both are offered.
+        hidden = {"IN": {"nhs_number"}, "GB": {"abha_number", "abha_address"}}.get(self.clinic.country, set())
         for title, names in FULL_SECTIONS:
-            yield title, [self[name] for name in names if name in self.fields]
+            yield title, [self[name] for name in names if name in self.fields and name not in hidden]
+
+    def _unique_in_clinic(self, field: str, value: str, label: str) -> str:
+        if value and Patient.objects.for_clinic(self.clinic).filter(**{field: value}).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(f"Another patient of this clinic has this {label}.")
+        return value
+
+    def clean_abha_number(self):
+        return self._unique_in_clinic(
+            "abha_number", identity.normalize_abha_number(self.cleaned_data.get("abha_number", "")), "ABHA number"
+        )
+
+    def clean_abha_address(self):
+        return self._unique_in_clinic(
+            "abha_address", identity.normalize_abha_address(self.cleaned_data.get("abha_address", "")), "ABHA address"
+        )
+
+    def clean_nhs_number(self):
+        return self._unique_in_clinic("nhs_number", identity.normalize_nhs_number(self.cleaned_data.get("nhs_number", "")), "NHS number")
 
     def clean_mobile(self):
         return identity.normalize_phone(self.cleaned_data["mobile"], default_region=self.clinic.country)

@@ -70,3 +70,58 @@ def decrypt_national_id(token: str) -> str:
 
 def national_id_hash(value: str) -> str:
     return hmac.new(_derived_key("national-id-lookup"), normalize_national_id(value).encode(), hashlib.sha256).hexdigest()
+
+
+# --- National health identifiers -------------------------------------------------------------
+# India's ABHA number: 14 digits, written XX-XXXX-XXXX-XXXX (no check digit is published).
+# An ABHA address: name@abdm (name@sbx in ABDM's sandbox only). The UK's NHS number: 10 digits,
+# the last a modulus-11 check digit.
+
+ABHA_ADDRESS = re.compile(r"^[a-z0-9][a-z0-9._]{2,31}@([a-z]+)$")
+
+
+def normalize_abha_number(raw: str) -> str:
+    digits = re.sub(r"[\s-]", "", raw or "")
+    if not digits:
+        return ""
+    if not digits.isdigit() or len(digits) != 14:
+        raise ValidationError("An ABHA number has 14 digits, e.g. 91-1234-5678-9012.")
+    return digits
+
+
+def abha_number_display(digits: str) -> str:
+    return f"{digits[:2]}-{digits[2:6]}-{digits[6:10]}-{digits[10:]}" if len(digits) == 14 else digits
+
+
+def normalize_abha_address(raw: str) -> str:
+    address = (raw or "").strip().lower()
+    if not address:
+        return ""
+    found = ABHA_ADDRESS.match(address)
+    allowed = {"abdm", "sbx"} if settings.ABDM_SANDBOX else {"abdm"}
+    if not found or found.group(1) not in allowed:
+        raise ValidationError("An ABHA address looks like name@abdm (letters, digits, dots or underscores before the @).")
+    return address
+
+
+def nhs_number_is_valid(digits: str) -> bool:
+    """Modulus 11: weights 10…2 on the first nine digits; 11 - remainder is the check digit
+    (11 reads 0; 10 means the number is not valid)."""
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    check = 11 - sum(int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)) % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+def normalize_nhs_number(raw: str) -> str:
+    digits = re.sub(r"[\s-]", "", raw or "")
+    if not digits:
+        return ""
+    if not nhs_number_is_valid(digits):
+        raise ValidationError("This is not a valid NHS number (10 digits with a check digit, e.g. 943 476 5919).")
+    return digits
+
+
+def nhs_number_display(digits: str) -> str:
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else digits

@@ -153,6 +153,10 @@ class Patient(ClinicOwnedModel):
     insurance_provider = models.ForeignKey(InsuranceProvider, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients")
     insurance_policy_number = models.CharField(max_length=60, blank=True)
     external_reference = models.CharField(max_length=100, blank=True, help_text="ID of this patient in another system.")
+    # National health identifiers (patients.identity checks and formats them).
+    abha_number = models.CharField("ABHA number", max_length=14, blank=True, help_text="India's 14-digit health ID.")
+    abha_address = models.CharField("ABHA address", max_length=60, blank=True, help_text="e.g. name@abdm")
+    nhs_number = models.CharField("NHS number", max_length=10, blank=True)
     registration_date = models.DateField(default=timezone.localdate)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients")
@@ -183,6 +187,9 @@ class Patient(ClinicOwnedModel):
                 condition=~Q(external_reference=""),
                 name="patient_external_reference_unique_per_clinic",
             ),
+            models.UniqueConstraint(fields=["clinic", "abha_number"], condition=~Q(abha_number=""), name="patient_abha_number_unique"),
+            models.UniqueConstraint(fields=["clinic", "abha_address"], condition=~Q(abha_address=""), name="patient_abha_address_unique"),
+            models.UniqueConstraint(fields=["clinic", "nhs_number"], condition=~Q(nhs_number=""), name="patient_nhs_number_unique"),
         ]
         # Prefix searches use LIKE 'abc%': varchar_pattern_ops makes PostgreSQL use these
         # B-trees whatever the database collation (ignored on SQLite). The trigram index for
@@ -237,6 +244,18 @@ class Patient(ClinicOwnedModel):
         if age is None:
             return ""
         return f"{'~' if self.date_of_birth_is_estimated else ''}{age} y"
+
+    @property
+    def abha_number_display(self) -> str:
+        from patients.identity import abha_number_display
+
+        return abha_number_display(self.abha_number)
+
+    @property
+    def nhs_number_display(self) -> str:
+        from patients.identity import nhs_number_display
+
+        return nhs_number_display(self.nhs_number)
 
     @property
     def national_id_masked(self) -> str:

@@ -125,7 +125,12 @@ def patient_search(*, user: User, clinic: Clinic, query: str, include_archived: 
             return patients.none()
         by_phone = patients.filter(mobile_digits_reversed__startswith=digits[::-1])
         by_national_id = patients.filter(national_id_hash=identity.national_id_hash(digits))
-        return (by_phone | by_national_id).order_by("search_name", "id")
+        found = by_phone | by_national_id
+        if len(digits) in (10, 14):  # an NHS number, an ABHA number: exactly, on their unique indexes
+            found = found | patients.filter(Q(nhs_number=digits) | Q(abha_number=digits))
+        return found.order_by("search_name", "id")
+    if identity.ABHA_ADDRESS.match(text.lower()):
+        return patients.filter(abha_address=text.lower()).order_by("search_name", "id")
     key = identity.search_key(text)
     prefix = patients.filter(Q(search_name__startswith=key) | Q(search_name_last_first__startswith=key))
     return prefix.order_by("search_name", "id")
@@ -269,7 +274,8 @@ def _filtered(patients: QuerySet[Patient], filters: dict) -> QuerySet[Patient]:
 def _is_exact_lookup(clinic: Clinic, text: str) -> bool:
     """A phone, a national ID or a UHID: looked up exactly on its index, never by name."""
     digits_only = bool(re.sub(r"[\s+()-]", "", text).isdigit())
-    return digits_only or bool(UHID_PATTERN.match(text)) or text.upper().startswith(f"{clinic.uhid_prefix}-")
+    abha_address = bool(identity.ABHA_ADDRESS.match(text.lower()))
+    return digits_only or abha_address or bool(UHID_PATTERN.match(text)) or text.upper().startswith(f"{clinic.uhid_prefix}-")
 
 
 def _is_a_name(clinic: Clinic, text: str) -> bool:

@@ -52,6 +52,9 @@ PATIENT_FIELDS = (
     "insurance_provider",
     "insurance_policy_number",
     "external_reference",
+    "abha_number",
+    "abha_address",
+    "nhs_number",
     "registration_date",
 )
 

@@ -227,12 +227,17 @@ def _store_markup_in_every_text_field(clinic) -> int:
     for model in apps.get_models():
         if not any(field.name == "clinic" for field in model._meta.concrete_fields) or model._meta.label.startswith("simple_history"):
             continue
+        # A column under a unique constraint (an ABHA address, a dedup key) cannot hold one text in every row.
+        keyed = {
+            name for constraint in model._meta.constraints if isinstance(constraint, models.UniqueConstraint) for name in constraint.fields
+        }
         text_fields = [
             field.name
             for field in model._meta.concrete_fields
             if isinstance(field, models.CharField | models.TextField)
             and not field.choices
             and not field.unique
+            and field.name not in keyed
             and (field.max_length or 10_000) >= len(MARKUP)
             and field.editable
             and not field.name.endswith(("_hash", "_encrypted", "token", "code", "uhid", "number", "reference", "email", "phone", "mobile"))

@@ -289,7 +289,9 @@ def test_the_between_visits_pages_read_a_fixed_number_of_queries(login, front_de
     def fill(n):
         for _ in range(n):
             entry = add(clinic, doctor)
-            recall = recalls.recall_create(clinic=clinic, data=recalls.RecallInput(patient=entry.patient, due_date=clinic.today(), reason="Review"), user=None)
+            recall = recalls.recall_create(
+                clinic=clinic, data=recalls.RecallInput(patient=entry.patient, due_date=clinic.today(), reason="Review"), user=None
+            )
             recalls.recalls_send(clinic=clinic, recalls=[recall], user=front_desk)
 
     fill(2)

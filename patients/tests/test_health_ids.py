@@ -47,7 +47,11 @@ def test_the_api_takes_checks_and_shows_them(api_client, front_desk, clinic):
     assert patient.nhs_number == "" and patient.abha_number == ""
     good = api.patch(url, {"nhs_number": "943 476 5919", "abha_number": "91-1234-5678-9012", "abha_address": "Meera@abdm"})
     assert good.status_code == 200, good.content
-    assert (good.json()["nhs_number"], good.json()["abha_number"], good.json()["abha_address"]) == ("9434765919", "91123456789012", "meera@abdm")
+    assert (good.json()["nhs_number"], good.json()["abha_number"], good.json()["abha_address"]) == (
+        "9434765919",
+        "91123456789012",
+        "meera@abdm",
+    )
     other = PatientFactory(clinic=clinic)
     taken = api.patch(f"/api/v1/clinics/{clinic.code}/patients/{other.pk}", {"abha_number": "91123456789012"})
     assert taken.status_code == 422 and "Another patient of this clinic" in str(taken.json()["detail"])
@@ -60,7 +64,9 @@ def test_the_api_takes_checks_and_shows_them(api_client, front_desk, clinic):
 
 
 def test_the_chart_banner_the_pdf_and_the_header_search_show_them(login, front_desk, clinic, clinician):
-    patient = PatientFactory(clinic=clinic, first_name="Meera", abha_number="91123456789012", abha_address="meera@abdm", nhs_number="9434765919")
+    patient = PatientFactory(
+        clinic=clinic, first_name="Meera", abha_number="91123456789012", abha_address="meera@abdm", nhs_number="9434765919"
+    )
     client = login(front_desk)
     banner = client.get(f"/c/{clinic.code}/patients/{patient.pk}/").content.decode()
     assert "ABHA 91-1234-5678-9012" in banner and "meera@abdm" in banner and "NHS 943 476 5919" in banner
@@ -73,7 +79,14 @@ def test_the_registration_form_refuses_a_bad_abha_number_and_stores_nothing(logi
     before = Patient.objects.count()
     page = login(front_desk).post(
         f"/c/{clinic.code}/patients/new/full/",
-        {"first_name": "Ann", "last_name": "Lee", "mobile": "9845012399", "gender": "female", "date_of_birth": "1990-01-01", "abha_number": "91-1234"},
+        {
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "mobile": "9845012399",
+            "gender": "female",
+            "date_of_birth": "1990-01-01",
+            "abha_number": "91-1234",
+        },
     )
     assert page.status_code in (400, 422) and "An ABHA number has 14 digits" in page.content.decode()
     assert "NHS number" not in page.content.decode()  # a clinic in India is not asked for one

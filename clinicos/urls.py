@@ -21,6 +21,7 @@ from leads.api import router as leads_router
 from patients.api import router as patients_router
 from portal.api import router as portal_router
 from reporting.api import router as reporting_router
+from reporting.interop.api import router as fhir_router
 from scheduling import views as scheduling_views
 from scheduling.api import router as scheduling_router
 from scheduling.outreach_api import router as outreach_router
@@ -35,6 +36,7 @@ api.add_router("/clinics", clinical_router)
 api.add_router("/clinics", orders_router)
 api.add_router("/clinics", billing_router)
 api.add_router("/clinics", reporting_router)
+api.add_router("/clinics", fhir_router)
 api.add_router("/clinics", notifications_router)
 api.add_router("/clinics", messaging_router)
 api.add_router("/clinics", outreach_router)

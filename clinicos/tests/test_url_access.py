@@ -241,6 +241,7 @@ CLINIC_API: dict[str, tuple] = {
     "free_slots": ("get", Perm.SCHEDULE_VIEW),
     "patient_timeline": ("get", Perm.CLINICAL_VIEW),
     "patient_summary": ("get", Perm.CLINICAL_VIEW),
+    "patient_fhir": ("get", Perm.CLINICAL_VIEW),
     "notification_list": ("get", Perm.DASHBOARD_VIEW),
     "notification_read": ("post", Perm.DASHBOARD_VIEW),
     "prescription_create": ("post", Perm.PRESCRIPTIONS_WRITE),
@@ -819,7 +820,7 @@ def test_clinic_api_answers_each_role_as_the_matrix_says(name, walk, client):
         with rolled_back():
             response = call_api(walk.api(client, user), name, url, ids)
         assert response.status_code != 500, f"{role} {method} {url}"
-        assert response["Content-Type"].startswith("application/json") or name in NON_JSON_OPERATIONS, url
+        assert response["Content-Type"].startswith(("application/json", "application/fhir+json")) or name in NON_JSON_OPERATIONS, url
         if role_may(role, perms):
             assert allowed(response.status_code, method), f"{role} {method} {url}: {response.status_code} {response.content[:300]}"
         else:

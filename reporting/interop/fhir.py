@@ -185,9 +185,13 @@ def _icd10(code: str, text: str = "") -> dict:
     }
 
 
-def condition_resources(builder: BundleBuilder, patient: Patient, subject: dict, encounters: dict[int, dict]) -> None:
+def condition_resources(
+    builder: BundleBuilder, patient: Patient, subject: dict, encounters: dict[int, dict], problems: bool = True
+) -> list[dict]:
+    """The problem list (unless ``problems`` is off) and the visits' diagnoses; answers the diagnoses."""
     clinical_status = {"active": "active", "inactive": "resolved", "history_of": "resolved"}
-    for condition in Condition.objects.for_clinic(builder.clinic).filter(patient=patient).order_by("pk"):
+    conditions = Condition.objects.for_clinic(builder.clinic).filter(patient=patient) if problems else Condition.objects.none()
+    for condition in conditions.order_by("pk"):
         code = _icd10(condition.icd10_code, condition.name) if condition.icd10_code else {"text": condition.name}
         builder.add(
             "Condition",
@@ -205,68 +209,87 @@ def condition_resources(builder: BundleBuilder, patient: Patient, subject: dict,
                 "note": [{"text": condition.notes}] if condition.notes else [],
             },
         )
+    diagnoses = []
     notes = ClinicalNote.objects.for_clinic(builder.clinic).filter(visit_id__in=list(encounters)).order_by("visit_id")
     for note in notes:
         for code in note.diagnosis_codes or []:
-            builder.add(
-                "Condition",
-                f"diagnosis-{note.visit_id}-{code}",
-                {
-                    "clinicalStatus": _coded("http://terminology.hl7.org/CodeSystem/condition-clinical", "active"),
-                    "verificationStatus": _coded("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"),
-                    "category": [
-                        _coded("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis", "Encounter Diagnosis")
-                    ],
-                    "code": _icd10(code),
-                    "subject": ref(subject),
-                    "encounter": ref(encounters[note.visit_id]),
-                },
+            diagnoses.append(
+                builder.add(
+                    "Condition",
+                    f"diagnosis-{note.visit_id}-{code}",
+                    {
+                        "clinicalStatus": _coded("http://terminology.hl7.org/CodeSystem/condition-clinical", "active"),
+                        "verificationStatus": _coded("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"),
+                        "category": [
+                            _coded("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis", "Encounter Diagnosis")
+                        ],
+                        "code": _icd10(code),
+                        "subject": ref(subject),
+                        "encounter": ref(encounters[note.visit_id]),
+                    },
+                )
             )
+    return diagnoses
 
 
 def _coded(system: str, code: str, display: str = "") -> dict:
     return {"coding": [{"system": system, "code": code, "display": display}]}
 
 
-def allergy_resources(builder: BundleBuilder, patient: Patient, subject: dict) -> None:
+def allergy_resources(builder: BundleBuilder, patient: Patient, subject: dict) -> list[dict]:
     clinical = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
     verification = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
     allergies = list(Allergy.objects.for_clinic(builder.clinic).filter(patient=patient).order_by("pk"))
+    added = []
     for allergy in allergies:
         severity = {"mild": "mild", "moderate": "moderate", "severe": "severe", "life_threatening": "severe"}.get(allergy.severity, "")
-        builder.add(
-            "AllergyIntolerance",
-            allergy.pk,
-            {
-                "clinicalStatus": _coded(clinical, "active" if allergy.status == "active" else "inactive"),
-                "verificationStatus": _coded(verification, "confirmed"),
-                "code": {"text": allergy.substance},
-                "patient": ref(subject),
-                "reaction": [{"manifestation": [{"text": allergy.reaction}], "severity": severity}] if allergy.reaction else [],
-            },
+        added.append(
+            builder.add(
+                "AllergyIntolerance",
+                allergy.pk,
+                {
+                    "clinicalStatus": _coded(clinical, "active" if allergy.status == "active" else "inactive"),
+                    "verificationStatus": _coded(verification, "confirmed"),
+                    "code": {"text": allergy.substance},
+                    "patient": ref(subject),
+                    "reaction": [{"manifestation": [{"text": allergy.reaction}], "severity": severity}] if allergy.reaction else [],
+                },
+            )
         )
     statement = AllergyStatement.objects.for_clinic(builder.clinic).filter(patient=patient, no_known_allergies=True).first()
     if statement is not None and not any(a.status == "active" for a in allergies):
-        builder.add(
-            "AllergyIntolerance",
-            "no-known-allergies",
-            {
-                "clinicalStatus": _coded(clinical, "active"),
-                "verificationStatus": _coded(verification, "confirmed"),
-                "code": {"coding": [{"system": SNOMED, "code": "716186003", "display": "No known allergy"}], "text": "No known allergies"},
-                "patient": ref(subject),
-                "recordedDate": statement.recorded_at,
-            },
+        added.append(
+            builder.add(
+                "AllergyIntolerance",
+                "no-known-allergies",
+                {
+                    "clinicalStatus": _coded(clinical, "active"),
+                    "verificationStatus": _coded(verification, "confirmed"),
+                    "code": {
+                        "coding": [{"system": SNOMED, "code": "716186003", "display": "No known allergy"}],
+                        "text": "No known allergies",
+                    },
+                    "patient": ref(subject),
+                    "recordedDate": statement.recorded_at,
+                },
+            )
         )
+    return added
 
 
 def _quantity(value, unit: str) -> dict:
     return {"value": value, "unit": unit, "system": UCUM, "code": unit}
 
 
-def vital_resources(builder: BundleBuilder, patient: Patient, subject: dict, encounters: dict[int, dict]) -> None:
+def vital_resources(
+    builder: BundleBuilder, patient: Patient, subject: dict, encounters: dict[int, dict], visit_only: bool = False
+) -> list[dict]:
     category = [_coded("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs", "Vital Signs")]
-    for vitals in VitalSigns.objects.for_clinic(builder.clinic).filter(patient=patient).order_by("recorded_at", "pk"):
+    added = []
+    rows = VitalSigns.objects.for_clinic(builder.clinic).filter(patient=patient)
+    if visit_only:
+        rows = rows.filter(visit_id__in=list(encounters))
+    for vitals in rows.order_by("recorded_at", "pk"):
         common = {
             "status": "final",
             "category": category,
@@ -275,80 +298,95 @@ def vital_resources(builder: BundleBuilder, patient: Patient, subject: dict, enc
             "effectiveDateTime": vitals.recorded_at,
         }
         if vitals.systolic_bp is not None and vitals.diastolic_bp is not None:
-            builder.add(
-                "Observation",
-                f"vitals-{vitals.pk}-bp",
-                {
-                    **common,
-                    "code": {
-                        "coding": [{"system": LOINC, "code": "85354-9", "display": "Blood pressure panel with all children optional"}]
+            added.append(
+                builder.add(
+                    "Observation",
+                    f"vitals-{vitals.pk}-bp",
+                    {
+                        **common,
+                        "code": {
+                            "coding": [{"system": LOINC, "code": "85354-9", "display": "Blood pressure panel with all children optional"}]
+                        },
+                        "component": [
+                            {
+                                "code": {"coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic blood pressure"}]},
+                                "valueQuantity": _quantity(vitals.systolic_bp, "mm[Hg]"),
+                            },
+                            {
+                                "code": {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}]},
+                                "valueQuantity": _quantity(vitals.diastolic_bp, "mm[Hg]"),
+                            },
+                        ],
                     },
-                    "component": [
-                        {
-                            "code": {"coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic blood pressure"}]},
-                            "valueQuantity": _quantity(vitals.systolic_bp, "mm[Hg]"),
-                        },
-                        {
-                            "code": {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}]},
-                            "valueQuantity": _quantity(vitals.diastolic_bp, "mm[Hg]"),
-                        },
-                    ],
-                },
+                )
             )
         for field, code, display, unit in VITALS:
             value = getattr(vitals, field)
             if value is None:
                 continue
-            builder.add(
-                "Observation",
-                f"vitals-{vitals.pk}-{field}",
-                {
-                    **common,
-                    "code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
-                    "valueQuantity": _quantity(value, unit),
-                },
+            added.append(
+                builder.add(
+                    "Observation",
+                    f"vitals-{vitals.pk}-{field}",
+                    {
+                        **common,
+                        "code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
+                        "valueQuantity": _quantity(value, unit),
+                    },
+                )
             )
+    return added
 
 
-def medication_resources(builder: BundleBuilder, patient: Patient, subject: dict, encounters: dict[int, dict]) -> None:
-    items = (
-        PrescriptionItem.objects.for_clinic(builder.clinic)
-        .filter(prescription__patient=patient)
-        .exclude(prescription__status="draft")
-        .select_related("prescription__doctor__user")
-        .order_by("prescription_id", "position")
-    )
+def medication_resources(
+    builder: BundleBuilder, patient: Patient, subject: dict, encounters: dict[int, dict], prescription_ids: list[int] | None = None
+) -> list[dict]:
+    added = []
+    items = PrescriptionItem.objects.for_clinic(builder.clinic).filter(prescription__patient=patient)
+    if prescription_ids is not None:
+        items = items.filter(prescription_id__in=prescription_ids)
+    items = items.exclude(prescription__status="draft").select_related("prescription__doctor__user").order_by("prescription_id", "position")
     statuses = {"finalized": "active", "superseded": "stopped"}
     for item in items:
         prescription = item.prescription
         requester = practitioner_resource(builder, prescription.doctor)
-        builder.add(
-            "MedicationRequest",
-            item.pk,
-            {
-                "identifier": [
-                    {"system": identifier_system(builder.clinic, "prescription"), "value": f"{prescription.reference}/{item.position}"}
-                ],
-                "status": statuses.get(prescription.status, "completed"),
-                "intent": "order",
-                "medicationCodeableConcept": {"text": item.medicine},
-                "subject": ref(subject),
-                "encounter": ref(encounters[prescription.visit_id]) if prescription.visit_id in encounters else None,
-                "authoredOn": prescription.finalized_at,
-                "requester": ref(requester),
-                "dosageInstruction": [
-                    {
-                        "text": " · ".join(part for part in (item.dosage, item.frequency, item.duration, item.instructions) if part),
-                        "route": {"text": item.route} if item.route else None,
-                    }
-                ],
-                "dispenseRequest": {"quantity": {"value": item.quantity}} if item.quantity else None,
-            },
+        added.append(
+            builder.add(
+                "MedicationRequest",
+                item.pk,
+                {
+                    "identifier": [
+                        {"system": identifier_system(builder.clinic, "prescription"), "value": f"{prescription.reference}/{item.position}"}
+                    ],
+                    "status": statuses.get(prescription.status, "completed"),
+                    "intent": "order",
+                    "medicationCodeableConcept": {"text": item.medicine},
+                    "subject": ref(subject),
+                    "encounter": ref(encounters[prescription.visit_id]) if prescription.visit_id in encounters else None,
+                    "authoredOn": prescription.finalized_at,
+                    "requester": ref(requester),
+                    "dosageInstruction": [
+                        {
+                            "text": " · ".join(part for part in (item.dosage, item.frequency, item.duration, item.instructions) if part),
+                            "route": {"text": item.route} if item.route else None,
+                        }
+                    ],
+                    "dispenseRequest": {"quantity": {"value": item.quantity}} if item.quantity else None,
+                },
+            )
         )
+    return added
 
 
-def lab_resources(builder: BundleBuilder, patient: Patient, subject: dict, encounters: dict[int, dict]) -> None:
+def lab_resources(
+    builder: BundleBuilder, patient: Patient, subject: dict, encounters: dict[int, dict], order_ids: list[int] | None = None
+) -> list[dict]:
+    """ServiceRequests per ordered test and a DiagnosticReport (with its Observations) per
+    order with results; answers the reports (and the requests of orders without results)."""
+    added: list[dict] = []
     orders = LabOrder.objects.for_clinic(builder.clinic).filter(patient=patient).select_related("ordering_doctor__user").order_by("pk")
+    if order_ids is not None:
+        orders = orders.filter(pk__in=order_ids)
     results_by_order: dict[int, list[LabResult]] = {}
     current = LabResult.objects.for_clinic(builder.clinic).filter(patient=patient, is_current=True).select_related("lab_test", "order_test")
     for result in current.order_by("pk"):
@@ -382,22 +420,27 @@ def lab_resources(builder: BundleBuilder, patient: Patient, subject: dict, encou
             for order_test in order.tests.all()
         ]
         observations = [_lab_observation(builder, result, subject, encounter, category) for result in results_by_order.get(order.pk, [])]
-        if observations:
-            builder.add(
-                "DiagnosticReport",
-                order.pk,
-                {
-                    "identifier": [{"system": identifier_system(builder.clinic, "lab-order"), "value": order.reference}],
-                    "basedOn": [ref(request) for request in requests],
-                    "status": "final" if all(o["status"] in ("final", "amended") for o in observations) else "preliminary",
-                    "category": [_coded("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory")],
-                    "code": {"text": f"Laboratory report {order.reference}"},
-                    "subject": ref(subject),
-                    "encounter": encounter,
-                    "issued": order.completed_at or max(o["issued"] for o in observations),
-                    "result": [ref(observation) for observation in observations],
-                },
+        if not observations:
+            added.extend(requests)
+        else:
+            added.append(
+                builder.add(
+                    "DiagnosticReport",
+                    order.pk,
+                    {
+                        "identifier": [{"system": identifier_system(builder.clinic, "lab-order"), "value": order.reference}],
+                        "basedOn": [ref(request) for request in requests],
+                        "status": "final" if all(o["status"] in ("final", "amended") for o in observations) else "preliminary",
+                        "category": [_coded("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory")],
+                        "code": {"text": f"Laboratory report {order.reference}"},
+                        "subject": ref(subject),
+                        "encounter": encounter,
+                        "issued": order.completed_at or max(o["issued"] for o in observations),
+                        "result": [ref(observation) for observation in observations],
+                    },
+                )
             )
+    return added
 
 
 def _lab_observation(builder: BundleBuilder, result: LabResult, subject: dict, encounter: dict | None, category: list) -> dict:

@@ -163,3 +163,55 @@ def test_the_api_answers_fhir_json_to_clinicians_and_logs_the_read(
     assert api_client(front_desk).get(url).status_code == 403  # clinical content: clinical roles only
     doctor_elsewhere = make_member(Role.DOCTOR, in_clinic=other_clinic)
     assert api_client(doctor_elsewhere).get(f"/api/v1/clinics/XYZ02/patients/{record.pk}/fhir").status_code == 404
+
+
+def all_references(value):
+    if isinstance(value, dict):
+        if "reference" in value:
+            yield value["reference"]
+        for item in value.values():
+            yield from all_references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from all_references(item)
+
+
+@pytest.mark.parametrize(
+    ("path", "snomed"),
+    [
+        ("visits/{visit}/fhir/op-consultation", "371530004"),
+        ("prescriptions/{prescription}/fhir", "440545006"),
+        ("lab-orders/{order}/fhir", "721981007"),
+    ],
+)
+def test_abdm_documents_are_document_bundles_led_by_their_composition(record, api_client, clinician, clinic, path, snomed):
+    from clinical.models import LabOrder, Prescription
+
+    order = LabOrder.objects.get(patient=record)
+    ids = {"visit": order.visit_id, "prescription": Prescription.objects.get(patient=record).pk, "order": order.pk}
+    answer = api_client(clinician).get(f"/api/v1/clinics/{clinic.code}/" + path.format(**ids))
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("application/fhir+json")
+    bundle = answer.json()
+    Bundle(bundle, strict=True)
+    assert bundle["type"] == "document" and bundle["identifier"]["value"] and bundle["timestamp"] and bundle["meta"]["versionId"] == "1"
+    composition = bundle["entry"][0]["resource"]
+    assert composition["resourceType"] == "Composition" and composition["type"]["coding"][0] == {
+        "system": "http://snomed.info/sct",
+        "code": snomed,
+        "display": composition["type"]["coding"][0]["display"],
+    }
+    full_urls = {entry["fullUrl"] for entry in bundle["entry"]}
+    assert set(all_references(bundle)) <= full_urls and composition["section"] and composition["author"]
+    assert composition["text"]["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
+
+
+def test_the_narrative_is_escaped(record, clinician):
+    from clinical.models import LabOrder, Visit
+    from reporting.interop import abdm
+
+    visit = Visit.objects.get(pk=LabOrder.objects.get(patient=record).visit_id)
+    clinical_services.note_save(visit=visit, user=visit.doctor.user, data={"plan": "<script>alert(1)</script> & rest"})
+    div = abdm.op_consultation(Visit.objects.select_related("clinic", "patient", "doctor__user", "note").get(pk=visit.pk))["entry"][0][
+        "resource"
+    ]["text"]["div"]
+    assert "<script>" not in div and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; rest" in div

@@ -141,7 +141,7 @@ def diagnostic_report_record(order: LabOrder) -> dict:
     builder = BundleBuilder(clinic)
     composition = _composition(builder, f"lab-{order.pk}", DIAGNOSTIC_REPORT, "Diagnostic Report")
     subject = fhir.patient_resource(builder, patient)
-    encounters = {order.visit_id: fhir.encounter_resource(builder, order.visit, subject)} if order.visit_id else {}
+    encounters = {order.visit.pk: fhir.encounter_resource(builder, order.visit, subject)} if order.visit is not None else {}
     author = fhir.practitioner_resource(builder, order.ordering_doctor)
     custodian = _organization(builder, clinic)
     reports = fhir.lab_resources(builder, patient, subject, encounters, order_ids=[order.pk])

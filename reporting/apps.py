@@ -7,6 +7,8 @@ class ReportingConfig(AppConfig):
     def ready(self):
         from clinicos import enums, navigation
         from clinicos.roles import Perm
+
+        navigation.register_settings_tab("Data export", "data_export_list")
         from clinicos.worker import register_recovery
         from reporting.models import Report, ReportType
         from reporting.services import reports_recover_stuck

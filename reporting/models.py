@@ -75,3 +75,40 @@ class Report(ClinicOwnedModel):
 
     def __str__(self):
         return f"{self.get_report_type_display()} {self.start_date:%d %b %Y} – {self.end_date:%d %b %Y}"
+
+
+def export_file_path(export, filename):
+    return f"exports/{export.clinic_id}/{uuid.uuid4().hex}.zip"
+
+
+class DataExport(ClinicOwnedModel):
+    """Everything of one clinic in one ZIP (Settings → Data export): a CSV per table, FHIR
+    NDJSON per resource type, and the documents themselves. Built by the worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being built"
+        COMPLETED = "completed", "Ready"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=12, choices=Status, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    file = models.FileField(upload_to=export_file_path, max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text="Rows per file.")
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic"], condition=Q(status__in=["queued", "running"]), name="data_export_one_pending"),
+        ]
+
+    def __str__(self):
+        return f"Data export of {self.created_at:%d %b %Y %H:%M}"

@@ -13,3 +13,15 @@ def generate_report(report_id: int) -> str:
         if clinic is None:
             return "missing"
         return services.report_generate(report_id=report_id).status
+
+
+@task()
+def build_data_export(export_id: int) -> str:
+    """The clinic's full export (reporting.interop.export), inside the export's clinic."""
+    from reporting.interop import export
+    from reporting.models import DataExport
+
+    with scope_of_row(DataExport, export_id) as clinic:
+        if clinic is None:
+            return "missing"
+        return export.data_export_build(export_id=export_id).status

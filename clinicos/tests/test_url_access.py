@@ -184,6 +184,8 @@ CLINIC_PAGES: dict[str, tuple] = {
     "recall_update": ("post", Perm.RECALLS_WORK),
     "waitlist_list": ("get", Perm.RECALLS_WORK),
     "waitlist_remove": ("post", Perm.RECALLS_WORK),
+    "data_export_list": ("get", Perm.SETTINGS_MANAGE),
+    "data_export_download": ("get", Perm.SETTINGS_MANAGE),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
@@ -560,7 +562,15 @@ def outreach_samples(clinic, patient) -> dict:
         earliest_date=today,
         latest_date=today + datetime.timedelta(days=7),
     )
-    return {"message_id": message.pk, "recall_id": recall.pk, "waitlist_id": entry.pk}
+    from clinicos.models import User
+    from reporting.models import DataExport
+
+    requester = User.objects.filter(memberships__clinic=clinic).first() or MembershipFactory(clinic=clinic, roles=[Role.ADMIN.value]).user
+    from django.core.files.base import ContentFile
+
+    data_export = DataExport.objects.create(clinic=clinic, requested_by=requester, status="completed", progress=100)
+    data_export.file.save("sample.zip", ContentFile(b"PK\x05\x06" + b"\x00" * 18))  # an empty ZIP, ready to download
+    return {"message_id": message.pk, "recall_id": recall.pk, "waitlist_id": entry.pk, "export_id": data_export.pk}
 
 
 def _sample_notification(clinic, user):
@@ -881,6 +891,7 @@ ID_KEYS = (
     "message_id",
     "recall_id",
     "waitlist_id",
+    "export_id",
 )
 
 

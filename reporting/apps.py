@@ -8,6 +8,7 @@ class ReportingConfig(AppConfig):
         from clinicos import enums, navigation
         from clinicos.roles import Perm
 
+        navigation.register_settings_tab("Import", "import_list")
         navigation.register_settings_tab("Data export", "data_export_list")
         from clinicos.worker import register_recovery
         from reporting.models import Report, ReportType

@@ -112,3 +112,67 @@ class DataExport(ClinicOwnedModel):
 
     def __str__(self):
         return f"Data export of {self.created_at:%d %b %Y %H:%M}"
+
+
+def import_file_path(data_import, filename):
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "csv"
+    return f"imports/{data_import.clinic_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class ImportKind(models.TextChoices):
+    PATIENTS = "patients", "Patients"
+    APPOINTMENTS = "appointments", "Appointments"
+
+
+class DataImport(ClinicOwnedModel):
+    """A CSV or XLSX from another system, its columns mapped to ClinicOS's fields: a dry run
+    reports each row's problems and the duplicates, then the worker imports the rows through
+    the same services as the pages. A row already imported (its source id) is never created
+    twice."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        CHECKED = "checked", "Checked (dry run)"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        COMPLETED = "completed", "Imported"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20, choices=ImportKind)
+    file = models.FileField(upload_to=import_file_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    mapping = models.JSONField(default=dict, blank=True, help_text="{ClinicOS field: the file's column}")
+    status = models.CharField(max_length=12, choices=Status, default=Status.UPLOADED)
+    dry_run = models.BooleanField(default=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True, help_text="[{row, field, message}], the first 1,000")
+    duplicate_rows = models.JSONField(default=list, blank=True, help_text="[{row, reason, uhid}], the first 1,000")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    history = audited_history(excluded_fields=["problems", "duplicate_rows"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Import of {self.original_name} ({self.get_kind_display().lower()})"
+
+
+class ImportMapping(ClinicOwnedModel):
+    """How this clinic's files name the columns, remembered for the next import."""
+
+    kind = models.CharField(max_length=20, choices=ImportKind)
+    mapping = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "kind"], name="import_mapping_one_per_kind")]
+
+    def __str__(self):
+        return f"Column mapping for {self.get_kind_display().lower()}"

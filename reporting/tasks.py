@@ -25,3 +25,21 @@ def build_data_export(export_id: int) -> str:
         if clinic is None:
             return "missing"
         return export.data_export_build(export_id=export_id).status
+
+
+@task()
+def run_data_import(import_id: int) -> str:
+    """An import of another system's rows (reporting.interop.imports), inside its clinic."""
+    from reporting.interop import imports
+    from reporting.models import DataImport
+
+    with scope_of_row(DataImport, import_id) as clinic:
+        if clinic is None:
+            return "missing"
+        try:
+            return imports.import_run(import_id=import_id, write=True).status
+        except Exception as error:
+            DataImport.objects.filter(pk=import_id).update(
+                status=DataImport.Status.FAILED, problems=[{"row": 0, "field": "", "message": str(error)[:500]}]
+            )
+            raise

@@ -108,6 +108,7 @@ class Appointment(ClinicOwnedModel):
         API = "api", "API"
         PORTAL = "portal", "Patient portal"
         WAITLIST = "waitlist", "Waitlist offer"
+        IMPORT = "import", "Imported"
 
     reference = models.CharField(max_length=30, editable=False, help_text="e.g. ABC01-A1234")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
@@ -140,6 +141,9 @@ class Appointment(ClinicOwnedModel):
     cancel_reason = models.CharField(max_length=250, blank=True)
     no_show_at = models.DateTimeField(null=True, blank=True)
     confirmed_by_patient = models.BooleanField(default=False, help_text="Confirmed from the link in a reminder.")
+    external_reference = models.CharField(
+        max_length=100, blank=True, help_text="ID of this appointment in the system it was imported from."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -149,6 +153,9 @@ class Appointment(ClinicOwnedModel):
         ordering = ["starts_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["clinic", "reference"], name="appointment_reference_unique"),
+            models.UniqueConstraint(
+                fields=["clinic", "external_reference"], condition=~Q(external_reference=""), name="appointment_external_reference_unique"
+            ),
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"),
             models.CheckConstraint(condition=Q(duration_minutes__gte=15, duration_minutes__lte=480), name="appointment_duration_range"),
             # Overlap is forbidden by PostgreSQL exclusion constraints (migration 0002).

@@ -186,6 +186,8 @@ CLINIC_PAGES: dict[str, tuple] = {
     "waitlist_remove": ("post", Perm.RECALLS_WORK),
     "data_export_list": ("get", Perm.SETTINGS_MANAGE),
     "data_export_download": ("get", Perm.SETTINGS_MANAGE),
+    "import_list": ("get", Perm.SETTINGS_MANAGE),
+    "import_detail": ("get", Perm.SETTINGS_MANAGE),
 }
 
 # API endpoints under /api/v1/clinics/{code}/: url name -> (method, permission[s]).
@@ -247,6 +249,8 @@ CLINIC_API: dict[str, tuple] = {
     "visit_op_consultation": ("get", Perm.CLINICAL_VIEW),
     "prescription_fhir": ("get", Perm.PRESCRIPTIONS_VIEW),
     "lab_order_fhir": ("get", Perm.LAB_ORDERS_VIEW),
+    "import_create": ("post", Perm.SETTINGS_MANAGE),
+    "import_detail": ("get", Perm.SETTINGS_MANAGE),
     "notification_list": ("get", Perm.DASHBOARD_VIEW),
     "notification_read": ("post", Perm.DASHBOARD_VIEW),
     "prescription_create": ("post", Perm.PRESCRIPTIONS_WRITE),
@@ -570,7 +574,19 @@ def outreach_samples(clinic, patient) -> dict:
 
     data_export = DataExport.objects.create(clinic=clinic, requested_by=requester, status="completed", progress=100)
     data_export.file.save("sample.zip", ContentFile(b"PK\x05\x06" + b"\x00" * 18))  # an empty ZIP, ready to download
-    return {"message_id": message.pk, "recall_id": recall.pk, "waitlist_id": entry.pk, "export_id": data_export.pk}
+    from reporting.models import DataImport
+
+    data_import = DataImport(
+        clinic=clinic, kind="patients", original_name="patients.csv", requested_by=requester, mapping={"first_name": "First name"}
+    )
+    data_import.file.save("patients.csv", ContentFile(b"First name,Mobile\nWalker,9845012345\n"))
+    return {
+        "message_id": message.pk,
+        "recall_id": recall.pk,
+        "waitlist_id": entry.pk,
+        "export_id": data_export.pk,
+        "import_id": data_import.pk,
+    }
 
 
 def _sample_notification(clinic, user):
@@ -851,6 +867,11 @@ def call_api(api, name: str, url: str, ids: dict | None = None):
 
         upload = SimpleUploadedFile("scan.pdf", MINIMAL_PDF, content_type="application/pdf")
         return api.post(url, {"file": upload, "document_type": "consent"})
+    if name == "import_create":
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        upload = SimpleUploadedFile("patients.csv", b"ID,First name,Mobile,Sex,Age\nW1,Walker,9845012345,F,30\n")
+        return api.post(url, {"file": upload, "kind": "patients", "dry_run": "true"})
     if method in ("post", "patch", "put"):
         body = WELL_FORMED_BODIES.get(name, {})
         return getattr(api, method)(url, body(ids or {}) if callable(body) else body)
@@ -892,6 +913,7 @@ ID_KEYS = (
     "recall_id",
     "waitlist_id",
     "export_id",
+    "import_id",
 )
 
 

@@ -38,6 +38,7 @@ COVERED_TASKS = {
     "clinical.tasks.escalate_critical_result",
     "reporting.tasks.generate_report",
     "reporting.tasks.build_data_export",
+    "reporting.tasks.run_data_import",
     "clinicos.messaging.tasks.send_due_messages",
 }
 

@@ -458,6 +458,7 @@ def appointment_book(
     resource: Resource | None = None,
     override_reason: str = "",
     booked_via: str = Appointment.BookedVia.DESK,
+    external_reference: str = "",
 ) -> Booking:
     """Book a patient, a lead or a walk-in with a doctor (and optionally a room or machine)."""
     _check_who_is_booked(clinic=clinic, type=type, patient=patient, lead=lead, walk_in=walk_in)
@@ -493,6 +494,7 @@ def appointment_book(
         patient=patient,
         lead=lead,
         status=AppointmentStatus.SCHEDULED if patient else AppointmentStatus.EXPECTED,
+        external_reference=external_reference,
     )
     _copy_snapshot(appointment, lead=lead, walk_in=walk_in)
     appointment.reference = _next_reference(clinic)
@@ -505,7 +507,10 @@ def _after_booking(appointment: Appointment, user: User | None) -> None:
     """What a booking sets off: its messages; the patient's recalls close and they leave the waitlist."""
     from scheduling.services import messages, recalls, waitlist
 
-    messages.appointment_booked(appointment, user=user)
+    if appointment.booked_via == Appointment.BookedVia.IMPORT:
+        messages.appointment_reminders_queue(appointment)  # booked in the old system: it confirmed them
+    else:
+        messages.appointment_booked(appointment, user=user)
     recalls.close_on_booking(appointment)
     waitlist.leave_on_booking(appointment)
 

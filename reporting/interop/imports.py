@@ -1,0 +1,389 @@
+"""Bringing another system's patients and appointments in (Settings → Import, and
+``POST /api/v1/clinics/{code}/imports``).
+
+A CSV or XLSX is read as rows of text under its header row; the clinic maps its columns to
+ClinicOS's fields (guessed from the headers, remembered per clinic). Every row goes through
+the same validation and services as the pages: ``PatientForm`` and ``patient_register``
+(UHIDs in order, phones normalised, national IDs encrypted), ``appointment_book`` (no double
+booking, only the clinic's doctors). The source system's id is kept (a patient's
+``external_reference``, an appointment's ``external_reference``), so a second run of the same
+file creates nothing twice: a known row is updated instead. A dry run reports each row's
+problems and the likely duplicates and writes nothing."""
+
+import csv
+import datetime
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clinicos.errors import REFUSALS, error_message
+from clinicos.models import Clinic, DoctorProfile, User
+from patients import identity
+from patients import services as patient_services
+from patients.forms import PatientForm
+from patients.models import Patient
+from reporting.models import DataImport, ImportKind, ImportMapping
+from scheduling import services as scheduling_services
+from scheduling.models import Appointment
+
+MAX_PROBLEMS = 1000
+MAX_ROWS = 200_000
+MAX_BYTES = 50 * 1024 * 1024
+
+# ClinicOS's fields of each kind: name -> (label, header spellings it is guessed from, required)
+FIELDS: dict[str, dict[str, tuple[str, tuple[str, ...], bool]]] = {
+    ImportKind.PATIENTS: {
+        "source_id": ("Patient ID in the old system", ("id", "patientid", "mrn", "sourceid", "externalid", "patientno", "regno"), True),
+        "first_name": ("First name", ("firstname", "givenname", "forename", "first"), True),
+        "last_name": ("Last name", ("lastname", "surname", "familyname", "last"), False),
+        "mobile": ("Mobile", ("mobile", "phone", "mobileno", "phoneno", "contact", "cell", "telephone"), True),
+        "email": ("Email", ("email", "emailaddress", "mail"), False),
+        "gender": ("Sex", ("gender", "sex"), True),
+        "date_of_birth": ("Birth date", ("dob", "dateofbirth", "birthdate", "birthday"), False),
+        "age_years": ("Age (years)", ("age", "ageyears"), False),
+        "city": ("City", ("city", "town"), False),
+        "state": ("State", ("state", "province", "county"), False),
+        "postal_code": ("Postal code", ("pincode", "postcode", "postalcode", "zip", "zipcode"), False),
+        "national_id": ("National ID", ("aadhaar", "aadhar", "nationalid"), False),
+        "abha_number": ("ABHA number", ("abha", "abhanumber", "healthid"), False),
+        "nhs_number": ("NHS number", ("nhs", "nhsnumber"), False),
+        "blood_group": ("Blood group", ("bloodgroup", "blood"), False),
+    },
+    ImportKind.APPOINTMENTS: {
+        "source_id": ("Appointment ID in the old system", ("id", "appointmentid", "sourceid", "bookingid"), True),
+        "patient": ("Patient (its ID in the old system, or UHID)", ("patientid", "patient", "mrn", "uhid"), True),
+        "doctor": ("Doctor (name or email)", ("doctor", "doctorname", "provider", "practitioner", "consultant"), True),
+        "start": ("Start (date and time)", ("start", "starttime", "datetime", "appointmenttime", "when", "date"), True),
+        "duration_minutes": ("Minutes", ("duration", "minutes", "durationminutes", "length"), False),
+        "type": ("Type", ("type", "appointmenttype", "visittype"), False),
+        "reason": ("Reason", ("reason", "notes", "complaint", "purpose"), False),
+    },
+}
+GENDERS = {"m": "male", "male": "male", "f": "female", "female": "female", "o": "other", "other": "other"}
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+def guess_mapping(kind: str, headers: list[str]) -> dict[str, str]:
+    by_key = {_key(header): header for header in headers}
+    mapping: dict[str, str] = {}
+    for name, (_, spellings, _) in FIELDS[kind].items():
+        found = next((by_key[s] for s in (_key(name), *spellings) if s in by_key), None)
+        if found is not None and found not in mapping.values():
+            mapping[name] = found
+    return mapping
+
+
+# --- Reading the file ---------------------------------------------------------------------------------
+
+
+def read_table(content: bytes, name: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a CSV (comma, semicolon or tab; UTF-8 or Latin-1) or an XLSX (its first sheet)."""
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+        except Exception as error:
+            raise ValidationError({"file": f"This is not a readable XLSX workbook ({error.__class__.__name__})."}) from None
+        rows = [["" if cell is None else _cell_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+    else:
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = content.decode("latin-1")
+        if "\x00" in text:
+            raise ValidationError({"file": "This file is not text: upload a CSV or an XLSX."})
+        try:
+            dialect = csv.Sniffer().sniff(text[:5000], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        rows = [row for row in csv.reader(io.StringIO(text), dialect)]
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        raise ValidationError({"file": "The file needs a header row and at least one row of data."})
+    if len(rows) - 1 > MAX_ROWS:
+        raise ValidationError({"file": f"At most {MAX_ROWS:,} rows a file: split it."})
+    header = [cell.strip() for cell in rows[0]]
+    return header, rows[1:]
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def check_mapping(kind: str, headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    unknown = [name for name in mapping if name not in FIELDS[kind]]
+    missing_columns = [column for column in mapping.values() if column and column not in headers]
+    required = [label for name, (label, _, needed) in FIELDS[kind].items() if needed and not mapping.get(name)]
+    errors = {}
+    if unknown:
+        errors["mapping"] = f"Not fields of an import of {kind}: {', '.join(unknown)}."
+    elif missing_columns:
+        errors["mapping"] = f"The file has no column {', '.join(missing_columns)}."
+    elif required:
+        errors["mapping"] = f"Choose the column for: {', '.join(required)}."
+    if errors:
+        raise ValidationError(errors)
+    return {name: column for name, column in mapping.items() if column}
+
+
+# --- Rows ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    problems: list[dict] = field(default_factory=list)
+    duplicate_rows: list[dict] = field(default_factory=list)
+
+    def problem(self, row: int, field_name: str, message: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"row": row, "field": field_name, "message": message})
+
+
+def _values(header: list[str], row: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    index = {column: position for position, column in enumerate(header)}
+    return {name: (row[index[column]] if index[column] < len(row) else "").strip() for name, column in mapping.items()}
+
+
+def _patient_form_data(values: dict[str, str]) -> dict:
+    data = {name: value for name, value in values.items() if name != "source_id"}
+    if "gender" in data:
+        data["gender"] = GENDERS.get(data["gender"].lower(), data["gender"].lower())
+    if data.get("date_of_birth"):
+        data["date_of_birth"] = _date_text(data["date_of_birth"])
+    data["external_reference"] = values.get("source_id", "")
+    return data
+
+
+def _date_text(text: str) -> str:
+    """Dates as other systems write them: 1990-01-31, 31/01/1990, 31-01-1990, 31.01.1990."""
+    text = text.split(" ")[0].split("T")[0]
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            continue
+    return text
+
+
+def _duplicate_of(clinic: Clinic, cleaned: dict) -> tuple[Patient, str] | None:
+    """Same phone, name and birth date; or the same national health identifier."""
+    patients = Patient.objects.for_clinic(clinic)
+    for name, label in (("abha_number", "ABHA number"), ("nhs_number", "NHS number")):
+        if cleaned.get(name):
+            found = patients.filter(**{name: cleaned[name]}).first()
+            if found:
+                return found, f"same {label}"
+    if cleaned.get("national_id"):
+        found = patients.filter(national_id_hash=identity.national_id_hash(cleaned["national_id"])).first()
+        if found:
+            return found, "same national ID"
+    if cleaned.get("date_of_birth"):
+        key = identity.search_key(f"{cleaned['first_name']} {cleaned.get('last_name', '')}")
+        found = patients.filter(mobile=cleaned["mobile"], search_name=key, date_of_birth=cleaned["date_of_birth"]).first()
+        if found:
+            return found, "same phone, name and birth date"
+    return None
+
+
+def _patient_row(clinic: Clinic, user: User, values: dict[str, str], number: int, outcome: Outcome) -> None:
+    source_id = values.get("source_id", "")
+    existing = Patient.objects.for_clinic(clinic).filter(external_reference=source_id).first() if source_id else None
+    form = PatientForm(data=_patient_form_data(values), clinic=clinic, instance=existing)
+    if not form.is_valid():
+        for name, messages in form.errors.items():
+            outcome.problem(number, name if name != "__all__" else "", " ".join(str(message) for message in messages))
+        return
+    if existing is not None:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in patient_services.PATIENT_FIELDS}
+        if changes:
+            patient_services.patient_update(patient=existing, changes=changes)
+        outcome.updated += bool(changes)
+        return
+    duplicate = _duplicate_of(clinic, form.cleaned_data)
+    if duplicate is not None:
+        outcome.duplicates += 1
+        if len(outcome.duplicate_rows) < MAX_PROBLEMS:
+            outcome.duplicate_rows.append({"row": number, "reason": duplicate[1], "uhid": duplicate[0].uhid})
+        return
+    patient_services.patient_register(
+        clinic=clinic, user=user, data=form.patient_data(), national_id=form.cleaned_data.get("national_id"), allow_duplicate=True
+    )
+    outcome.created += 1
+
+
+def _appointment_row(clinic: Clinic, user: User, values: dict[str, str], number: int, outcome: Outcome) -> None:
+    source_id = values.get("source_id", "")
+    if not source_id:
+        outcome.problem(number, "source_id", "Every appointment needs its ID in the old system.")
+        return
+    if Appointment.objects.for_clinic(clinic).filter(external_reference=source_id).exists():
+        return  # imported before: nothing twice
+    patient_key = values.get("patient", "")
+    patient = Patient.objects.for_clinic(clinic).filter(external_reference=patient_key).first() or (
+        Patient.objects.for_clinic(clinic).filter(uhid=patient_key.upper()).first()
+    )
+    doctor_key = values.get("doctor", "").lower().removeprefix("dr ").removeprefix("dr. ")
+    doctors = DoctorProfile.objects.for_clinic(clinic).select_related("user", "clinic")
+    doctor = next((d for d in doctors if doctor_key in (d.user.email.lower(), d.user.full_name.lower())), None)
+    start = _moment(values.get("start", ""), clinic)
+    for problem, name in ((patient is None, "patient"), (doctor is None, "doctor"), (start is None, "start")):
+        if problem:
+            outcome.problem(
+                number,
+                name,
+                {
+                    "patient": "No patient of this clinic with this ID or UHID (import the patients first).",
+                    "doctor": "No doctor of this clinic by this name or email.",
+                    "start": "Give the start as 2026-12-07 10:30.",
+                }[name],
+            )
+    if patient is None or doctor is None or start is None:
+        return
+    minutes = values.get("duration_minutes") or "30"
+    try:
+        with transaction.atomic():
+            scheduling_services.appointment_book(
+                clinic=clinic,
+                user=user,
+                membership=None,
+                doctor=doctor,
+                start=start,
+                duration_minutes=int(minutes) if minutes.isdigit() else 0,
+                type=values.get("type") or "consultation",
+                reason=values.get("reason", ""),
+                patient=patient,
+                booked_via=Appointment.BookedVia.IMPORT,
+                external_reference=source_id[:100],
+            )
+    except REFUSALS as error:
+        outcome.problem(number, "start", error_message(error))
+        return
+    outcome.created += 1
+
+
+def _moment(text: str, clinic: Clinic) -> datetime.datetime | None:
+    text = text.strip().replace("T", " ")
+    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M"):
+        try:
+            return datetime.datetime.strptime(text, pattern).replace(tzinfo=clinic.tzinfo)
+        except ValueError:
+            continue
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=clinic.tzinfo)
+
+
+ROW_HANDLERS = {ImportKind.PATIENTS: _patient_row, ImportKind.APPOINTMENTS: _appointment_row}
+
+
+def rows_of(data_import: DataImport) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]], int]:
+    with data_import.file.open("rb") as source:
+        header, rows = read_table(source.read(), data_import.original_name)
+    mapping = check_mapping(data_import.kind, header, data_import.mapping)
+    numbered = ((number, _values(header, row, mapping)) for number, row in enumerate(rows, start=2))  # row 1 is the header
+    return header, numbered, len(rows)
+
+
+# --- The services ---------------------------------------------------------------------------------------------
+
+
+def import_upload(*, clinic: Clinic, user: User, kind: str, upload, mapping: dict[str, str] | None = None) -> DataImport:
+    """Keep the file and guess (or take) its column mapping."""
+    if kind not in ImportKind.values:
+        raise ValidationError({"kind": "patients or appointments."})
+    if upload.size > MAX_BYTES:
+        raise ValidationError({"file": "At most 50 MB a file."})
+    name = upload.name or "import.csv"
+    if not name.lower().endswith((".csv", ".xlsx", ".txt")):
+        raise ValidationError({"file": "Upload a CSV or an XLSX file."})
+    content = upload.read()
+    header, _ = read_table(content, name)
+    saved = ImportMapping.objects.for_clinic(clinic).filter(kind=kind).first()
+    guessed = {**guess_mapping(kind, header), **{k: v for k, v in (saved.mapping if saved else {}).items() if v in header}}
+    chosen = check_mapping(kind, header, mapping) if mapping is not None else guessed
+    upload.seek(0)
+    data_import = DataImport(clinic=clinic, kind=kind, original_name=name[:255], mapping=chosen, requested_by=user)
+    data_import.file.save(name, upload, save=False)
+    data_import.save()
+    return data_import
+
+
+def import_remap(*, data_import: DataImport, mapping: dict[str, str]) -> DataImport:
+    with data_import.file.open("rb") as source:
+        header, _ = read_table(source.read(), data_import.original_name)
+    data_import.mapping = check_mapping(data_import.kind, header, mapping)
+    data_import.save(update_fields=["mapping"])
+    ImportMapping.objects.update_or_create(clinic=data_import.clinic, kind=data_import.kind, defaults={"mapping": data_import.mapping})
+    return data_import
+
+
+def import_run(*, import_id: int, write: bool) -> DataImport:
+    """Check (``write=False``: the dry run) or import every row; each row is one transaction,
+    so a bad row never undoes the good ones, and progress shows as it goes."""
+    data_import = DataImport.objects.select_related("clinic", "requested_by").get(pk=import_id)
+    clinic, user = data_import.clinic, data_import.requested_by
+    _, rows, total = rows_of(data_import)
+    handler = ROW_HANDLERS[data_import.kind]
+    outcome = Outcome(rows=total)
+    if write:
+        DataImport.objects.filter(pk=import_id).update(status=DataImport.Status.RUNNING, progress=0)
+        for done, (number, values) in enumerate(rows, 1):
+            with transaction.atomic():
+                handler(clinic, user, values, number, outcome)
+            if done % 500 == 0:
+                DataImport.objects.filter(pk=import_id).update(progress=min(99, done * 100 // max(total, 1)))
+    else:
+        # The dry run imports for real inside one transaction and rolls it all back: rows of
+        # the same file that clash with each other (two bookings at 10:00) are found too.
+        with transaction.atomic():
+            for number, values in rows:
+                with transaction.atomic():
+                    handler(clinic, user, values, number, outcome)
+            transaction.set_rollback(True)
+    data_import.rows, data_import.created, data_import.updated, data_import.duplicates = (
+        outcome.rows,
+        outcome.created,
+        outcome.updated,
+        outcome.duplicates,
+    )
+    data_import.problems, data_import.duplicate_rows = outcome.problems, outcome.duplicate_rows
+    data_import.dry_run = not write
+    data_import.status = DataImport.Status.COMPLETED if write else DataImport.Status.CHECKED
+    data_import.progress = 100 if write else 0
+    data_import.completed_at = timezone.now() if write else None
+    data_import.save()
+    return data_import
+
+
+def import_start(*, data_import: DataImport) -> DataImport:
+    """Queue the import for the worker (after a dry run, or straight away from the API)."""
+    from clinicos.tasks import enqueue_on_commit
+    from reporting.tasks import run_data_import
+
+    if data_import.status in (DataImport.Status.QUEUED, DataImport.Status.RUNNING, DataImport.Status.COMPLETED):
+        return data_import
+    data_import.status, data_import.dry_run = DataImport.Status.QUEUED, False
+    data_import.save(update_fields=["status", "dry_run"])
+    enqueue_on_commit(run_data_import, data_import.pk)
+    return data_import

@@ -38,7 +38,7 @@ MAX_BYTES = 50 * 1024 * 1024
 # ClinicOS's fields of each kind: name -> (label, header spellings it is guessed from, required)
 FIELDS: dict[str, dict[str, tuple[str, tuple[str, ...], bool]]] = {
     ImportKind.PATIENTS: {
-        "source_id": ("Patient ID in the old system", ("id", "patientid", "mrn", "sourceid", "externalid", "patientno", "regno"), True),
+        "source_id": ("Patient ID in the old system", ("id", "patientid", "mrn", "sourceid", "externalid", "patientno", "regno", "uhid"), True),
         "first_name": ("First name", ("firstname", "givenname", "forename", "first"), True),
         "last_name": ("Last name", ("lastname", "surname", "familyname", "last"), False),
         "mobile": ("Mobile", ("mobile", "phone", "mobileno", "phoneno", "contact", "cell", "telephone"), True),

@@ -71,3 +71,25 @@ def test_only_administrators_export_and_not_another_clinics(clinic, clinic_admin
     # Not ready yet: the page says so instead of a broken download.
     follow = login(clinic_admin).get(f"/c/{clinic.code}/settings/data-export/{data_export.pk}/download/", follow=True)
     assert "not ready yet" in follow.content.decode()
+
+
+def test_the_export_re_imports_into_an_empty_clinic_with_the_same_patients(clinic, clinic_admin, other_clinic, outsider):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from patients.models import Patient
+    from reporting.interop import imports
+
+    for n in range(6):
+        PatientFactory(clinic=clinic, first_name=f"Asha{n}", abha_number=f"9112345678901{n}")
+    data_export, _ = export.data_export_request(clinic=clinic, user=clinic_admin)
+    export.data_export_build(export_id=data_export.pk)
+    data_export.refresh_from_db()
+    with data_export.file.open("rb") as source:
+        patients_csv = zipfile.ZipFile(source).read("patients.csv")
+    empty = other_clinic
+    data_import = imports.import_upload(clinic=empty, user=outsider, kind="patients", upload=SimpleUploadedFile("patients.csv", patients_csv))
+    assert data_import.mapping["source_id"] == "uhid"
+    imports.import_run(import_id=data_import.pk, write=True)
+    mine = sorted(Patient.objects.filter(clinic=clinic).values_list("first_name", "last_name", "mobile", "date_of_birth", "abha_number"))
+    theirs = sorted(Patient.objects.filter(clinic=empty).values_list("first_name", "last_name", "mobile", "date_of_birth", "abha_number"))
+    assert theirs == mine and len(theirs) == 6

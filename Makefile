@@ -111,7 +111,8 @@ bench: install
 	$(VPY) manage.py collectstatic --no-input -v0 && \
 	$(VPY) manage.py seed_bench --if-missing $(BENCH_SIZES) && \
 	$(VPY) manage.py bench_run $(BENCH_ARGS) && \
-	$(VPY) manage.py bench_outbox
+	$(VPY) manage.py bench_outbox && \
+	$(VPY) manage.py bench_import
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts .test-databases

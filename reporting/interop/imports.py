@@ -38,7 +38,11 @@ MAX_BYTES = 50 * 1024 * 1024
 # ClinicOS's fields of each kind: name -> (label, header spellings it is guessed from, required)
 FIELDS: dict[str, dict[str, tuple[str, tuple[str, ...], bool]]] = {
     ImportKind.PATIENTS: {
-        "source_id": ("Patient ID in the old system", ("id", "patientid", "mrn", "sourceid", "externalid", "patientno", "regno", "uhid"), True),
+        "source_id": (
+            "Patient ID in the old system",
+            ("id", "patientid", "mrn", "sourceid", "externalid", "patientno", "regno", "uhid"),
+            True,
+        ),
         "first_name": ("First name", ("firstname", "givenname", "forename", "first"), True),
         "last_name": ("Last name", ("lastname", "surname", "familyname", "last"), False),
         "mobile": ("Mobile", ("mobile", "phone", "mobileno", "phoneno", "contact", "cell", "telephone"), True),
@@ -204,16 +208,30 @@ def _duplicate_of(clinic: Clinic, cleaned: dict) -> tuple[Patient, str] | None:
     return None
 
 
+def values_mapped(values: dict[str, str]) -> set[str]:
+    """The patient fields a row's mapped columns fill (the age fills the birth date)."""
+    names = set(values) | {"external_reference"}
+    return names | ({"date_of_birth"} if "age_years" in names else set())
+
+
 def _patient_row(clinic: Clinic, user: User, values: dict[str, str], number: int, outcome: Outcome) -> None:
     source_id = values.get("source_id", "")
     existing = Patient.objects.for_clinic(clinic).filter(external_reference=source_id).first() if source_id else None
+    # The form writes its values onto the instance it validates: remember the chart as it was.
+    before = {name: getattr(existing, name) for name in patient_services.PATIENT_FIELDS} if existing is not None else {}
     form = PatientForm(data=_patient_form_data(values), clinic=clinic, instance=existing)
     if not form.is_valid():
         for name, messages in form.errors.items():
             outcome.problem(number, name if name != "__all__" else "", " ".join(str(message) for message in messages))
         return
     if existing is not None:
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in patient_services.PATIENT_FIELDS}
+        # What really differs from the chart (the form's changed_data would compare the file's
+        # "98450 12345" with the stored "+919845012345").
+        changes = {
+            name: value
+            for name, value in form.cleaned_data.items()
+            if name in patient_services.PATIENT_FIELDS and name in values_mapped(values) and before[name] != value
+        }
         if changes:
             patient_services.patient_update(patient=existing, changes=changes)
         outcome.updated += bool(changes)

@@ -87,7 +87,9 @@ def test_the_export_re_imports_into_an_empty_clinic_with_the_same_patients(clini
     with data_export.file.open("rb") as source:
         patients_csv = zipfile.ZipFile(source).read("patients.csv")
     empty = other_clinic
-    data_import = imports.import_upload(clinic=empty, user=outsider, kind="patients", upload=SimpleUploadedFile("patients.csv", patients_csv))
+    data_import = imports.import_upload(
+        clinic=empty, user=outsider, kind="patients", upload=SimpleUploadedFile("patients.csv", patients_csv)
+    )
     assert data_import.mapping["source_id"] == "uhid"
     imports.import_run(import_id=data_import.pk, write=True)
     mine = sorted(Patient.objects.filter(clinic=clinic).values_list("first_name", "last_name", "mobile", "date_of_birth", "abha_number"))

@@ -12,7 +12,7 @@ Reads: history records nothing for reads, so features that show a patient's reco
 
 import datetime
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -156,6 +156,28 @@ def write_audit_log(sender, instance, history_instance, history_user, **kwargs):
         ip_address=history_instance.ip_address,
         user_agent=history_instance.user_agent,
         created_at=history_instance.history_date,
+    )
+
+
+def audit_bulk_created(instances: Sequence[Model], history_rows: list, user: User | None) -> None:
+    """The audit lines of rows created in bulk (an import): ``bulk_history_create`` sends no
+    signal, so the lines ``write_audit_log`` would write are written here, in one insert."""
+    AuditLog.objects.bulk_create(
+        [
+            AuditLog(
+                clinic_id=_clinic_id_of(instance),
+                user=user,
+                action=AuditLog.Action.CREATE,
+                entity_type=instance._meta.label_lower,
+                entity_name=str(instance._meta.verbose_name).capitalize(),
+                entity_id=str(instance.pk),
+                entity_repr=str(instance)[:250],
+                patient_id=_patient_id_of(instance),
+                changes=_field_changes(history_row, instance),
+                created_at=history_row.history_date,
+            )
+            for instance, history_row in zip(instances, history_rows, strict=True)
+        ]
     )
 
 

@@ -22,3 +22,18 @@ def counter_next(model: type[models.Model], **key) -> int:
     manager.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
     counter.refresh_from_db(fields=["last_number"])
     return counter.last_number  # type: ignore[attr-defined]
+
+
+def counter_next_block(model: type[models.Model], count: int, **key) -> int:
+    """The first of ``count`` consecutive numbers of the counter (an import numbering many rows
+    at once), under the same lock and rollback rules as ``counter_next``."""
+    manager = model._default_manager
+    try:
+        with transaction.atomic():
+            manager.get_or_create(**key)
+    except IntegrityError:
+        pass
+    counter = manager.select_for_update().get(**key)
+    manager.filter(pk=counter.pk).update(last_number=F("last_number") + count)
+    counter.refresh_from_db(fields=["last_number"])
+    return counter.last_number - count + 1  # type: ignore[attr-defined]

@@ -14,7 +14,8 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from clinicos import services as clinicos_services
-from clinicos.counters import counter_next
+from clinicos.audit import audit_bulk_created
+from clinicos.counters import counter_next, counter_next_block
 from clinicos.errors import Conflict
 from clinicos.models import Clinic, DoctorProfile, Notification, User
 from clinicos.text import check_no_nul
@@ -158,6 +159,50 @@ def patient_register(*, clinic: Clinic, user: User, data: dict, national_id: str
         care_team_add(patient=patient, doctor=patient.assigned_doctor)
     PATIENT_REGISTRATION_STEPS.run(patient=patient)
     return patient
+
+
+@transaction.atomic
+def patients_register_many(*, clinic: Clinic, user: User, rows: list[tuple[dict, str | None]]) -> list[Patient]:
+    """Register many validated patients at once (an import): the same derived fields, UHIDs in
+    order, persons, name keys, history, audit lines and registration steps as
+    ``patient_register``, in a few queries for the whole batch. A row that breaks a unique rule
+    raises ``IntegrityError`` for the batch (the caller then goes row by row)."""
+    today = clinic.today()
+    patients = []
+    for data, national_id in rows:
+        patient = Patient(clinic=clinic, created_by=user, **{key: value for key, value in data.items() if key in PATIENT_FIELDS})
+        patient.registration_date = patient.registration_date if data.get("registration_date") else today
+        patient.country = patient.country or clinic.country
+        _apply_derived_fields(patient)
+        _set_national_id(patient, national_id)
+        # The keys this service sets itself are not looked up again, row by row.
+        patient.full_clean(
+            exclude=["clinic", "created_by", "assigned_doctor", "insurance_provider", "person", "uhid"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+        patients.append(patient)
+    phones = {patient.mobile for patient in patients}
+    Person.objects.bulk_create([Person(phone=phone) for phone in phones], ignore_conflicts=True)
+    persons = dict(Person.objects.filter(phone__in=phones).values_list("phone", "pk"))
+    for year in sorted({patient.registration_date.year for patient in patients}):
+        of_year = [patient for patient in patients if patient.registration_date.year == year]
+        first = counter_next_block(UhidSequence, len(of_year), clinic=clinic, year=year)
+        for number, patient in enumerate(of_year, start=first):
+            patient.uhid = f"{clinic.uhid_prefix}-{year}-{number:03d}"
+    for patient in patients:
+        patient.person_id = persons[patient.mobile]
+    Patient.objects.bulk_create(patients)
+    PatientNameKey.objects.bulk_create(
+        [PatientNameKey(clinic_id=clinic.pk, search_name=name) for name in {p.search_name for p in patients}], ignore_conflicts=True
+    )
+    history = Patient.history.bulk_history_create(patients, default_user=user, default_change_reason="Imported")
+    audit_bulk_created(patients, history, user)
+    for patient in patients:
+        if patient.assigned_doctor_id:
+            care_team_add(patient=patient, doctor=patient.assigned_doctor)
+        PATIENT_REGISTRATION_STEPS.run(patient=patient)
+    return patients
 
 
 @transaction.atomic

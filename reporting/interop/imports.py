@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinicos.errors import REFUSALS, error_message
@@ -188,64 +188,123 @@ def _date_text(text: str) -> str:
     return text
 
 
-def _duplicate_of(clinic: Clinic, cleaned: dict) -> tuple[Patient, str] | None:
-    """Same phone, name and birth date; or the same national health identifier."""
-    patients = Patient.objects.for_clinic(clinic)
-    for name, label in (("abha_number", "ABHA number"), ("nhs_number", "NHS number")):
-        if cleaned.get(name):
-            found = patients.filter(**{name: cleaned[name]}).first()
-            if found:
-                return found, f"same {label}"
-    if cleaned.get("national_id"):
-        found = patients.filter(national_id_hash=identity.national_id_hash(cleaned["national_id"])).first()
-        if found:
-            return found, "same national ID"
-    if cleaned.get("date_of_birth"):
-        key = identity.search_key(f"{cleaned['first_name']} {cleaned.get('last_name', '')}")
-        found = patients.filter(mobile=cleaned["mobile"], search_name=key, date_of_birth=cleaned["date_of_birth"]).first()
-        if found:
-            return found, "same phone, name and birth date"
-    return None
-
-
 def values_mapped(values: dict[str, str]) -> set[str]:
     """The patient fields a row's mapped columns fill (the age fills the birth date)."""
     names = set(values) | {"external_reference"}
     return names | ({"date_of_birth"} if "age_years" in names else set())
 
 
-def _patient_row(clinic: Clinic, user: User, values: dict[str, str], number: int, outcome: Outcome) -> None:
-    source_id = values.get("source_id", "")
-    existing = Patient.objects.for_clinic(clinic).filter(external_reference=source_id).first() if source_id else None
+class ImportPatientForm(PatientForm):
+    """The chart's form, less the per-row unique-key queries: the import checks a batch's keys
+    at once, and the database refuses whatever still clashes."""
+
+    def validate_unique(self) -> None:
+        return None
+
+
+def _duplicates(clinic: Clinic, rows: list[dict]) -> dict[int, tuple[str, str]]:
+    """For the rows of a batch: {index: (UHID, why)} of those already in the clinic — the same
+    ABHA or NHS number or national ID, or the same phone, name and birth date."""
+    patients = Patient.objects.for_clinic(clinic)
+    by_id: dict[tuple[str, str], str] = {}
+    for name, label in (("abha_number", "same ABHA number"), ("nhs_number", "same NHS number")):
+        values = {row[name] for row in rows if row.get(name)}
+        by_id |= (
+            {(label, value): uhid for value, uhid in patients.filter(**{f"{name}__in": values}).values_list(name, "uhid")} if values else {}
+        )
+    hashes = {identity.national_id_hash(row["national_id"]): row["national_id"] for row in rows if row.get("national_id")}
+    if hashes:
+        found = patients.filter(national_id_hash__in=list(hashes)).values_list("national_id_hash", "uhid")
+        by_id |= {("same national ID", hashes[h]): uhid for h, uhid in found}
+    mobiles = {row["mobile"] for row in rows}
+    people = {
+        (m, n, d): uhid
+        for m, n, d, uhid in patients.filter(mobile__in=mobiles).values_list("mobile", "search_name", "date_of_birth", "uhid")
+    }
+    found_rows = {}
+    for index, row in enumerate(rows):
+        for name, label in (("abha_number", "same ABHA number"), ("nhs_number", "same NHS number"), ("national_id", "same national ID")):
+            if row.get(name) and (label, row[name]) in by_id:
+                found_rows[index] = (by_id[(label, row[name])], label)
+        person = (row["mobile"], identity.search_key(f"{row['first_name']} {row.get('last_name', '')}"), row.get("date_of_birth"))
+        if index not in found_rows and person[2] and person in people:
+            found_rows[index] = (people[person], "same phone, name and birth date")
+    return found_rows
+
+
+def _patient_update_row(existing: Patient, values: dict[str, str], number: int, outcome: Outcome) -> None:
+    """A row imported before (its source id): what differs from the chart is updated."""
     # The form writes its values onto the instance it validates: remember the chart as it was.
-    before = {name: getattr(existing, name) for name in patient_services.PATIENT_FIELDS} if existing is not None else {}
-    form = PatientForm(data=_patient_form_data(values), clinic=clinic, instance=existing)
+    before = {name: getattr(existing, name) for name in patient_services.PATIENT_FIELDS}
+    form = PatientForm(data=_patient_form_data(values), clinic=existing.clinic, instance=existing)
     if not form.is_valid():
         for name, messages in form.errors.items():
             outcome.problem(number, name if name != "__all__" else "", " ".join(str(message) for message in messages))
         return
-    if existing is not None:
-        # What really differs from the chart (the form's changed_data would compare the file's
-        # "98450 12345" with the stored "+919845012345").
-        changes = {
-            name: value
-            for name, value in form.cleaned_data.items()
-            if name in patient_services.PATIENT_FIELDS and name in values_mapped(values) and before[name] != value
-        }
-        if changes:
+    mapped = values_mapped(values)
+    changes = {
+        name: value
+        for name, value in form.cleaned_data.items()
+        if name in patient_services.PATIENT_FIELDS and name in mapped and before[name] != value
+    }
+    if changes:
+        with transaction.atomic():
             patient_services.patient_update(patient=existing, changes=changes)
-        outcome.updated += bool(changes)
+        outcome.updated += 1
+
+
+def _patient_batch(clinic: Clinic, user: User, batch: list[tuple[int, dict[str, str]]], outcome: Outcome) -> None:
+    sources = [values["source_id"] for _, values in batch if values.get("source_id")]
+    existing = {p.external_reference: p for p in Patient.objects.for_clinic(clinic).filter(external_reference__in=sources)}
+    checked: list[tuple[int, ImportPatientForm]] = []
+    for number, values in batch:
+        if values.get("source_id") in existing:
+            _patient_update_row(existing[values["source_id"]], values, number, outcome)
+            continue
+        form = ImportPatientForm(data=_patient_form_data(values), clinic=clinic)
+        if form.is_valid():
+            checked.append((number, form))
+        else:
+            for name, messages in form.errors.items():
+                outcome.problem(number, name if name != "__all__" else "", " ".join(str(message) for message in messages))
+    duplicates = _duplicates(clinic, [form.cleaned_data for _, form in checked])
+    seen: dict[tuple, int] = {}
+    fresh = []
+    for index, (number, form) in enumerate(checked):
+        data = form.cleaned_data
+        person = (data["mobile"], identity.search_key(f"{data['first_name']} {data.get('last_name', '')}"), data.get("date_of_birth"))
+        found = duplicates.get(index) or (
+            (f"row {seen[person]}", "same phone, name and birth date") if person[2] and person in seen else None
+        )
+        if found is not None:
+            outcome.duplicates += 1
+            if len(outcome.duplicate_rows) < MAX_PROBLEMS:
+                outcome.duplicate_rows.append({"row": number, "reason": found[1], "uhid": found[0]})
+            continue
+        seen[person] = number
+        fresh.append((number, form))
+    _register(clinic, user, fresh, outcome)
+
+
+def _register(clinic: Clinic, user: User, fresh: list[tuple[int, ImportPatientForm]], outcome: Outcome) -> None:
+    """The batch in one go; if a row clashes with a unique key, row by row so the others go in."""
+    rows = [(form.patient_data(), form.cleaned_data.get("national_id")) for _, form in fresh]
+    try:
+        with transaction.atomic():
+            patient_services.patients_register_many(clinic=clinic, user=user, rows=rows)
+        outcome.created += len(rows)
         return
-    duplicate = _duplicate_of(clinic, form.cleaned_data)
-    if duplicate is not None:
-        outcome.duplicates += 1
-        if len(outcome.duplicate_rows) < MAX_PROBLEMS:
-            outcome.duplicate_rows.append({"row": number, "reason": duplicate[1], "uhid": duplicate[0].uhid})
-        return
-    patient_services.patient_register(
-        clinic=clinic, user=user, data=form.patient_data(), national_id=form.cleaned_data.get("national_id"), allow_duplicate=True
-    )
-    outcome.created += 1
+    except (IntegrityError, ValidationError):
+        pass
+    for (number, _), (data, national_id) in zip(fresh, rows, strict=True):
+        try:
+            with transaction.atomic():
+                patient_services.patient_register(clinic=clinic, user=user, data=data, national_id=national_id, allow_duplicate=True)
+            outcome.created += 1
+        except IntegrityError:
+            outcome.problem(number, "source_id", "Another row or patient already has this row's ID (its source ID, ABHA or NHS number).")
+        except ValidationError as error:
+            outcome.problem(number, "", " ".join(error.messages))
 
 
 def _appointment_row(clinic: Clinic, user: User, values: dict[str, str], number: int, outcome: Outcome) -> None:
@@ -312,7 +371,25 @@ def _moment(text: str, clinic: Clinic) -> datetime.datetime | None:
     return moment if timezone.is_aware(moment) else moment.replace(tzinfo=clinic.tzinfo)
 
 
-ROW_HANDLERS = {ImportKind.PATIENTS: _patient_row, ImportKind.APPOINTMENTS: _appointment_row}
+def _appointment_batch(clinic: Clinic, user: User, batch: list[tuple[int, dict[str, str]]], outcome: Outcome) -> None:
+    for number, values in batch:
+        with transaction.atomic():  # one booking: a refused row undoes only itself
+            _appointment_row(clinic, user, values, number, outcome)
+
+
+BATCH_HANDLERS = {ImportKind.PATIENTS: _patient_batch, ImportKind.APPOINTMENTS: _appointment_batch}
+BATCH_SIZE = 500
+
+
+def _batches(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    batch: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def rows_of(data_import: DataImport) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]], int]:
@@ -357,27 +434,25 @@ def import_remap(*, data_import: DataImport, mapping: dict[str, str]) -> DataImp
 
 
 def import_run(*, import_id: int, write: bool) -> DataImport:
-    """Check (``write=False``: the dry run) or import every row; each row is one transaction,
-    so a bad row never undoes the good ones, and progress shows as it goes."""
+    """Check (``write=False``: the dry run) or import every row, 500 at a time: new patients
+    are registered a batch at once, and a row that fails undoes only itself; progress shows
+    as it goes."""
     data_import = DataImport.objects.select_related("clinic", "requested_by").get(pk=import_id)
     clinic, user = data_import.clinic, data_import.requested_by
     _, rows, total = rows_of(data_import)
-    handler = ROW_HANDLERS[data_import.kind]
+    handler = BATCH_HANDLERS[data_import.kind]
     outcome = Outcome(rows=total)
     if write:
         DataImport.objects.filter(pk=import_id).update(status=DataImport.Status.RUNNING, progress=0)
-        for done, (number, values) in enumerate(rows, 1):
-            with transaction.atomic():
-                handler(clinic, user, values, number, outcome)
-            if done % 500 == 0:
-                DataImport.objects.filter(pk=import_id).update(progress=min(99, done * 100 // max(total, 1)))
+        for done, batch in enumerate(_batches(rows), 1):
+            handler(clinic, user, batch, outcome)
+            DataImport.objects.filter(pk=import_id).update(progress=min(99, done * BATCH_SIZE * 100 // max(total, 1)))
     else:
         # The dry run imports for real inside one transaction and rolls it all back: rows of
         # the same file that clash with each other (two bookings at 10:00) are found too.
         with transaction.atomic():
-            for number, values in rows:
-                with transaction.atomic():
-                    handler(clinic, user, values, number, outcome)
+            for batch in _batches(rows):
+                handler(clinic, user, batch, outcome)
             transaction.set_rollback(True)
     data_import.rows, data_import.created, data_import.updated, data_import.duplicates = (
         outcome.rows,

@@ -58,6 +58,17 @@ def test_the_import_creates_through_the_services_and_a_rerun_creates_nothing_twi
     imported = Patient.objects.filter(clinic=clinic, external_reference="P1").get()
     assert imported.mobile == "+919845000001" and imported.gender == "female" and imported.date_of_birth == datetime.date(1990, 3, 2)
     assert imported.uhid.startswith("JAN-") and imported.last_name == "=Rao"  # stored as typed; exports neutralise it
+    # Registered a batch at once, yet as the page registers one: history, audit line, person, name key.
+    from clinicos.models import AuditLog
+    from patients.models import PatientNameKey
+
+    assert imported.history.count() == 1 and imported.person.phone == imported.mobile
+    assert AuditLog.objects.filter(
+        entity_type="patients.patient", entity_id=str(imported.pk), action="create", patient_id=imported.pk
+    ).exists()
+    assert PatientNameKey.objects.filter(clinic=clinic, search_name=imported.search_name).exists()
+    uhids = sorted(Patient.objects.filter(clinic=clinic).values_list("uhid", flat=True))
+    assert uhids == [f"JAN-{imported.registration_date.year}-{n:03d}" for n in range(1, 39)]  # in order, no gap
     again = upload(api, clinic, patients_csv(40, bad_every=20).replace(b"Mysuru", b"Mandya"), dry_run=False)
     run_data_import.call(again.json()["id"])
     second = api.get(f"/api/v1/clinics/{clinic.code}/imports/{again.json()['id']}").json()

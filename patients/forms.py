@@ -70,8 +70,10 @@ class PatientForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.clinic = clinic
         self.quick = quick
-        self.fields["assigned_doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user")
-        self.fields["insurance_provider"].queryset = InsuranceProvider.objects.for_clinic(clinic).filter(is_active=True)
+        if "assigned_doctor" in self.fields:  # an import's form keeps only the columns it maps
+            self.fields["assigned_doctor"].queryset = DoctorProfile.objects.for_clinic(clinic).filter(is_active=True).select_related("user")
+        if "insurance_provider" in self.fields:
+            self.fields["insurance_provider"].queryset = InsuranceProvider.objects.for_clinic(clinic).filter(is_active=True)
         self.fields["mobile"].help_text = f"Local numbers are read as {clinic.country} numbers."
         for name in ("abha_number", "nhs_number"):  # typed with dashes or spaces, stored as digits
             if name in self.fields:
@@ -83,7 +85,7 @@ class PatientForm(forms.ModelForm):
             for name in list(self.fields):
                 if name not in QUICK_FIELDS + ("age_years",):
                     del self.fields[name]
-        if self.instance.pk:
+        if self.instance.pk and "age_years" in self.fields:
             del self.fields["age_years"]
 
     def sections(self):
